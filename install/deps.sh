@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the demo and the test suite use, when they are missing.
+# Safe to run repeatedly; does nothing when everything is present. Needs root to install.
+set -euo pipefail
+
+# runtime: fuse3 (mount). tests and oracles: the rest.
+PACKAGES=(
+  fuse3 libfuse3-3 qemu-utils ntfs-3g e2fsprogs dosfstools mtools sleuthkit
+  fdisk gdisk parted lvm2 xfsprogs btrfs-progs cryptsetup-bin exfatprogs exfat-fuse
+  attr clamav kmod util-linux
+)
+if [ "${1:-}" = "--runtime" ]; then PACKAGES=(fuse3 libfuse3-3); fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install/deps.sh: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "install/deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using System.Text;
+using VmdkMount.Cli.Commands;
+
+namespace VmdkMount.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
+        var root = BuildRoot();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) Console.Error.WriteLine($"vmdkmount: {e.Message}");
+            Console.Error.WriteLine("Try 'vmdkmount --help'.");
+            return ExitCodes.Usage;
+        }
+        return parse.Invoke();
+    }
+
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("vmdkmount: read-only access to backed-up VMware disks and their snapshot chains");
+        root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(MapCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(VolumesCommand.Create());
+        root.Subcommands.Add(LsCommand.Create());
+        root.Subcommands.Add(CatCommand.Create());
+        root.Subcommands.Add(ExtractCommand.Create());
+        root.Subcommands.Add(MountCommand.Create());
+        root.Subcommands.Add(UnmountCommand.Create());
+        root.Subcommands.Add(CleanupCommand.Create());
+        return root;
+    }
+}

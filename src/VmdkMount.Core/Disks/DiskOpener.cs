@@ -1,0 +1,27 @@
+using VmdkMount.Core.Disks.Vmdk;
+
+namespace VmdkMount.Core.Disks;
+
+/// <summary>Options for opening a disk source.</summary>
+public sealed record DiskOpenOptions
+{
+    /// <summary>Open a chain even when a child's parentCID does not match its parent's CID.</summary>
+    public bool IgnoreCidMismatch { get; init; }
+
+    /// <summary>Longest chain accepted; deeper is reported as an error (a loop guard as much as a limit).</summary>
+    public int MaxChainDepth { get; init; } = 65536;
+
+    /// <summary>Treat the source as a raw image instead of sniffing for VMDK.</summary>
+    public bool Raw { get; init; }
+}
+
+/// <summary>Opens a DISK argument: a VMDK (newest link of a chain) or a raw image.</summary>
+public static class DiskOpener
+{
+    public static IVirtualDisk Open(string source, DiskOpenOptions? options = null)
+    {
+        options ??= new DiskOpenOptions();
+        if (options.Raw) return new RawDisk(source);
+        return VmdkDisk.Open(source, options);
+    }
+}

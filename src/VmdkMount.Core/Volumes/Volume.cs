@@ -1,0 +1,57 @@
+using VmdkMount.Core.Transports;
+
+namespace VmdkMount.Core.Volumes;
+
+/// <summary>
+/// One volume found on a disk: a partition-table entry, an LVM logical volume, or the whole disk.
+/// <see cref="Data"/> reads the volume's bytes addressed from 0; for a striped LV it is a mapped view.
+/// </summary>
+public sealed record Volume
+{
+    /// <summary>`p1`, `p5`, `lvm-vg0-root`, `disk` (architecture.md: the contract).</summary>
+    public required string Id { get; init; }
+
+    /// <summary>Byte offset on the disk where the volume starts (for an LV: where its first segment starts).</summary>
+    public required long Offset { get; init; }
+
+    public required long Size { get; init; }
+
+    /// <summary>`mbr`, `gpt`, `lvm`, `none`.</summary>
+    public required string Scheme { get; init; }
+
+    /// <summary>MBR type as two hex digits (`07`), GPT type GUID (lower case), LVM segment type; null for `disk`.</summary>
+    public string? PartitionType { get; init; }
+
+    /// <summary>GPT partition name or a well-known type name; LV name for LVM.</summary>
+    public string? PartitionName { get; init; }
+
+    /// <summary>One of ntfs, fat12, fat16, fat32, exfat, ext2, ext3, ext4, xfs, btrfs, refs, bitlocker, luks, swap, lvm2-pv, md-raid, iso9660, unknown.</summary>
+    public required string FileSystem { get; init; }
+
+    /// <summary>Version detail where it matters to the user (e.g. "ReFS 3.4", "LUKS2").</summary>
+    public string? FileSystemVersion { get; init; }
+
+    public string? Label { get; init; }
+
+    public required bool Mountable { get; init; }
+
+    /// <summary>Why the volume is not mounted; null when mountable.</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>The volume's bytes.</summary>
+    public required IReadAt Data { get; init; }
+}
+
+/// <summary>What volume discovery found on a disk.</summary>
+public sealed record DiskLayout
+{
+    /// <summary>`mbr`, `gpt`, `lvm`, `none`.</summary>
+    public required string Scheme { get; init; }
+
+    public required int SectorSize { get; init; }
+
+    public required IReadOnlyList<Volume> Volumes { get; init; }
+
+    /// <summary>Things a person should know (backup GPT header used, overlapping partitions, ...).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
