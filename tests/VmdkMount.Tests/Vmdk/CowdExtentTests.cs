@@ -148,7 +148,7 @@ public class CowdExtentTests
                 e.ReadData(off, buf);
                 Assert.Equal(Pattern(512, (int)gdi), buf);
             }
-            Assert.True(CowdSeSparseTableCache.CurrentBytes <= CowdSeSparseTableCache.BudgetBytes);
+            Assert.True(CowdSeSparseTableCache.Shared.CurrentBytes <= CowdSeSparseTableCache.Shared.BudgetBytes);
             // warm reads: no allocation per Map/ReadData
             long off0 = 7 * 512;
             e.Map(off0);

@@ -182,7 +182,7 @@ public sealed class CowdExtent : IExtent
         return problems.ToList();
     }
 
-    public void Dispose() => CowdSeSparseTableCache.Forget(_id);
+    public void Dispose() => CowdSeSparseTableCache.Shared.Forget(_id);
 
     public override string ToString() => FileName;
 
@@ -231,7 +231,7 @@ public sealed class CowdExtent : IExtent
             throw new CorruptDataException($"{FileName}: COWD grain directory", _header.GdByteOffset,
                 $"index {gdi} is outside the {_header.NumGdEntries} entries");
         long page = gdi / GdEntriesPerPage;
-        byte[] bytes = CowdSeSparseTableCache.Get(_id, -1 - page, (this, page), static s => s.Item1.LoadGdPage(s.page));
+        byte[] bytes = CowdSeSparseTableCache.Shared.Get(_id, -1 - page, (this, page), static s => s.Item1.LoadGdPage(s.page));
         return BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)(gdi % GdEntriesPerPage) * sizeof(uint)));
     }
 
@@ -248,7 +248,7 @@ public sealed class CowdExtent : IExtent
     }
 
     private byte[] GrainTable(long gdi, uint gtSector) =>
-        CowdSeSparseTableCache.Get(_id, gdi, (this, gdi, gtSector), static s => s.Item1.LoadGrainTable(s.gdi, s.gtSector));
+        CowdSeSparseTableCache.Shared.Get(_id, gdi, (this, gdi, gtSector), static s => s.Item1.LoadGrainTable(s.gdi, s.gtSector));
 
     private byte[] LoadGrainTable(long gdi, uint gtSector)
     {

@@ -197,7 +197,7 @@ public sealed class SeSparseExtent : IExtent
         return problems.ToList();
     }
 
-    public void Dispose() => CowdSeSparseTableCache.Forget(_id);
+    public void Dispose() => CowdSeSparseTableCache.Shared.Forget(_id);
 
     public override string ToString() => FileName;
 
@@ -267,7 +267,7 @@ public sealed class SeSparseExtent : IExtent
             throw new CorruptDataException($"{FileName}: SEsparse grain directory", _header.GrainDirectory.ByteOffset,
                 $"index {gdi} is outside the {_header.NeededGdEntries} entries the capacity needs");
         long page = gdi / GdEntriesPerPage;
-        byte[] bytes = CowdSeSparseTableCache.Get(_id, -1 - page, (this, page), static s => s.Item1.LoadGdPage(s.page));
+        byte[] bytes = CowdSeSparseTableCache.Shared.Get(_id, -1 - page, (this, page), static s => s.Item1.LoadGdPage(s.page));
         return BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan((int)(gdi % GdEntriesPerPage) * SeSparseHeader.GdeSize));
     }
 
@@ -284,7 +284,7 @@ public sealed class SeSparseExtent : IExtent
     }
 
     private byte[] GrainTable(long gdi, long gtIndex) =>
-        CowdSeSparseTableCache.Get(_id, gdi, (this, gtIndex), static s => s.Item1.LoadGrainTable(s.gtIndex));
+        CowdSeSparseTableCache.Shared.Get(_id, gdi, (this, gtIndex), static s => s.Item1.LoadGrainTable(s.gtIndex));
 
     private byte[] LoadGrainTable(long gtIndex)
     {
