@@ -110,7 +110,7 @@ public static class FileSystemProbe
             string? label = version == 2 ? AsciiZ(h, Luks2LabelOffset, 48) : null;
             return new ProbeResult(FileSystemKinds.Luks, $"LUKS{version}", label);
         }
-        if (Lvm2Label.FindLabelSector(h) >= 0) return new ProbeResult(FileSystemKinds.LvmPv, "LVM2");
+        if (Lvm2Label.FindLabelSector(h) >= 0) return new ProbeResult(FileSystemKinds.LvmPv);
         if (At(h, OemNameOffset, "-FVE-FS-")) return new ProbeResult(FileSystemKinds.BitLocker);
         if (At(h, OemNameOffset, "MSWIN4.1") && h.Length >= BitLockerToGoGuidOffset + 16
             && new Guid(h.Slice(BitLockerToGoGuidOffset, 16)) == BitLockerGuid)
