@@ -377,6 +377,24 @@ public class DamagedInputTests
     }
 
     [Fact]
+    public void Lvm_lv_on_a_pv_of_another_disk_is_listed_with_the_multi_disk_reason_and_hidden_lvs_are_not_listed()
+    {
+        var disk = LvmDisk();
+        RewriteMetadata(disk, t => t
+            .Replace("physical_volumes {", "physical_volumes {\npv1 {\nid = \"AAAAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAAAA\"\npe_start = 2048\npe_count = 9\n}\n")
+            .Replace("\"pv0\", 1", "\"pv1\", 1"));
+        var layout = Scan(disk);
+        var lv = layout.Volumes.Single(v => v.Id == "lvm-vgvolc-whole");
+        Assert.False(lv.Mountable);
+        Assert.Contains("volume groups spanning several disks are not read yet", lv.Reason);
+        Assert.Contains(layout.Warnings, w => w.Contains("PV pv1 (AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA) is not on this disk"));
+
+        disk = LvmDisk();
+        RewriteMetadata(disk, t => t.Replace("\"VISIBLE\"", "\"NOTSHOWN\""));
+        Assert.Equal(["disk"], Scan(disk).Volumes.Select(v => v.Id));
+    }
+
+    [Fact]
     public void Lvm_label_with_a_bad_crc_is_a_reason()
     {
         var disk = LvmDisk();

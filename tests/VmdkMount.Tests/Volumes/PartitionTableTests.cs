@@ -131,6 +131,24 @@ public sealed class PartitionTableTests : IDisposable
     }
 
     [Fact]
+    public void Mbr_on_a_4Kn_disk_is_recognised_by_where_its_filesystems_start()
+    {
+        string image = Path.Combine(VolumeOracles.Tables, "mbr4k.img");
+        var layout = Scan(image);
+        Assert.Equal(("mbr", 4096), (layout.Scheme, layout.SectorSize));
+        // mmls slots: "000:001" = primary table entry 1 (p2), "001:000" = first logical (p5)
+        var mmls = Tool.Run("mmls", "-b", "4096", image).StdOut;
+        var rows = Regex.Matches(mmls, @"^\d+:\s+(\d{3}):(\d{3})\s+(\d+)\s+(\d+)\s+(\d+)", RegexOptions.Multiline)
+            .Select(m => (Table: int.Parse(m.Groups[1].Value), Entry: int.Parse(m.Groups[2].Value), Start: long.Parse(m.Groups[3].Value), Length: long.Parse(m.Groups[5].Value)))
+            .Select(r => (Id: r.Table == 0 ? $"p{r.Entry + 1}" : $"p{4 + r.Table}", Offset: r.Start * 4096, Size: r.Length * 4096))
+            .ToList();
+        Assert.Equal(3, rows.Count);
+        Assert.Equal(rows, layout.Volumes.Select(v => (v.Id, v.Offset, v.Size)));
+        AssertContentMatchesBlkid(image, layout);
+        Assert.Contains(layout.Warnings, w => w.Contains("4096-byte-sector (4Kn)"));
+    }
+
+    [Fact]
     public void Parted_msdos_table_matches_parted_machine_output()
     {
         string image = Path.Combine(VolumeOracles.Tables, "parted.img");
