@@ -139,4 +139,4 @@ for spec in c512:512:48M c2k:2048:48M c64k:65536:600M c2m:2097152:3G; do
   ntfs_fls "$img" "$out/$name.fls"
   rm "$img"
 done
-# lib: e59bf2e543c0
+# lib: 5d4b980709a9

@@ -44,7 +44,8 @@ while stack:
             st = os.lstat(p)
         except OSError as e:
             entries.append({"path": "/" + r, "type": "error", "error": str(e)}); continue
-        e = {"path": "/" + r, "inode": st.st_ino, "links": st.st_nlink}
+        e = {"path": "/" + r, "inode": st.st_ino, "links": st.st_nlink,
+             "mtime_ns": st.st_mtime_ns, "atime_ns": st.st_atime_ns, "ctime_ns": st.st_ctime_ns}
         if stat.S_ISDIR(st.st_mode):
             e["type"] = "dir"; stack.append(r)
         elif stat.S_ISLNK(st.st_mode):

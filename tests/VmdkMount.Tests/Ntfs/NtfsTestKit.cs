@@ -82,6 +82,8 @@ internal sealed class NtfsVolume : IDisposable
         return ms.ToArray();
     }
 
+    public static long? Ns(FsTime? t) => t is { } v ? v.UnixSeconds * 1_000_000_000 + v.Nanoseconds : null;
+
     public FsNode Resolve(string path)
     {
         FsNode node = Fs.Stat(Fs.RootId);
@@ -95,6 +97,11 @@ internal sealed class NtfsVolume : IDisposable
 internal sealed record OracleEntry(string Path, long Inode, int Links, string Type, long Size, string? Sha256, string? Target,
     string? Error, List<OracleStream> Streams)
 {
+    /// <summary>st_mtime / st_atime / st_ctime of the ntfs-3g mount in ns (ntfs-3g maps them from $STANDARD_INFORMATION).</summary>
+    public long? MtimeNs { get; init; }
+    public long? AtimeNs { get; init; }
+    public long? CtimeNs { get; init; }
+
     public static List<OracleEntry> Load(string file)
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
@@ -113,7 +120,12 @@ internal sealed record OracleEntry(string Path, long Inode, int Links, string Ty
                 e.TryGetProperty("sha256", out var h) ? h.GetString() : null,
                 e.TryGetProperty("target", out var t) ? t.GetString() : null,
                 e.TryGetProperty("error", out var er) ? er.GetString() : null,
-                streams));
+                streams)
+            {
+                MtimeNs = e.TryGetProperty("mtime_ns", out var mt) ? mt.GetInt64() : null,
+                AtimeNs = e.TryGetProperty("atime_ns", out var at) ? at.GetInt64() : null,
+                CtimeNs = e.TryGetProperty("ctime_ns", out var ct) ? ct.GetInt64() : null,
+            });
         }
         return list;
     }

@@ -37,8 +37,10 @@ internal sealed class NtfsDataStream
     public static NtfsDataStream Empty(IReadAt volume, string where) =>
         new(volume, where, 0, 0, 0, 1, ReadOnlyMemory<byte>.Empty, true, [], 0);
 
-    /// <summary>Builds the stream from its pieces (one resident attribute, or non-resident pieces in any order).</summary>
-    public static NtfsDataStream Build(IReadAt volume, string where, IReadOnlyList<NtfsAttribute> pieces, int clusterSize, long clusterCount)
+    /// <summary>Builds the stream from its pieces (one resident attribute, or non-resident pieces in any order).
+    /// <paramref name="partial"/>: only some pieces are known yet (the $MFT bootstrap).</summary>
+    public static NtfsDataStream Build(IReadAt volume, string where, IReadOnlyList<NtfsAttribute> pieces, int clusterSize, long clusterCount,
+        bool partial = false)
     {
         if (pieces.Count == 0) return Empty(volume, where);
         if (!pieces[0].NonResident)
@@ -82,7 +84,7 @@ internal sealed class NtfsDataStream
         }
         long size = first.DataSize;
         long mapped = nextVcn * clusterSize;
-        if (size > mapped && size - mapped >= clusterSize && unitClusters == 0)
+        if (!partial && size > mapped && size - mapped >= clusterSize && unitClusters == 0)
         {
             // Data size beyond the mapped clusters: only legal when the tail is uninitialized.
             if (first.InitializedSize > mapped)

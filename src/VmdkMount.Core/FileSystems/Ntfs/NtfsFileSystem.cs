@@ -110,8 +110,8 @@ public sealed class NtfsFileSystem : IFileSystem
         string where = $"{name}: $MFT";
         var pieces = rec0.Attributes.Where(a => a.Type == NtfsAttributeType.Data && a.Name.Length == 0).ToList();
         if (pieces.Count == 0 || !pieces[0].NonResident) throw new CorruptDataException($"{name}: MFT record 0", at, "$MFT has no non-resident $DATA");
-        var stream = NtfsDataStream.Build(data, where, pieces, boot.ClusterSize, boot.ClusterCount);
         var listAttr = rec0.Attributes.FirstOrDefault(a => a.Type == NtfsAttributeType.AttributeList);
+        var stream = NtfsDataStream.Build(data, where, pieces, boot.ClusterSize, boot.ClusterCount, partial: listAttr is not null);
         if (listAttr is null) return stream;
         var listBytes = ReadAttributeValue(data, listAttr, boot, $"{name}: MFT record 0 $ATTRIBUTE_LIST");
         var entries = NtfsAttributeList.Parse(listBytes, $"{name}: MFT record 0 $ATTRIBUTE_LIST", listAttr.VolumeOffset);
@@ -127,9 +127,9 @@ public sealed class NtfsFileSystem : IFileSystem
             if (ext.BaseRecordNumber != MftRecord)
                 throw new CorruptDataException($"{name}: MFT record {e.RecordNumber}", Math.Max(0, stream.VolumeOffsetOf(off)), "extension record of $MFT does not point back to record 0");
             pieces.AddRange(ext.Attributes.Where(a => a.Type == NtfsAttributeType.Data && a.Name.Length == 0));
-            stream = NtfsDataStream.Build(data, where, pieces, boot.ClusterSize, boot.ClusterCount);
+            stream = NtfsDataStream.Build(data, where, pieces, boot.ClusterSize, boot.ClusterCount, partial: true);
         }
-        return stream;
+        return NtfsDataStream.Build(data, where, pieces, boot.ClusterSize, boot.ClusterCount);
     }
 
     private static byte[] ReadAttributeValue(IReadAt data, NtfsAttribute a, NtfsBootSector boot, string where)
@@ -595,8 +595,16 @@ public sealed class NtfsFileSystem : IFileSystem
         return Unresolved(stored.TrimStart('/'));
     }
 
-    private static string Unresolved(string original) =>
-        UnresolvedLinkRoot + "/" + NtfsNameEscape.Encode(original.Replace('\\', '/').TrimStart('/'));
+    /// <summary>
+    /// The dead form (see <see cref="UnresolvedLinkRoot"/>). `.` and `..` components of the original become `%2E` and
+    /// `%2E%2E`, so that no resolver can climb back out of the dead directory into the volume.
+    /// </summary>
+    private static string Unresolved(string original)
+    {
+        var parts = original.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p switch { "." => "%2E", ".." => "%2E%2E", _ => NtfsNameEscape.Encode(p) });
+        return UnresolvedLinkRoot + "/" + string.Join('/', parts);
+    }
 
     /// <summary>`\??\C:\a\b`, `\\?\C:\a`, `C:\a`: a drive path is taken as this volume when it resolves inside it.</summary>
     private string WindowsAbsolute(NtfsFile link, string target)
