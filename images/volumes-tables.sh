@@ -70,6 +70,7 @@ sgdisk -n 1:2048:+40M -t 1:EF00 -c 1:"EFI system partition" -n 2:0:+16M -t 2:0C0
        -n 3:0:+10M -t 3:0700 -c 3:"Basic data partition" -n 4:0:+10M -t 4:2700 -n 5:0:+128M -t 5:8300 -c 5:btrfs \
        -n 6:0:+5M -t 6:8200 -n 7:0:+32M -t 7:8309 -n 8:0:+8M -t 8:8309 -n 9:0:+1M -t 9:4201 -n 10:0:+5M -t 10:4200 \
        -n 11:0:+2M -t 11:0700 -c 11:"cd image" gpt.img >/dev/null
+sgdisk -A 1:set:0 -A 3:set:62 -A 3:set:63 gpt.img >/dev/null
 gptstart() { sgdisk -i "$1" gpt.img | sed -n 's/^First sector: \([0-9]*\).*/\1/p'; }
 put "$T/fat32.img" gpt.img "$(gptstart 1)" 512
 put "$T/ntfs.img" gpt.img "$(gptstart 3)" 512
