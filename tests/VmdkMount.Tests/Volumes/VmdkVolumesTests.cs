@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using VmdkMount.Core.Disks;
+using VmdkMount.Core.Volumes;
+using VmdkMount.Tests.Infrastructure;
+
+namespace VmdkMount.Tests.Volumes;
+
+/// <summary>
+/// `volumes` through the VMDK engine: the raw test disks wrapped by `qemu-img convert -O vmdk` (monolithicSparse and
+/// streamOptimized) list exactly what the raw images list (whose tables and contents the other tests check against
+/// sfdisk, mmls, parted and blkid), and VMware-made VMDKs are read directly.
+/// </summary>
+public class VmdkVolumesTests
+{
+    private static JsonNode VolumesJson(params string[] args)
+    {
+        var r = OurCli.Run(["volumes", .. args, "--json"]);
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
+        var node = JsonNode.Parse(r.StdOut)!;
+        node["disk"]!.AsObject().Remove("source");
+        return node;
+    }
+
+    [Theory]
+    [InlineData("volumes-tables", "mbr.img", "monolithicSparse")]
+    [InlineData("volumes-tables", "gpt.img", "monolithicSparse")]
+    [InlineData("volumes-tables", "gpt4k.img", "monolithicSparse")]
+    [InlineData("volumes-tables", "mbr4k.img", "streamOptimized")]
+    [InlineData("volumes-tables", "parted.img", "streamOptimized")]
+    [InlineData("volumes-lvm", "lvm-mbr.img", "monolithicSparse")]
+    [InlineData("volumes-lvm", "lvm-striped.img", "streamOptimized")]
+    public void Vmdk_wrapped_disk_lists_the_same_volumes_as_the_raw_image(string set, string file, string subformat)
+    {
+        string raw = Path.Combine(TestImages.Get(set), file);
+        string dir = RepoPaths.NewScratch("vol-vmdk");
+        try
+        {
+            string vmdk = Path.Combine(dir, Path.ChangeExtension(file, ".vmdk"));
+            Tool.Run("qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", $"subformat={subformat}", raw, vmdk);
+            var viaVmdk = VolumesJson(vmdk);
+            var viaRaw = VolumesJson(raw, "--raw-input");
+            Assert.Equal(viaRaw.ToJsonString(), viaVmdk.ToJsonString());
+            Assert.NotEmpty(viaVmdk["volumes"]!.AsArray());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Theory]
+    [InlineData("vmdk-rs/monolithicSparse.vmdk", 128 * 512L, "ntfs", "test_disk")]
+    [InlineData("vmdk-rs/streamOptimized.vmdk", 128 * 512L, "ntfs", "test_disk")]
+    [InlineData("vmdk-rs/vmfs_thick.vmdk", 2048 * 512L, "ext4", null)]
+    public void Vmware_made_vmdk_is_scanned_through_the_engine(string path, long offset, string kind, string? label)
+    {
+        using var disk = DiskOpener.Open(Path.Combine(RepoPaths.RealImages, path));
+        var layout = VolumeScanner.Scan(disk);
+        var p1 = Assert.Single(layout.Volumes);
+        Assert.Equal(("p1", offset, kind, label, true), (p1.Id, p1.Offset, p1.FileSystem, p1.Label, p1.Mountable));
+    }
+}
