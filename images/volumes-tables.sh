@@ -26,10 +26,11 @@ truncate -s 20M "$T/exfat.img";  mkfs.exfat -L EXFATVOL "$T/exfat.img" >/dev/nul
 truncate -s 5M "$T/swap.img";    mkswap -L swp "$T/swap.img" >/dev/null
 truncate -s 300M "$T/xfs.img";   mkfs.xfs -q -L xfsvol "$T/xfs.img"
 truncate -s 128M "$T/btrfs.img"; mkfs.btrfs -q -f -L bt "$T/btrfs.img" >/dev/null
-truncate -s 32M "$T/luks2.img"
-echo -n pw | cryptsetup luksFormat -q --type luks2 --label secret --pbkdf pbkdf2 --pbkdf-force-iterations 1000 "$T/luks2.img" -
+truncate -s 8M "$T/luks2.img"
+# a small keyslot area keeps the image small (the default writes 16 MiB of key material)
+echo -n pw | cryptsetup luksFormat -q --type luks2 --label secret --key-size 256 --luks2-keyslots-size 256k --pbkdf pbkdf2 --pbkdf-force-iterations 1000 "$T/luks2.img" -
 truncate -s 8M "$T/luks1.img"
-echo -n pw | cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 "$T/luks1.img" -
+echo -n pw | cryptsetup luksFormat -q --type luks1 --key-size 256 --pbkdf-force-iterations 1000 "$T/luks1.img" -
 mkdir "$T/isodir" && echo hello > "$T/isodir/hello.txt"
 genisoimage -quiet -V ISOVOL -o "$T/iso.img" -R -J "$T/isodir"
 

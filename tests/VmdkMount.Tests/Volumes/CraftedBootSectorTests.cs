@@ -111,6 +111,26 @@ public class CraftedBootSectorTests
     }
 
     [Fact]
+    public void Swap_holding_a_hibernation_image_is_still_swap_and_says_so()
+    {
+        var disk = FourPartitionDisk("82,82,0,0");
+        string dir = RepoPaths.NewScratch("vol-swap");
+        try
+        {
+            string swap = Path.Combine(dir, "s.img");
+            Tool.Bash($"truncate -s 4M {swap} && mkswap {swap} >/dev/null 2>&1");
+            var bytes = File.ReadAllBytes(swap);
+            Put(disk, 2048 * 512, bytes);
+            Put(disk, 10240 * 512, bytes);
+        }
+        finally { Directory.Delete(dir, true); }
+        Put(disk, 10240 * 512 + 4086, "S1SUSPEND\0"u8); // what the kernel writes over SWAPSPACE2 when it hibernates
+        var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted");
+        Assert.Equal("Linux swap space (no files)", layout.Volumes[0].Reason);
+        Assert.Equal(("swap", "Linux swap space (holds a hibernation image; no files)"), (layout.Volumes[1].FileSystem, layout.Volumes[1].Reason));
+    }
+
+    [Fact]
     public void Md_raid_member_and_unknown_content_say_what_they_are()
     {
         var disk = FourPartitionDisk("fd,83,7,7");
