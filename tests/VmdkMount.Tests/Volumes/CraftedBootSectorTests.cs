@@ -41,8 +41,12 @@ public class CraftedBootSectorTests
 
     private static void BootSignature(byte[] disk, long part) { disk[part + 510] = 0x55; disk[part + 511] = 0xAA; }
 
-    [Fact]
-    public void ReFS_is_reported_with_its_version_and_always_skipped_with_the_upgrade_reason()
+    [Theory]
+    [InlineData(3, 4)]
+    [InlineData(1, 2)]
+    [InlineData(3, 1)]
+    [InlineData(3, 7)]
+    public void ReFS_is_reported_with_its_version_and_always_skipped_with_the_upgrade_reason(byte major, byte minor)
     {
         var disk = FourPartitionDisk();
         long p1 = 2048 * 512;
@@ -52,10 +56,10 @@ public class CraftedBootSectorTests
         BitConverter.TryWriteBytes(disk.AsSpan((int)p1 + 24), 8192L);
         BitConverter.TryWriteBytes(disk.AsSpan((int)p1 + 32), 512);
         BitConverter.TryWriteBytes(disk.AsSpan((int)p1 + 36), 8);
-        disk[p1 + 40] = 3;
-        disk[p1 + 41] = 4;
+        disk[p1 + 40] = major;
+        disk[p1 + 41] = minor;
         var v = VolumeScanner.Scan(new MemorySource(disk), "crafted").Volumes.Single(x => x.Id == "p1");
-        Assert.Equal(("refs", "ReFS 3.4", false), (v.FileSystem, v.FileSystemVersion, v.Mountable));
+        Assert.Equal(("refs", $"ReFS {major}.{minor}", false), (v.FileSystem, v.FileSystemVersion, v.Mountable));
         // the exact words of issue 3
         Assert.Equal("read-only ReFS parsing is not supported; on Windows 10 build 17763 and later the OS upgrades ReFS 3.1 volumes to 3.4 when it attaches them, which would make the backup unreadable to older Windows", v.Reason);
     }
