@@ -39,8 +39,9 @@ public sealed record Volume
     public string? Reason { get; init; }
 
     /// <summary>
-    /// Flags from the partition table: `active` (MBR boot flag); for GPT `required`, `no-block-io`, `legacy-bios-bootable`,
-    /// and for Microsoft basic data `read-only`, `shadow-copy`, `hidden`, `no-drive-letter`.
+    /// Flags from the partition table: `active` (MBR boot flag), `hidden` and `recovery` (MBR hidden/recovery type ids,
+    /// GPT Windows RE type); for GPT `required`, `no-block-io`, `legacy-bios-bootable`, and for Microsoft basic data
+    /// `read-only`, `shadow-copy`, `hidden`, `no-drive-letter`.
     /// </summary>
     public IReadOnlyList<string> Attributes { get; init; } = [];
 

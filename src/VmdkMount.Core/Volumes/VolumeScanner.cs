@@ -164,6 +164,7 @@ public static class VolumeScanner
             if (type == MbrPartitionTable.TypeLdm && LdmDetector.HasPrivHead(disk, sectorSize))
                 name += ", LDM database found";
             List<string> attributes = status == MbrPartitionTable.StatusActive ? ["active"] : [];
+            attributes.AddRange(PartitionTypes.MbrTypeAttributes(type));
             AddPartition(id, "mbr", type.ToString("x2"), name, role, startLba, sectors, sectorSize, attributes, null);
         }
 
@@ -183,7 +184,7 @@ public static class VolumeScanner
                     _warnings.Add($"{id}: LBAs {e.FirstLba}..{e.LastLba} lie outside the GPT's usable range {gpt.Header.FirstUsableLba}..{gpt.Header.LastUsableLba}");
                 long sectors = e.LastLba - e.FirstLba + 1;
                 AddPartition(id, "gpt", e.TypeGuid.ToString(), name, PartitionTypes.GptRole(e.TypeGuid), e.FirstLba, sectors, sectorSize,
-                    e.AttributeNames(), e.UniqueGuid.ToString());
+                    [.. e.AttributeNames(), .. PartitionTypes.GptTypeAttributes(e.TypeGuid)], e.UniqueGuid.ToString());
             }
         }
 

@@ -72,6 +72,9 @@ public sealed class PartitionTableTests : IDisposable
         Assert.Equal("no reader for XFS yet", byId["p8"].Reason);
         Assert.Contains("recovery", byId["p7"].PartitionName);
         Assert.Contains("active", byId["p1"].PartitionName);
+        Assert.Equal(["hidden", "recovery"], byId["p7"].Attributes);
+        Assert.Equal(["active"], byId["p1"].Attributes);
+        Assert.Empty(byId["p2"].Attributes);
     }
 
     [Fact]
@@ -105,6 +108,7 @@ public sealed class PartitionTableTests : IDisposable
         Assert.Equal(["required"], v["p1"].Attributes);
         Assert.Equal(["hidden", "no-drive-letter"], v["p3"].Attributes);
         Assert.Empty(v["p2"].Attributes);
+        Assert.Equal(["recovery"], v["p4"].Attributes);
         Assert.All(layout.Volumes, x => Assert.NotNull(x.PartitionGuid));
     }
 
