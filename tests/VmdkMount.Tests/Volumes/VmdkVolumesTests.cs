@@ -58,3 +58,35 @@ public class VmdkVolumesTests
         Assert.Equal(("p1", offset, kind, label, true), (p1.Id, p1.Offset, p1.FileSystem, p1.Label, p1.Mountable));
     }
 }
+
+/// <summary>An LVM logical volume inside a VMDK, browsed and read with the CLI like any partition.</summary>
+public class LvmEndToEndTests
+{
+    [Fact]
+    public void Files_of_an_ext4_root_lv_inside_a_vmdk_read_back_like_the_tree_mke2fs_was_given()
+    {
+        string set = VolumeOracles.Lvm;
+        string tree = Path.Combine(set, "root-tree");
+        string dir = RepoPaths.NewScratch("vol-lv-e2e");
+        try
+        {
+            string vmdk = Path.Combine(dir, "lvm.vmdk");
+            Tool.Run("qemu-img", "convert", "-f", "raw", "-O", "vmdk", Path.Combine(set, "lvm-mbr.img"), vmdk);
+            var r = OurCli.Run("ls", vmdk, "lvm-vgvola-root:/", "-R", "--json");
+            Assert.True(r.ExitCode == 0, r.StdErr);
+            var files = JsonDocument.Parse(r.StdOut).RootElement.GetProperty("entries").EnumerateArray()
+                .Where(e => e.GetProperty("type").GetString() == "file")
+                .Select(e => e.GetProperty("path").GetString()!).Order().ToList();
+            var expected = Directory.EnumerateFiles(tree, "*", SearchOption.AllDirectories)
+                .Select(f => "/" + Path.GetRelativePath(tree, f)).Order().ToList();
+            Assert.Equal(expected, files);
+            foreach (var f in expected)
+            {
+                var cat = OurCli.Run("cat", vmdk, "lvm-vgvola-root:" + f);
+                Assert.Equal(0, cat.ExitCode);
+                Assert.Equal(Hashing.Sha256File(Path.Combine(tree, f.TrimStart('/'))), Hashing.Sha256(cat.StdOutBytes));
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
