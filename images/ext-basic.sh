@@ -104,3 +104,6 @@ umount "$mnt"
 e2fsck -fn "$out/ext4_kernel.img" >/dev/null
 depth=$(debugfs -R "ex /frag.bin" "$out/ext4_kernel.img" 2>/dev/null | awk 'NR==2{print $1}')
 echo "frag.bin extent tree root line: $depth"
+
+# the same ext4 volume inside a VMDK (qemu-img's monolithicSparse), read through the VMDK engine in the tests
+qemu-img convert -f raw -O vmdk "$out/ext4_4k.img" "$out/ext4_4k.vmdk"
