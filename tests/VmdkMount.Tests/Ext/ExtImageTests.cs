@@ -20,6 +20,7 @@ public class ExtImageTests
     [InlineData("ext4_inline", "ext4")]
     [InlineData("ext4_metabg", "ext4")]
     [InlineData("ext4_kernel", "ext4")]
+    [InlineData("ext4_bigalloc", "ext4")]
     [InlineData("ext2_big", "ext2")]
     public void Tree_matches_the_kernel_mount(string name, string kind) => CompareWithKernel(name, kind, name);
 
@@ -138,6 +139,28 @@ public class ExtImageTests
             {
                 Directory.Delete(dir, recursive: true);
             }
+        }
+    }
+
+    [Theory]
+    [InlineData("ext4_4k", "big.bin")]      // extents
+    [InlineData("ext2_1k", "huge_sparse.bin")] // block map with holes
+    [InlineData("ext4_inline", "tiny.txt")]  // inline data
+    [InlineData("ext4_kernel", "prealloc.bin")] // unwritten extents
+    public void Steady_state_reads_allocate_nothing(string image, string file)
+    {
+        var (disk, fs) = ExtOracle.Open(Image(image));
+        using (disk)
+        using (fs)
+        {
+            var node = fs.Lookup(fs.RootId, file)!;
+            var buf = new byte[65536];
+            long step = Math.Max(1, node.Size / 50);
+            for (long pos = 0; pos < node.Size; pos += step) fs.Read(node.Id, pos, buf); // warm the caches
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int round = 0; round < 3; round++)
+                for (long pos = 0; pos < node.Size; pos += step) fs.Read(node.Id, pos, buf);
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         }
     }
 
