@@ -127,6 +127,11 @@ internal sealed class FatTable
         uint cluster = first;
         string? problem = null;
         long problemOffset = 0;
+        // Brent's cycle detection: a looping chain is noticed within a few times the loop's length, so a corrupt
+        // FAT cannot make us collect millions of clusters before the loop is found.
+        uint tortoise = 0;
+        long power = 1, lambda = 0;
+        bool looped = false;
         while (runs.Count < limit)
         {
             if (cluster < 2 || cluster > _maxCluster)
@@ -135,6 +140,17 @@ internal sealed class FatTable
                 problemOffset = runs.Count == 0 ? ownerOffset : EntryOffset(cluster);
                 break;
             }
+            if (cluster == tortoise)
+            {
+                looped = true;
+                break;
+            }
+            if (++lambda == power)
+            {
+                tortoise = cluster;
+                power <<= 1;
+                lambda = 0;
+            }
             runs.Add(cluster);
             if (needed >= 0 && runs.Count == needed) break;
             uint next = Get(cluster);
@@ -142,7 +158,7 @@ internal sealed class FatTable
             {
                 if (needed >= 0)
                 {
-                    problem = $"{what}: cluster chain ends after {runs.Count} clusters, the size needs {needed}";
+                    problem = $"{what}: cluster chain ends at cluster {cluster} after {runs.Count} clusters, the size needs {needed}";
                     problemOffset = EntryOffset(cluster);
                 }
                 break;
@@ -160,13 +176,18 @@ internal sealed class FatTable
             }
             cluster = next;
         }
-        if (problem is null && needed < 0 && runs.Count >= maxClusters)
+        if (problem is null && !looped && needed < 0 && runs.Count >= maxClusters)
         {
             problem = $"{what}: cluster chain longer than {maxClusters} clusters (loop or corrupt FAT)";
             problemOffset = EntryOffset(cluster);
         }
         long valid = runs.Count;
         long repeat = runs.FirstRepeatIndex(out uint repeated);
+        if (looped && repeat < 0)
+        {
+            repeat = runs.Count;
+            repeated = cluster;
+        }
         if (repeat >= 0)
         {
             valid = repeat;
