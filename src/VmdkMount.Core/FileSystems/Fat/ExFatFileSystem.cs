@@ -135,8 +135,8 @@ public sealed class ExFatFileSystem : IFileSystem
             return _fat.Chain(node.FirstCluster, needed, -1, $"{what} at directory entry {id}", id);
         if (node.FirstCluster < 2 || node.FirstCluster + needed - 1 > _fat.MaxCluster)
         {
-            long fits = node.FirstCluster < 2 ? 0 : _fat.MaxCluster - node.FirstCluster + 1L;
-            return new ClusterRuns([0], [Math.Max(2u, node.FirstCluster)], [Math.Max(0, fits)], Math.Max(0, fits),
+            long fits = node.FirstCluster < 2 ? 0 : Math.Clamp((long)_fat.MaxCluster - node.FirstCluster + 1, 0, needed);
+            return new ClusterRuns([0], [Math.Max(2u, node.FirstCluster)], [fits], fits,
                 $"{what} at directory entry {id}: contiguous run of {needed} clusters from cluster {node.FirstCluster} leaves the cluster heap (2..{_fat.MaxCluster})", id);
         }
         return ClusterRuns.Contiguous(node.FirstCluster, needed);
