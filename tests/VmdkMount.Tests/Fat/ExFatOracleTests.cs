@@ -12,46 +12,13 @@ public class ExFatOracleTests
 
     private static string ExFatImage => Image("fat-exfat", "exfat.img");
 
-    /// <summary>Mounts the image read-only with exfat-fuse on a read-only loop device; always undone.</summary>
-    private sealed class FuseMount : IDisposable
-    {
-        private readonly string _loop;
-
-        public FuseMount(string image)
-        {
-            Dir = RepoPaths.NewScratch("exfat-mnt");
-            _loop = Tool.Run("losetup", "-f", "--show", "-r", image).StdOut.Trim();
-            try
-            {
-                Tool.Run("mount.exfat-fuse", "-o", "ro", _loop, Dir);
-                Tool.Run("mountpoint", "-q", Dir);
-            }
-            catch
-            {
-                Tool.Run("losetup", ["-d", _loop], allowFailure: true);
-                Directory.Delete(Dir, recursive: true);
-                throw;
-            }
-        }
-
-        public string Dir { get; }
-
-        public void Dispose()
-        {
-            if (Tool.Run("umount", [Dir], allowFailure: true).ExitCode != 0)
-                Tool.Run("fusermount3", ["-u", Dir], allowFailure: true);
-            Tool.Run("losetup", ["-d", _loop], allowFailure: true);
-            Directory.Delete(Dir, recursive: false);
-        }
-    }
-
     [Fact]
     public void Every_file_reads_like_the_exfat_fuse_mount()
     {
         string image = ExFatImage;
         string before = Hashing.Sha256File(image);
         Dictionary<string, string> expected;
-        using (var mount = new FuseMount(image))
+        using (var mount = new ExFatFuseMount(image))
             expected = DescribeHost(mount.Dir);
         using var opened = new Opened(image, exFat: true);
         Assert.True(expected.Count > 1000, $"oracle listed only {expected.Count} entries");

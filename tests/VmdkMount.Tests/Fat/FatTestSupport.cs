@@ -159,4 +159,37 @@ internal static class FatTestSupport
         var dir = Path.GetDirectoryName(image)!;
         if (dir.Contains(Path.Combine("build", "tmp"))) Directory.Delete(dir, recursive: true);
     }
+    /// <summary>Mounts the image read-only with exfat-fuse on a read-only loop device; always undone.</summary>
+    public sealed class ExFatFuseMount : IDisposable
+    {
+        private readonly string _loop;
+
+        public ExFatFuseMount(string image)
+        {
+            Dir = RepoPaths.NewScratch("exfat-mnt");
+            _loop = Tool.Run("losetup", "-f", "--show", "-r", image).StdOut.Trim();
+            try
+            {
+                Tool.Run("mount.exfat-fuse", "-o", "ro", _loop, Dir);
+                Tool.Run("mountpoint", "-q", Dir);
+            }
+            catch
+            {
+                Tool.Run("losetup", ["-d", _loop], allowFailure: true);
+                Directory.Delete(Dir, recursive: true);
+                throw;
+            }
+        }
+
+        public string Dir { get; }
+
+        public void Dispose()
+        {
+            if (Tool.Run("umount", [Dir], allowFailure: true).ExitCode != 0)
+                Tool.Run("fusermount3", ["-u", Dir], allowFailure: true);
+            Tool.Run("losetup", ["-d", _loop], allowFailure: true);
+            Directory.Delete(Dir, recursive: false);
+        }
+    }
+
 }
