@@ -83,3 +83,38 @@ public class FatStructureTests
         }
     }
 }
+
+/// <summary>Many threads reading the same volume at once (as FUSE does) see the same bytes as one thread.</summary>
+public class FatConcurrencyTests
+{
+    [Theory]
+    [InlineData("fat-basic", "fat32.img", false)]
+    [InlineData("fat-exfat", "exfat.img", true)]
+    public void Parallel_reads_and_listings_agree_with_a_sequential_read(string set, string file, bool exFat)
+    {
+        using var opened = new Opened(Image(set, file), exFat);
+        var fs = opened.Fs;
+        var files = Walk(fs).Where(i => i.Node.Type == FsNodeType.File && i.Node.Size > 0).ToList();
+        var expected = files.ToDictionary(i => i.Node.Id, i => Sha256(fs, i.Node));
+        using var reopened = new Opened(Image(set, file), exFat);
+        var fresh = reopened.Fs;
+        var results = new System.Collections.Concurrent.ConcurrentDictionary<long, string>();
+        Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = 8 }, item =>
+        {
+            // a fresh reader: directories are parsed and chains built concurrently, on demand
+            var node = LookupPath(fresh, item.Path);
+            Assert.Equal(item.Node.Id, node.Id);
+            results[item.Node.Id] = Sha256(fresh, node);
+        });
+        Assert.Equal(expected.Count, results.Count);
+        foreach (var (id, hash) in expected) Assert.Equal(hash, results[id]);
+    }
+
+    private static FsNode LookupPath(IFileSystem fs, string path)
+    {
+        var node = fs.Stat(fs.RootId);
+        foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+            node = fs.Lookup(node.Id, part) ?? throw new InvalidOperationException(path);
+        return node;
+    }
+}
