@@ -94,6 +94,24 @@ truncate -s 20M "$T/ntfs4k.img"; mkntfs -F -Q -q -s 4096 -L Win4K "$T/ntfs4k.img
 put "$T/ntfs4k.img" gpt4k.img "$S1" 4096
 put "$T/ext4.img" gpt4k.img "$S2" 4096
 
+# ---- mbr4k.img: an MBR written through a 4096-byte-sector loop device (LBAs count 4 KiB sectors) -------
+truncate -s 64M mbr4k.img
+L=$(losetup -f --show --sector-size 4096 mbr4k.img)
+{ sfdisk -q --no-reread --no-tell-kernel "$L" <<'T3'
+label: dos
+start=256, size=2560, type=7
+start=2816, size=2560, type=83
+start=5376, type=5
+T3
+sfdisk -q -a --no-reread --no-tell-kernel "$L" <<'T4'
+start=5632, size=2560, type=83
+T4
+} || { losetup -d "$L"; exit 1; }
+losetup -d "$L"
+put "$T/ntfs4k.img" mbr4k.img 256 4096
+put "$T/ext4.img" mbr4k.img 2816 4096
+put "$T/ext2.img" mbr4k.img 5632 4096
+
 # ---- parted.img: parted msdos table with logical partitions ---------------------------------------
 truncate -s 64M parted.img
 parted -s parted.img mklabel msdos mkpart primary fat16 1MiB 12MiB mkpart extended 12MiB 60MiB \

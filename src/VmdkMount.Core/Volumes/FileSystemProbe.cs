@@ -110,7 +110,7 @@ public static class FileSystemProbe
             string? label = version == 2 ? AsciiZ(h, Luks2LabelOffset, 48) : null;
             return new ProbeResult(FileSystemKinds.Luks, $"LUKS{version}", label);
         }
-        if (Lvm2Label.FindLabelSector(h) >= 0) return new ProbeResult(FileSystemKinds.LvmPv, "LVM2");
+        if (Lvm2Label.FindLabelSector(h) >= 0) return new ProbeResult(FileSystemKinds.LvmPv);
         if (At(h, OemNameOffset, "-FVE-FS-")) return new ProbeResult(FileSystemKinds.BitLocker);
         if (At(h, OemNameOffset, "MSWIN4.1") && h.Length >= BitLockerToGoGuidOffset + 16
             && new Guid(h.Slice(BitLockerToGoGuidOffset, 16)) == BitLockerGuid)
@@ -334,7 +334,9 @@ public static class FileSystemProbe
         long data = total - (reserved + fats * fatSize + rootDirSectors);
         if (data <= 0) return null;
         long clusters = data / spc;
-        string kind = clusters < 4085 ? FileSystemKinds.Fat12 : clusters < 65525 ? FileSystemKinds.Fat16 : FileSystemKinds.Fat32;
+        // A FAT32-layout BPB (16-bit FAT size 0, root directory in clusters) is FAT32 whatever its cluster count, as
+        // Linux and blkid read it (mkfs.fat -F 32 makes small ones); otherwise the count decides FAT12 vs FAT16.
+        string kind = fat32Layout ? FileSystemKinds.Fat32 : clusters < 4085 ? FileSystemKinds.Fat12 : FileSystemKinds.Fat16;
         int sigAt = fat32Layout ? Fat32ExtSignatureOffset : Fat16ExtSignatureOffset;
         int labelAt = fat32Layout ? Fat32LabelOffset : Fat16LabelOffset;
         string? label = h[sigAt] == 0x29 ? AsciiZ(h, labelAt, 11) : null;

@@ -305,7 +305,6 @@ public static class VolumeScanner
                     found.Add((i, label, best, data, pvVolume.Offset));
                     Replace(pvVolume, pvVolume with
                     {
-                        Label = best.Name,
                         Reason = $"LVM2 physical volume of volume group '{best.Name}' (its logical volumes are listed as lvm-{best.Name}-*)",
                     });
                 }
