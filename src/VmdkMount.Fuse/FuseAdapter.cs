@@ -25,7 +25,7 @@ public sealed unsafe class FuseAdapter
     private const int SeekData = 3;
     private const int SeekHole = 4;
 
-    private readonly ConcurrentDictionary<ulong, List<(string Name, MountInode Inode)>> _openDirs = new();
+    private readonly ConcurrentDictionary<ulong, IReadOnlyList<(string Name, MountInode Inode)>> _openDirs = new();
     private readonly FuseAttributes _attributes;
     private readonly string _mountRoot;
     private readonly double _timeout;

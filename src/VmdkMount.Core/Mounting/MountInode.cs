@@ -58,6 +58,9 @@ public sealed class MountInode
     /// <summary>Why an <see cref="MountNodeKind.UnreadableVolume"/> cannot be read.</summary>
     public string? Error { get; }
 
+    /// <summary>The directory's entries once listed (see <see cref="MountTree.List"/>); null until then or when over budget.</summary>
+    internal IReadOnlyList<(string Name, MountInode Inode)>? Children;
+
     public bool IsDirectory => Kind is MountNodeKind.Root or MountNodeKind.UnreadableVolume
         || (Kind == MountNodeKind.FsNode && Node!.Type == FsNodeType.Directory);
 }

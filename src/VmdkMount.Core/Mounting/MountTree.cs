@@ -33,6 +33,10 @@ public sealed class MountTree
     private readonly Lazy<IReadOnlyList<MountInode>> _rootChildren;
     private readonly Action<string> _log;
     private long _nextIno = (long)RootIno;
+    private long _cachedEntries;
+
+    /// <summary>Directory entries kept across all listings (about 40 bytes each beyond the inodes themselves).</summary>
+    public const long MaxCachedEntries = 4_000_000;
 
     private readonly Func<Volume, IFileSystem> _openFileSystem;
 
@@ -101,9 +105,14 @@ public sealed class MountTree
         }
     }
 
-    /// <summary>Every entry of a directory (without `.` and `..`), with the name it has there.</summary>
-    public List<(string Name, MountInode Inode)> List(MountInode dir)
+    /// <summary>
+    /// Every entry of a directory (without `.` and `..`), with the name it has there. Listings are kept (nothing
+    /// changes), up to <see cref="MaxCachedEntries"/> entries in all: reopening a folder then costs the reader nothing,
+    /// which matters when its own caches are smaller than the tree being walked.
+    /// </summary>
+    public IReadOnlyList<(string Name, MountInode Inode)> List(MountInode dir)
     {
+        if (Volatile.Read(ref dir.Children) is { } cached) return cached;
         var result = new List<(string, MountInode)>();
         switch (dir.Kind)
         {
@@ -117,6 +126,8 @@ public sealed class MountTree
             case MountNodeKind.UnreadableVolume:
                 throw new FileReadException(DisplayPath(dir), dir.Error ?? "volume cannot be read");
         }
+        if (Interlocked.Add(ref _cachedEntries, result.Count) <= MaxCachedEntries) Volatile.Write(ref dir.Children, result);
+        else Interlocked.Add(ref _cachedEntries, -result.Count);
         return result;
     }
 
