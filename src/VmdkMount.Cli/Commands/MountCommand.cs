@@ -26,7 +26,7 @@ internal static class MountCommand
         var volume = new Option<string?>("--volume") { Description = "mount only this volume (as `volumes` names it) at MOUNTPOINT" };
         var raw = new Option<bool>("--raw") { Description = "add disk.img: the whole flattened disk, read-only, sparse-aware (SEEK_DATA/SEEK_HOLE)" };
         var allowOther = new Option<bool>("--allow-other") { Description = "let other users in (non-root needs user_allow_other in /etc/fuse.conf)" };
-        var cacheSize = new Option<string?>("--cache-size") { Description = "block cache size, e.g. 512M (default 512M)" };
+        var cacheSize = new Option<string?>("--cache-size") { Description = "block cache size, e.g. 512M (accepted and checked; the engine's cache budgets are fixed for now)" };
         var foreground = new Option<bool>(ForegroundFlag) { Description = "stay in the foreground until unmounted (Ctrl+C unmounts)" };
         var uid = new Option<uint?>("--uid") { Description = "owner of files whose filesystem records none (NTFS, FAT); default: you" };
         var gid = new Option<uint?>("--gid") { Description = "group of files whose filesystem records none (NTFS, FAT); default: yours" };
@@ -177,6 +177,7 @@ internal static class MountCommand
                 if (child.WaitForExit(50))
                 {
                     Console.Error.Write(ReadLog(log));
+                    File.Delete(log);
                     return child.ExitCode == 0 ? ExitCodes.Usage : child.ExitCode;
                 }
             }

@@ -92,4 +92,43 @@ public class MountLifecycleTests
             try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
         }
     }
+
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("INT")]
+    [InlineData("HUP")]
+    public async Task Foreground_mount_unmounts_cleanly_on_a_signal(string signal)
+    {
+        string images = TestImages.Get("fuse-chain");
+        string scratch = RepoPaths.NewScratch("fuse-signal");
+        string mnt = Path.Combine(scratch, "mnt");
+        string state = Path.Combine(scratch, "state");
+        Directory.CreateDirectory(mnt);
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var a in new[] { OurCli.Dll, "mount", Path.Combine(images, "child2.vmdk"), mnt, "--foreground", "--volume", "p2", "--state-dir", state })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        try
+        {
+            Assert.True(WaitUntil(() => File.Exists(Path.Combine(mnt, "etc/config")), TimeSpan.FromSeconds(60)), "never mounted");
+            Assert.Single(Directory.GetFiles(state, "*.json"));
+            Tool.Run("kill", $"-{signal}", p.Id.ToString());
+            Assert.True(p.WaitForExit(TimeSpan.FromSeconds(20)), "still running after SIG" + signal);
+            Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}: {await stderr}");
+            Assert.Null(MountTable.Find(mnt));
+            Assert.Empty(Directory.GetFiles(state, "*.json"));
+            Assert.Contains("mounted at " + mnt, await stdout);
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill();
+            if (MountTable.Find(mnt) is not null) FuseSession.LazyUnmount(mnt);
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
+        }
+    }
 }
