@@ -23,7 +23,7 @@ public sealed record FuseMountOptions
     /// <summary>Entry and attribute cache lifetime: nothing changes, so a day.</summary>
     public double CacheSeconds { get; init; } = 86400;
 
-    /// <summary>Worker threads of the libfuse session loop.</summary>
+    /// <summary>Worker threads of the libfuse session loop; 1 runs the single-threaded loop.</summary>
     public uint MaxThreads { get; init; } = 16;
 
     /// <summary>libfuse `-d`: print every request.</summary>

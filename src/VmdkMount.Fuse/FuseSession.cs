@@ -148,7 +148,7 @@ public sealed unsafe class FuseSession : IDisposable
     }
 
     /// <summary>Serves requests until the file system is unmounted or <see cref="RequestStop"/>; returns libfuse's result.</summary>
-    public int Run() => FuseLoopBinding.Run(_session, _options.MaxThreads);
+    public int Run() => _options.MaxThreads <= 1 ? FuseLowLevel.SessionLoop(_session) : FuseLoopBinding.Run(_session, _options.MaxThreads);
 
     /// <summary>Ends <see cref="Run"/>: sets the exit flag and detaches the mount. Safe from any thread, more than once.</summary>
     public void RequestStop()

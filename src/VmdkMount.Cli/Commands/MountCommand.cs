@@ -32,6 +32,7 @@ internal static class MountCommand
         var gid = new Option<uint?>("--gid") { Description = "group of files whose filesystem records none (NTFS, FAT); default: yours" };
         var stateDir = StateDirOption();
         var system = new Option<bool>("--system") { Description = "also show filesystem metafiles ($MFT, $LogFile, ...)" };
+        var threads = new Option<uint>("--threads") { Description = "FUSE worker threads (1 = single-threaded loop)", DefaultValueFactory = _ => 16 };
         var debug = new Option<bool>("--debug-fuse") { Description = "print every FUSE request (libfuse -d)", Hidden = true };
         var readyFile = new Option<string?>(ReadyFileFlag) { Hidden = true };
         var logFile = new Option<string?>(LogFileFlag) { Hidden = true };
@@ -41,7 +42,7 @@ internal static class MountCommand
         var command = new Command("mount", "mount a disk's volumes as folders (read-only, through FUSE)");
         command.Arguments.Add(disk);
         command.Arguments.Add(mountPoint);
-        foreach (var o in new Option[] { volume, raw, allowOther, cacheSize, foreground, uid, gid, stateDir, system, debug, readyFile, logFile, ignoreCid, rawInput })
+        foreach (var o in new Option[] { volume, raw, allowOther, cacheSize, foreground, uid, gid, stateDir, system, threads, debug, readyFile, logFile, ignoreCid, rawInput })
             command.Options.Add(o);
 
         command.SetAction(p => CliCommon.Run(() =>
@@ -70,6 +71,7 @@ internal static class MountCommand
                 Uid = p.GetValue(uid),
                 Gid = p.GetValue(gid),
                 Debug = p.GetValue(debug),
+                MaxThreads = Math.Max(1u, p.GetValue(threads)),
             };
             FuseSession session;
             try
