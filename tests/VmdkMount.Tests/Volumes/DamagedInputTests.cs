@@ -412,6 +412,21 @@ public class DamagedInputTests
     }
 
     [Fact]
+    public void Lvm_second_metadata_copy_is_used_when_the_first_is_damaged()
+    {
+        string image = Path.Combine(VolumeOracles.Lvm, "lvm-2mda.img");
+        Assert.Equal("2", File.ReadAllText(Path.Combine(VolumeOracles.Lvm, "pvs-2mda.txt")).Trim()); // pvs: pv_mda_count
+        var disk = File.ReadAllBytes(image);
+        Assert.Equal(["disk", "lvm-vgvold-two"], Scan(disk).Volumes.Select(v => v.Id));
+        var mda = disk.AsSpan(MdaStart, 512);
+        long offset = (long)BinaryPrimitives.ReadUInt64LittleEndian(mda[40..]);
+        disk[MdaStart + offset + 10] ^= 1;
+        var layout = Scan(disk);
+        Assert.Equal(["disk", "lvm-vgvold-two"], layout.Volumes.Select(v => v.Id));
+        Assert.Contains(layout.Warnings, w => w.Contains("one LVM2 metadata copy is damaged") && w.Contains("CRC mismatch"));
+    }
+
+    [Fact]
     public void Lvm_label_with_a_bad_crc_is_a_reason()
     {
         var disk = LvmDisk();
