@@ -73,6 +73,8 @@ public static class VolumeScanner
             {
                 scheme = "none";
                 AddWholeDisk();
+                if (mbr is not null && mbr.UsedEntries.Any() && !mbr.LooksValid() && _volumes[0].FileSystem == FileSystemKinds.Unknown)
+                    _warnings.Add("sector 0 ends in 55 AA but its entries are not a valid partition table (status byte other than 0x00/0x80, or a partition at LBA 0)");
             }
             else
             {

@@ -152,6 +152,16 @@ public class DamagedInputTests
     }
 
     [Fact]
+    public void Mbr_with_an_invalid_status_byte_is_not_trusted_and_said_so()
+    {
+        var disk = MbrWithLogicals();
+        disk[446] = 0x12;
+        var layout = Scan(disk);
+        Assert.Equal(("none", "disk", "unknown"), (layout.Scheme, layout.Volumes.Single().Id, layout.Volumes.Single().FileSystem));
+        Assert.Contains(layout.Warnings, w => w.Contains("not a valid partition table"));
+    }
+
+    [Fact]
     public void Overlapping_partitions_are_warned_about()
     {
         var disk = Make("""
