@@ -32,7 +32,9 @@ public class DamagedInputTests
     }
 
     /// <summary>p1 primary, extended container p2 from LBA 8192, logicals at 10240, 14336, 18432 (EBRs 2048 before each).</summary>
-    private static byte[] MbrWithLogicals() => Make("""
+    private static byte[] MbrWithLogicals() => (byte[])MbrWithLogicalsImage.Value.Clone();
+
+    private static readonly Lazy<byte[]> MbrWithLogicalsImage = new(() => Make("""
         truncate -s 16M d.img
         sfdisk -q d.img <<'EOF'
         label: dos
@@ -44,7 +46,7 @@ public class DamagedInputTests
         start=14336, size=2048, type=83
         start=18432, size=2048, type=83
         EOF
-        """);
+        """));
 
     private static long EbrLba(byte[] disk, int index)
     {
@@ -178,11 +180,13 @@ public class DamagedInputTests
         Assert.Contains(layout.Warnings, w => w.StartsWith("p1 ") && w.Contains("and p2") && w.EndsWith("overlap"));
     }
 
-    private static byte[] SmallGpt() => Make("""
+    private static byte[] SmallGpt() => (byte[])SmallGptImage.Value.Clone();
+
+    private static readonly Lazy<byte[]> SmallGptImage = new(() => Make("""
         truncate -s 20M d.img
         sgdisk -o d.img >/dev/null
         sgdisk -n 1:2048:+4M -t 1:0700 -c 1:first -n 2:0:+4M -t 2:8300 -c 2:second d.img >/dev/null
-        """);
+        """));
 
     [Fact]
     public void Gpt_with_bad_primary_header_crc_falls_back_to_the_backup_and_says_so()
