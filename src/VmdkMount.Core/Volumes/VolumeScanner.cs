@@ -226,9 +226,9 @@ public static class VolumeScanner
                 PartitionRole.NoFileSystem when probe.FileSystem == FileSystemKinds.Unknown => $"{name} (holds no filesystem)",
                 _ => SkipPolicy.Reason(probe),
             };
-            if (reason is null && overshootReason is not null) reason = overshootReason;
             if (reason is not null && probe.FileSystem == FileSystemKinds.Unknown && role == PartitionRole.Ordinary)
                 reason += $" (partition type {type}, {name})";
+            if (overshootReason is not null) reason = reason is null ? overshootReason : $"{overshootReason}; {reason}";
             Add(new Volume
             {
                 Id = id, Offset = offset, Size = size, Scheme = scheme, PartitionType = type, PartitionName = name,

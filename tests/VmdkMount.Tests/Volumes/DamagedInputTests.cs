@@ -249,6 +249,25 @@ public class DamagedInputTests
     }
 
     [Fact]
+    public void Gpt_entries_with_reversed_or_out_of_range_lbas_get_reasons_even_with_valid_crcs()
+    {
+        var disk = SmallGpt();
+        var array = disk.AsSpan(1024, 128 * 128);
+        long lastLba = disk.Length / 512 - 1;
+        BinaryPrimitives.WriteUInt64LittleEndian(array[(128 + 40)..], 100);         // entry 2: last LBA before its first
+        BinaryPrimitives.WriteUInt64LittleEndian(array[40..], (ulong)lastLba + 20480); // entry 1: runs 10 MiB past the disk
+        var header = disk.AsSpan(512, 92);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[88..], Crc32.Ieee(array));
+        BinaryPrimitives.WriteUInt32LittleEndian(header[16..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[16..], Crc32.Ieee(header));
+        var layout = Scan(disk);
+        var v = layout.Volumes.ToDictionary(x => x.Id);
+        Assert.StartsWith("invalid GPT entry: last LBA 100 is before first LBA", v["p2"].Reason);
+        Assert.StartsWith("partition extends", v["p1"].Reason);
+        Assert.Contains(layout.Warnings, w => w.StartsWith("p1: LBAs") && w.Contains("outside the GPT's usable range"));
+    }
+
+    [Fact]
     public void Gpt_with_256_entry_slots_reads_slot_200_like_sfdisk()
     {
         string dir = RepoPaths.NewScratch("vol-gpt256");
