@@ -96,7 +96,7 @@ public static class VolumeScanner
 
         private void AddWholeDisk()
         {
-            var probe = SafeProbe(disk, "disk");
+            var probe = SafeProbe(disk);
             var v = new Volume
             {
                 Id = "disk", Offset = 0, Size = disk.Length, Scheme = "none", FileSystem = probe.FileSystem,
@@ -129,7 +129,7 @@ public static class VolumeScanner
                         if (disk.ReadAt(start, ebr) == 512 && MbrPartitionTable.HasBootSignature(ebr)) score++;
                         continue;
                     }
-                    if (SafeProbe(new SubRange(disk, start, Math.Min(disk.Length - start, e.SectorCount * (long)ss)), "probe").FileSystem != FileSystemKinds.Unknown) score++;
+                    if (SafeProbe(new SubRange(disk, start, Math.Min(disk.Length - start, e.SectorCount * (long)ss))).FileSystem != FileSystemKinds.Unknown) score++;
                 }
                 return score;
             }
@@ -151,7 +151,7 @@ public static class VolumeScanner
                         continue;
                     }
                     extendedSeen = true;
-                    logicals = ExtendedPartitionChain.Walk(disk, source, e.StartLba, e.SectorCount, sectorSize, _warnings);
+                    logicals = ExtendedPartitionChain.Walk(disk, e.StartLba, e.SectorCount, sectorSize, _warnings);
                     continue;
                 }
                 AddMbrPartition($"p{e.Slot}", e.Type, e.Status, e.StartLba, e.SectorCount, sectorSize);
@@ -217,7 +217,7 @@ public static class VolumeScanner
                     overshootReason = $"partition extends {over} bytes past the end of the disk (truncated image or damaged table)";
             }
             var data = new SubRange(disk, offset, available);
-            ProbeResult probe = _probed++ < MaxProbedPartitions ? SafeProbe(data, id)
+            ProbeResult probe = _probed++ < MaxProbedPartitions ? SafeProbe(data)
                 : new ProbeResult(FileSystemKinds.Unknown, Detail: $"not probed: more than {MaxProbedPartitions} partitions");
             string? reason = role switch
             {
@@ -249,7 +249,7 @@ public static class VolumeScanner
             if (data is not null && v.FileSystem == FileSystemKinds.LvmPv) _pvs.Add((v, data));
         }
 
-        private ProbeResult SafeProbe(IReadAt data, string id)
+        private static ProbeResult SafeProbe(IReadAt data)
         {
             try
             {
@@ -362,7 +362,7 @@ public static class VolumeScanner
             {
                 var view = new Lvm2LogicalVolumeView(vg, lv, pvData, where);
                 long offset = view.FirstPv is not null && pvOffsets.TryGetValue(view.FirstPv, out long pvAt) ? pvAt + view.FirstPvOffset : 0;
-                var probe = SafeProbe(view, id);
+                var probe = SafeProbe(view);
                 string? reason = SkipPolicy.Reason(probe);
                 return new Volume
                 {
