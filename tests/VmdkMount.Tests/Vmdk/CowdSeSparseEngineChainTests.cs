@@ -228,4 +228,28 @@ public class CowdSeSparseEngineChainTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>A SPARSE extent line whose file is COWD: dispatch goes by the file's magic, as qemu does.</summary>
+    [Fact]
+    public void Sparse_extent_line_naming_a_cowd_file_reads_like_qemu()
+    {
+        string dir = RepoPaths.NewScratch("chain-sparse-cowd");
+        try
+        {
+            string baseVmdk = CopyBase(dir);
+            string child = AddCowd(dir, "ms-base-000001", baseVmdk, 1, seed: 12);
+            string text = File.ReadAllText(child)
+                .Replace("createType=\"vmfsSparse\"", "createType=\"twoGbMaxExtentSparse\"")
+                .Replace(" VMFSSPARSE ", " SPARSE ");
+            Assert.Contains(" SPARSE \"ms-base-000001-delta.vmdk\"", text);
+            File.WriteAllText(child, text);
+            var before = Hashing.Snapshot(dir);
+            AssertDiskSameAsQemu(child, dir);
+            Assert.Equal(before, Hashing.Snapshot(dir));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
