@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using VmdkMount.Core.Disks;
@@ -11,7 +12,7 @@ namespace VmdkMount.Tests.Fuse;
 
 /// <summary>
 /// The adapter and binding over in-memory filesystems, mounted for real in this process and inspected with the
-/// host's own tools (find, stat, readlink, getfattr, sha256sum, python's os.lseek).
+/// host's own tools (find, stat, readlink, getfattr, sha256sum, cp) and lseek(2).
 /// </summary>
 public class AdapterMountTests
 {
@@ -65,6 +66,12 @@ public class AdapterMountTests
     }
 
     private static string Sh(string script) => Tool.Bash(script).StdOut;
+
+    private const int SeekData = 3;
+    private const int SeekHole = 4;
+
+    [DllImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    private static extern long Lseek(int fd, long offset, int whence);
 
     [Fact]
     public void Root_has_one_folder_per_mountable_volume_and_disk_img_with_raw()
@@ -153,18 +160,16 @@ public class AdapterMountTests
     public void Disk_img_reports_holes_with_SEEK_DATA_and_SEEK_HOLE()
     {
         using var m = new InProcessMount(Tree(raw: true));
-        string script = $$"""
-            import os
-            fd = os.open('{{m.Path_}}/disk.img', os.O_RDONLY)
-            out = []
-            for off in (0, 1 << 20, 5 << 20, (6 << 20) + 5):
-                for what in (os.SEEK_DATA, os.SEEK_HOLE):
-                    try: out.append(str(os.lseek(fd, off, what)))
-                    except OSError as e: out.append('ENXIO' if e.errno == 6 else str(e))
-            print(' '.join(out))
-            """;
-        string result = Tool.Run("python3", ["-c", script]).StdOut.Trim();
-        Assert.Equal($"0 {1 << 20} {4 << 20} {1 << 20} {5 << 20} {6 << 20} ENXIO {(6 << 20) + 5}", result);
+        using var handle = File.OpenHandle(Path.Combine(m.Path_, "disk.img"));
+        int fd = (int)handle.DangerousGetHandle();
+        var results = new List<string>();
+        foreach (long off in new long[] { 0, 1 << 20, 5 << 20, (6 << 20) + 5 })
+            foreach (int whence in new[] { SeekData, SeekHole })
+            {
+                long r = Lseek(fd, off, whence);
+                results.Add(r >= 0 ? r.ToString() : Marshal.GetLastPInvokeError() == 6 ? "ENXIO" : "errno " + Marshal.GetLastPInvokeError());
+            }
+        Assert.Equal($"0 {1 << 20} {4 << 20} {1 << 20} {5 << 20} {6 << 20} ENXIO {(6 << 20) + 5}", string.Join(' ', results));
         // cp --sparse copies it with holes; the bytes are the disk's.
         string copy = Path.Combine(Path.GetDirectoryName(m.Path_)!, "copy.img");
         Sh($"cp --sparse=always '{m.Path_}/disk.img' '{copy}'");

@@ -6,6 +6,28 @@ namespace VmdkMount.Tests.Fuse;
 /// <summary>The life of a CLI mount: detach, unmount, a killed process, cleanup, mounting again at the same place.</summary>
 public class MountLifecycleTests
 {
+    /// <summary>Processes whose parent is <paramref name="parent"/> and whose command name is <paramref name="name"/> (from /proc).</summary>
+    private static List<int> ChildrenNamed(int parent, string name)
+    {
+        var result = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                int open = stat.IndexOf('('), close = stat.LastIndexOf(')');
+                var rest = stat[(close + 2)..].Split(' ');
+                if (stat[(open + 1)..close] == name && rest.Length > 1 && rest[1] == parent.ToString()) result.Add(pid);
+            }
+            catch (IOException)
+            {
+                // The process ended while listing.
+            }
+        }
+        return result;
+    }
+
     private static bool WaitUntil(Func<bool> condition, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -31,7 +53,7 @@ public class MountLifecycleTests
             var first = new CliMount(disk, mnt, state);
             Assert.Equal("bob changed in child1\n", File.ReadAllText(Path.Combine(mnt, "p2/home/bob/a.txt")));
             int pid = first.Pid;
-            Tool.Run("kill", "-9", pid.ToString());
+            Tool.Bash($"kill -9 {pid}");
             // auto_unmount: fusermount3 notices the process is gone and detaches the mount. It checks for ENOTCONN
             // once, so under heavy load it can miss (seen rarely); cleanup is the documented fallback below.
             WaitUntil(() => MountTable.Find(mnt) is null, TimeSpan.FromSeconds(5));
@@ -75,9 +97,8 @@ public class MountLifecycleTests
             {
                 int pid = m.Pid;
                 // fusermount3 (the auto_unmount helper) is the mount process's child; stop it first, then the mount process.
-                string helpers = Tool.Run("pgrep", ["-P", pid.ToString(), "fusermount3"], allowFailure: true).StdOut;
-                foreach (var h in helpers.Split('\n', StringSplitOptions.RemoveEmptyEntries)) Tool.Run("kill", "-9", h.Trim());
-                Tool.Run("kill", "-9", pid.ToString());
+                foreach (int helper in ChildrenNamed(pid, "fusermount3")) Tool.Bash($"kill -9 {helper}");
+                Tool.Bash($"kill -9 {pid}");
                 Assert.True(WaitUntil(() => MountState.ProcessStartTime(pid) is null, TimeSpan.FromSeconds(10)));
                 Assert.True(MountTable.IsDead(mnt), "expected a dead mount (Transport endpoint is not connected)");
                 var cleanup = OurCli.Run("cleanup", "--state-dir", state);
@@ -117,7 +138,7 @@ public class MountLifecycleTests
         {
             Assert.True(WaitUntil(() => File.Exists(Path.Combine(mnt, "etc/config")), TimeSpan.FromSeconds(60)), "never mounted");
             Assert.Single(Directory.GetFiles(state, "*.json"));
-            Tool.Run("kill", $"-{signal}", p.Id.ToString());
+            Tool.Bash($"kill -{signal} {p.Id}");
             Assert.True(p.WaitForExit(TimeSpan.FromSeconds(20)), "still running after SIG" + signal);
             Assert.True(p.ExitCode == 0, $"exit {p.ExitCode}: {await stderr}");
             Assert.Null(MountTable.Find(mnt));
