@@ -32,7 +32,10 @@ public static class MountTable
     }
 
     /// <summary>A mount whose serving process is gone: listed in the table, but stat fails (ENOTCONN).</summary>
-    public static bool IsDead(string mountPoint) => Find(mountPoint) is not null && !Directory.Exists(mountPoint);
+    /// <remarks>Only ENOTCONN counts: a live mount of another user without allow_other answers EACCES, even to root.</remarks>
+    public static bool IsDead(string mountPoint) =>
+        Find(mountPoint) is not null && Native.LibC.Access(mountPoint, 0) != 0
+        && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.ENOTCONN;
 
     private static string Unescape(string s)
     {

@@ -32,7 +32,9 @@ internal static class MountCommand
         var gid = new Option<uint?>("--gid") { Description = "group of files whose filesystem records none (NTFS, FAT); default: yours" };
         var stateDir = StateDirOption();
         var system = new Option<bool>("--system") { Description = "also show filesystem metafiles ($MFT, $LogFile, ...)" };
-        var threads = new Option<uint>("--threads") { Description = "FUSE worker threads (1 = single-threaded loop)", DefaultValueFactory = _ => 16 };
+        // bench/fuse.sh showed no consistent difference between 1 and 16 on 2 vCPUs; many threads serve concurrent
+        // readers and slow (network) sources better (docs/fuse-dokan.md 2.3).
+        var threads = new Option<uint>("--threads") { Description = "FUSE worker threads (default 16; 1 runs the single-threaded loop)", DefaultValueFactory = _ => 16 };
         var debug = new Option<bool>("--debug-fuse") { Description = "print every FUSE request (libfuse -d)", Hidden = true };
         var readyFile = new Option<string?>(ReadyFileFlag) { Hidden = true };
         var logFile = new Option<string?>(LogFileFlag) { Hidden = true };
