@@ -38,7 +38,7 @@ public class NtfsFuzzTests
         using var disk = new RawDisk(_image);
         var sector = new byte[512];
         disk.ReadExactly(0, sector, "boot");
-        var boot = NtfsBootSector.Parse(sector, "fuzz", disk.Length);
+        var boot = NtfsBootSector.Parse(sector, "fuzz");
         var records = new List<byte[]>();
         for (int n = 0; n < 120; n++)
         {
@@ -203,7 +203,7 @@ public class NtfsFuzzTests
         using var disk = new RawDisk(_image);
         var sector = new byte[512];
         disk.ReadExactly(0, sector, "boot");
-        var boot = NtfsBootSector.Parse(sector, "fuzz", disk.Length);
+        var boot = NtfsBootSector.Parse(sector, "fuzz");
         long mftStart = boot.MftLcn * boot.ClusterSize;
         var indexBlocks = IndexBlockOffsets();
         Assert.NotEmpty(indexBlocks);

@@ -120,7 +120,7 @@ internal sealed class NtfsAttribute
         if (runOff < NonResidentHeaderSize || runOff > len)
             throw new CorruptDataException(where, at + RunlistOffsetOffset, $"{label} runlist offset {runOff} lies outside the attribute");
         if (cu > 16) throw new CorruptDataException(where, at + CompressionUnitOffset, $"{label} compression unit exponent {cu} is absurd");
-        if (lowest == 0 && (size < 0 || alloc < 0 || init < 0 || init > size && init > alloc))
+        if (lowest == 0 && (size < 0 || alloc < 0 || init < 0 || (init > size && init > alloc)))
             throw new CorruptDataException(where, at + AllocatedSizeOffset, $"{label} sizes (allocated {alloc}, data {size}, initialized {init}) are inconsistent");
         return new NtfsAttribute
         {

@@ -71,7 +71,7 @@ public sealed class NtfsFileSystem : IFileSystem
         var warnings = new List<string>();
         try
         {
-            boot = NtfsBootSector.Parse(sector, name, data.Length);
+            boot = NtfsBootSector.Parse(sector, name);
         }
         catch (CorruptDataException primary)
         {
@@ -79,7 +79,7 @@ public sealed class NtfsFileSystem : IFileSystem
             if (data.Length < 2 * NtfsBootSector.Size) throw;
             data.ReadExactly(data.Length - NtfsBootSector.Size, sector, $"{name}: NTFS backup boot sector");
             if (!NtfsBootSector.LooksLikeNtfs(sector)) throw;
-            boot = NtfsBootSector.Parse(sector, name, data.Length);
+            boot = NtfsBootSector.Parse(sector, name);
             warnings.Add($"boot sector damaged ({primary.Problem}); using the backup boot sector");
         }
         if (boot.VolumeSize > data.Length)
