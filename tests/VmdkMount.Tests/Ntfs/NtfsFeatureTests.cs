@@ -158,6 +158,10 @@ public class NtfsFeatureTests : IDisposable
     [InlineData("/junction_out", "/.NTFS-unresolved/E:/Users")]
     [InlineData("/junction_vol", "/.NTFS-unresolved/Volume{01234567-89ab-cdef-0123-456789abcdef}")]
     [InlineData("/loopdir/loop", "/.NTFS-unresolved/C:/loopdir")]
+    [InlineData("/dir1/sub/up_link", "../pattern.bin")]
+    [InlineData("/wsl_abs_drive", "/dir1/pattern.bin")]
+    [InlineData("/wsl_abs_linux", "/.NTFS-unresolved/etc/passwd")]
+    [InlineData("/wsl/lnk", "../dir1/sub/nested.txt")]
     public void Links_are_symlinks_whose_targets_stay_inside_the_volume(string path, string target)
     {
         var parent = _vol.Resolve(path[..path.LastIndexOf('/')]);
@@ -176,6 +180,21 @@ public class NtfsFeatureTests : IDisposable
         Assert.Equal(_vol.Resolve("/dir1/sub/nested.txt").Id, PathResolver.Resolve(Fs, "/wsl_link", true, "t").Id);
         foreach (var dead in new[] { "/win_symlink_up", "/junction_out", "/junction_vol", "/loopdir/loop", "/win_symlink_unc" })
             Assert.Throws<PathNotFoundException>(() => PathResolver.Resolve(Fs, dead, true, "t"));
+    }
+
+    [Theory]
+    [InlineData("/wsl/fifo", FsNodeType.Fifo, 0UL)]
+    [InlineData("/wsl/sock", FsNodeType.Socket, 0UL)]
+    [InlineData("/wsl/chr", FsNodeType.Device, (1UL << 8) | 3)]
+    [InlineData("/wsl/blk", FsNodeType.Device, (8UL << 8) | 17)]
+    [InlineData("/special/intx_chr", FsNodeType.Device, (1UL << 8) | 3)]
+    [InlineData("/special/intx_blk", FsNodeType.Device, (8UL << 8) | 1)]
+    public void Wsl_and_interix_special_files_have_their_types(string path, FsNodeType type, ulong device)
+    {
+        var node = _vol.Resolve(path);
+        Assert.Equal(type, node.Type);
+        Assert.Equal(device, node.DeviceNumber);
+        Assert.Throws<FileReadException>(() => Fs.Read(node.Id, 0, new byte[8]));
     }
 
     [Fact]

@@ -68,6 +68,7 @@ public class NtfsFuzzTests
                     case NtfsAttributeType.IndexRoot: NtfsIndexRoot.Parse(a.Value.Span, "fuzz", 0); break;
                     case NtfsAttributeType.ReparsePoint: NtfsReparsePoint.Parse(a.Value.Span, "fuzz", 0); break;
                     case NtfsAttributeType.AttributeList: NtfsAttributeList.Parse(a.Value.Span, "fuzz", 0); break;
+                    case NtfsAttributeType.Ea: NtfsExtendedAttributes.LinuxDevice(NtfsExtendedAttributes.Parse(a.Value.Span, "fuzz", 0)); break;
                     case NtfsAttributeType.StandardInformation: NtfsStandardInformation.TryParse(a.Value.Span); break;
                 }
             });

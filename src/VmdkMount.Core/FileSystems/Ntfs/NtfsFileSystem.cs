@@ -487,7 +487,7 @@ public sealed class NtfsFileSystem : IFileSystem
                 case NtfsReparseKind.Symlink or NtfsReparseKind.Junction or NtfsReparseKind.LxSymlink: return (FsNodeType.Symlink, 0);
                 case NtfsReparseKind.LxSocket: return (FsNodeType.Socket, 0);
                 case NtfsReparseKind.LxFifo: return (FsNodeType.Fifo, 0);
-                case NtfsReparseKind.LxCharDevice or NtfsReparseKind.LxBlockDevice: return (FsNodeType.Device, 0);
+                case NtfsReparseKind.LxCharDevice or NtfsReparseKind.LxBlockDevice: return (FsNodeType.Device, LinuxDevice(f));
             }
         }
         if (f.HasIndex) return (FsNodeType.Directory, 0);
@@ -498,6 +498,15 @@ public sealed class NtfsFileSystem : IFileSystem
             { Kind: NtfsInterix.Kind.CharDevice or NtfsInterix.Kind.BlockDevice } i => (FsNodeType.Device, i.Device),
             _ => (FsNodeType.File, 0),
         };
+    }
+
+    private ulong LinuxDevice(NtfsFile f)
+    {
+        var ea = f.Pieces(NtfsAttributeType.Ea, "").FirstOrDefault();
+        if (ea is null) return 0;
+        string where = $"{f.Where} $EA";
+        if (ea.DataSize > NtfsExtendedAttributes.MaxSize) throw new CorruptDataException(where, ea.VolumeOffset, "$EA larger than 64 KiB");
+        return NtfsExtendedAttributes.LinuxDevice(NtfsExtendedAttributes.Parse(ReadAttributeValue(Volume, ea, Boot, where), where, ea.VolumeOffset));
     }
 
     // ------------------------------------------------------------------------------------------------ data
