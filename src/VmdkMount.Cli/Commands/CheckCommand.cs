@@ -1,18 +1,70 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
+using VmdkMount.Core.Disks;
+using VmdkMount.Core.Disks.Vmdk;
 
 namespace VmdkMount.Cli.Commands;
 
-/// <summary>`vmdkmount check` (placeholder until it lands).</summary>
+/// <summary>
+/// `vmdkmount check DISK [--json]`: structural check of every link (tables in range, no overlapping grains, markers
+/// and compressed grains decode, CIDs link up). Exit 0 clean, 1 problems found, 2 cannot open.
+/// </summary>
 internal static class CheckCommand
 {
     public static Command Create()
     {
-        var command = new Command("check", "not built yet");
-        command.SetAction(_ =>
+        var disk = CliCommon.DiskArgument();
+        var json = CliCommon.JsonOption();
+        var ignoreCid = CliCommon.IgnoreCidOption();
+        var raw = CliCommon.RawInputOption();
+        var command = new Command("check", "structural check of every link; exit 0 clean, 1 problems found, 2 cannot open") { disk, json, ignoreCid, raw };
+        command.SetAction(p => CliCommon.Run(() =>
         {
-            Console.Error.WriteLine("vmdkmount: 'check' is not built yet");
-            return ExitCodes.Usage;
-        });
+            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, raw));
+            var links = new JsonArray();
+            int count = 0;
+            var chainProblems = d.Warnings.Where(w => w.Contains("CID mismatch", StringComparison.Ordinal)).ToList();
+            if (d is VmdkDisk v)
+            {
+                foreach (var link in v.Links)
+                {
+                    var problems = link.Check();
+                    count += problems.Count;
+                    links.Add(new JsonObject
+                    {
+                        ["file"] = link.Path,
+                        ["problems"] = new JsonArray(problems.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
+                    });
+                }
+            }
+            count += chainProblems.Count;
+            if (p.GetValue(json))
+            {
+                var doc = new JsonObject
+                {
+                    ["disk"] = DiskJson.Disk(d, links.Count),
+                    ["clean"] = count == 0,
+                    ["problemCount"] = count,
+                    ["chainProblems"] = new JsonArray(chainProblems.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
+                    ["links"] = links,
+                    ["warnings"] = new JsonArray(d.Warnings.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
+                };
+                Console.WriteLine(doc.ToJsonString(DiskJson.Options));
+            }
+            else
+            {
+                foreach (var l in links)
+                {
+                    var problems = l!["problems"]!.AsArray();
+                    Console.WriteLine($"{l["file"]}: {(problems.Count == 0 ? "ok" : $"{problems.Count} problem(s)")}");
+                    foreach (var x in problems) Console.WriteLine($"  {x}");
+                }
+                foreach (var x in chainProblems) Console.WriteLine($"chain: {x}");
+                foreach (var w in d.Warnings) Console.Error.WriteLine($"warning: {w}");
+                Console.WriteLine(count == 0 ? "clean" : $"{count} problem(s) found");
+            }
+            return count == 0 ? ExitCodes.Ok : ExitCodes.Problems;
+        }));
         return command;
     }
 }

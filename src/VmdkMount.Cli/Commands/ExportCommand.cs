@@ -1,18 +1,107 @@
+using System.Buffers;
 using System.CommandLine;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using VmdkMount.Core.Disks;
 
 namespace VmdkMount.Cli.Commands;
 
-/// <summary>`vmdkmount export` (placeholder until it lands).</summary>
+/// <summary>
+/// `vmdkmount export DISK OUT`: the flattened disk as a raw image. Only allocated ranges are written (and all-zero
+/// chunks inside them are skipped), so OUT is sparse where the disk is; a progress bar shows on a terminal.
+/// </summary>
 internal static class ExportCommand
 {
+    private const int ChunkBytes = 1 << 20;
+
     public static Command Create()
     {
-        var command = new Command("export", "not built yet");
-        command.SetAction(_ =>
+        var disk = CliCommon.DiskArgument();
+        var output = new Argument<string>("OUT") { Description = "raw image file to write (replaced if it exists)" };
+        var json = CliCommon.JsonOption();
+        var ignoreCid = CliCommon.IgnoreCidOption();
+        var raw = CliCommon.RawInputOption();
+        var command = new Command("export", "the flattened disk as a raw image (sparse where unallocated), progress shown") { disk, output, json, ignoreCid, raw };
+        command.SetAction(p => CliCommon.Run(() =>
         {
-            Console.Error.WriteLine("vmdkmount: 'export' is not built yet");
-            return ExitCodes.Usage;
-        });
+            string source = p.GetValue(disk)!;
+            string dest = p.GetValue(output)!;
+            using var d = DiskOpener.Open(source, CliCommon.DiskOptions(p, ignoreCid, raw));
+            if (File.Exists(dest) && Path.GetFullPath(dest) == Path.GetFullPath(source))
+                throw new ArgumentException($"{dest}: output is the input");
+            var ranges = d.QueryAllocated(0, d.Length).ToList();
+            long toCopy = ranges.Sum(r => r.Length);
+            long written = 0;
+            bool progress = !p.GetValue(json) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+            var started = DateTime.UtcNow;
+            if (progress)
+            {
+                AnsiConsole.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+                    .Start(ctx =>
+                    {
+                        var task = ctx.AddTask(Path.GetFileName(dest), maxValue: Math.Max(1, toCopy));
+                        written = Copy(d, dest, ranges, n => task.Increment(n));
+                    });
+            }
+            else
+            {
+                written = Copy(d, dest, ranges, _ => { });
+            }
+            double seconds = (DateTime.UtcNow - started).TotalSeconds;
+            if (p.GetValue(json))
+            {
+                Console.WriteLine(new JsonObject
+                {
+                    ["source"] = d.Source,
+                    ["output"] = dest,
+                    ["capacity"] = d.Length,
+                    ["allocatedBytes"] = toCopy,
+                    ["writtenBytes"] = written,
+                    ["seconds"] = Math.Round(seconds, 3),
+                }.ToJsonString(DiskJson.Options));
+            }
+            else
+            {
+                Console.WriteLine($"exported {DiskJson.Human(d.Length)} to {dest} ({DiskJson.Human(toCopy)} allocated, {DiskJson.Human(written)} written, {seconds:0.0} s)");
+            }
+            return ExitCodes.Ok;
+        }));
         return command;
+    }
+
+    private static long Copy(IVirtualDisk d, string dest, List<AllocatedRange> ranges, Action<long> advance)
+    {
+        long written = 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        try
+        {
+            using var outFile = new FileStream(dest, FileMode.Create, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
+            outFile.SetLength(0);
+            outFile.SetLength(d.Length);
+            var handle = outFile.SafeFileHandle;
+            foreach (var r in ranges)
+            {
+                for (long pos = r.Offset; pos < r.End;)
+                {
+                    int n = (int)Math.Min(ChunkBytes - pos % ChunkBytes, r.End - pos);
+                    var span = buffer.AsSpan(0, n);
+                    int got = d.ReadAt(pos, span);
+                    if (got != n) throw new IOException($"{d.Source}: short read at offset {pos}");
+                    if (span.ContainsAnyExcept((byte)0))
+                    {
+                        RandomAccess.Write(handle, span, pos);
+                        written += n;
+                    }
+                    advance(n);
+                    pos += n;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return written;
     }
 }

@@ -1,18 +1,105 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
+using VmdkMount.Core.Disks;
+using VmdkMount.Core.Disks.Vmdk;
 
 namespace VmdkMount.Cli.Commands;
 
-/// <summary>`vmdkmount info` (placeholder until it lands).</summary>
+/// <summary>`vmdkmount info DISK [--json]`: the chain, and per link its file, kind, CIDs, capacity, extents, grain size and allocated bytes.</summary>
 internal static class InfoCommand
 {
     public static Command Create()
     {
-        var command = new Command("info", "not built yet");
-        command.SetAction(_ =>
+        var disk = CliCommon.DiskArgument();
+        var json = CliCommon.JsonOption();
+        var ignoreCid = CliCommon.IgnoreCidOption();
+        var raw = CliCommon.RawInputOption();
+        var command = new Command("info", "chain links, createType, CID/parentCID, capacity, extents, allocated bytes") { disk, json, ignoreCid, raw };
+        command.SetAction(p => CliCommon.Run(() =>
         {
-            Console.Error.WriteLine("vmdkmount: 'info' is not built yet");
-            return ExitCodes.Usage;
-        });
+            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, raw));
+            var doc = Describe(d);
+            if (p.GetValue(json)) Console.WriteLine(doc.ToJsonString(DiskJson.Options));
+            else PrintText(doc);
+            return ExitCodes.Ok;
+        }));
         return command;
+    }
+
+    internal static JsonObject Describe(IVirtualDisk d)
+    {
+        var chain = new JsonArray();
+        if (d is VmdkDisk v)
+        {
+            foreach (var link in v.Links)
+            {
+                var extents = new JsonArray();
+                foreach (var e in link.Extents)
+                {
+                    extents.Add(new JsonObject
+                    {
+                        ["access"] = e.Line is null ? "RW" : e.Line.Access switch { ExtentAccess.ReadOnly => "RDONLY", ExtentAccess.NoAccess => "NOACCESS", _ => "RW" },
+                        ["sectors"] = e.Extent.Length / 512,
+                        ["type"] = e.Line?.Type ?? ExtentKind(e.Extent),
+                        ["file"] = e.Extent.FileName,
+                        ["offset"] = e.Line?.OffsetSectors ?? 0,
+                        ["start"] = e.Start,
+                    });
+                }
+                chain.Add(new JsonObject
+                {
+                    ["file"] = link.Path,
+                    ["kind"] = link.Kind,
+                    ["createType"] = link.CreateType,
+                    ["cid"] = link.Cid is uint c ? c.ToString("x8") : null,
+                    ["parentCid"] = link.ParentCid.ToString("x8"),
+                    ["parentFileNameHint"] = link.Descriptor?.ParentFileNameHint,
+                    ["foundBy"] = link.FoundBy,
+                    ["capacity"] = link.Length,
+                    ["grainSize"] = link.GrainBytes,
+                    ["allocatedBytes"] = link.AllocatedBytes(),
+                    ["extents"] = extents,
+                });
+            }
+        }
+        else
+        {
+            chain.Add(new JsonObject { ["file"] = d.Source, ["kind"] = "raw image", ["capacity"] = d.Length, ["allocatedBytes"] = d.Length });
+        }
+        return new JsonObject
+        {
+            ["disk"] = DiskJson.Disk(d, chain.Count),
+            ["chain"] = chain,
+            ["warnings"] = new JsonArray(d.Warnings.Select(w => (JsonNode?)JsonValue.Create(w)).ToArray()),
+        };
+    }
+
+    private static string ExtentKind(IExtent e) => (e is SizedExtent s ? s.Inner : e) switch
+    {
+        HostedSparseExtent => "SPARSE",
+        FlatExtent => "FLAT",
+        ZeroExtent => "ZERO",
+        _ => e.GetType().Name.Replace("Extent", "").ToUpperInvariant(),
+    };
+
+    private static void PrintText(JsonObject doc)
+    {
+        var disk = doc["disk"]!;
+        Console.WriteLine($"disk:     {disk["source"]}");
+        Console.WriteLine($"capacity: {disk["capacity"]} bytes ({DiskJson.Human((long)disk["capacity"]!)})");
+        Console.WriteLine($"links:    {disk["links"]}");
+        int i = 0;
+        foreach (var link in doc["chain"]!.AsArray())
+        {
+            Console.WriteLine();
+            Console.WriteLine($"[{i++}] {link!["file"]}");
+            Console.WriteLine($"    kind: {link["kind"]}, createType: {link["createType"]}");
+            Console.WriteLine($"    CID: {link["cid"]}, parentCID: {link["parentCid"]}" + (link["foundBy"] is { } f ? $", found by {f}" : ""));
+            Console.WriteLine($"    capacity: {link["capacity"]} bytes, grain size: {link["grainSize"]} bytes, allocated: {link["allocatedBytes"]} bytes");
+            if (link["extents"] is JsonArray extents)
+                foreach (var e in extents)
+                    Console.WriteLine($"    extent: {e!["access"]} {e["sectors"]} {e["type"]} \"{e["file"]}\" {e["offset"]}");
+        }
+        foreach (var w in doc["warnings"]!.AsArray()) Console.Error.WriteLine($"warning: {w}");
     }
 }

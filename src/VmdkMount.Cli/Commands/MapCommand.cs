@@ -1,18 +1,69 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
+using VmdkMount.Core.Disks;
+using VmdkMount.Core.Disks.Vmdk;
 
 namespace VmdkMount.Cli.Commands;
 
-/// <summary>`vmdkmount map` (placeholder until it lands).</summary>
+/// <summary>`vmdkmount map DISK [--json]`: the allocated byte ranges of the flattened disk (QueryAllocatedBlocks).</summary>
 internal static class MapCommand
 {
     public static Command Create()
     {
-        var command = new Command("map", "not built yet");
-        command.SetAction(_ =>
+        var disk = CliCommon.DiskArgument();
+        var json = CliCommon.JsonOption();
+        var ignoreCid = CliCommon.IgnoreCidOption();
+        var raw = CliCommon.RawInputOption();
+        var command = new Command("map", "allocated ranges of the flattened disk (QueryAllocatedBlocks)") { disk, json, ignoreCid, raw };
+        command.SetAction(p => CliCommon.Run(() =>
         {
-            Console.Error.WriteLine("vmdkmount: 'map' is not built yet");
-            return ExitCodes.Usage;
-        });
+            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, raw));
+            bool asJson = p.GetValue(json);
+            var ranges = new JsonArray();
+            long total = 0;
+            if (!asJson) Console.WriteLine($"{"offset",20} {"length",20} {"end",20}  link");
+            foreach (var r in Runs(d))
+            {
+                total += r.Length;
+                if (asJson) ranges.Add(new JsonObject { ["offset"] = r.Offset, ["length"] = r.Length, ["link"] = r.Link });
+                else Console.WriteLine($"{r.Offset,20} {r.Length,20} {r.Offset + r.Length,20}  {r.Link}");
+            }
+            if (asJson)
+            {
+                var doc = new JsonObject
+                {
+                    ["disk"] = DiskJson.Disk(d, d is VmdkDisk v ? v.Links.Count : 1),
+                    ["allocatedBytes"] = total,
+                    ["ranges"] = ranges,
+                };
+                Console.WriteLine(doc.ToJsonString(DiskJson.Options));
+            }
+            else
+            {
+                Console.WriteLine($"allocated: {total} bytes ({DiskJson.Human(total)}) of {d.Length}");
+            }
+            return ExitCodes.Ok;
+        }));
         return command;
+    }
+
+    /// <summary>Allocated runs with the chain link (0 = newest) that supplies each; a raw image is one run of link 0.</summary>
+    private static IEnumerable<(long Offset, long Length, int Link)> Runs(IVirtualDisk d)
+    {
+        if (d is not VmdkDisk v)
+        {
+            foreach (var r in d.QueryAllocated(0, d.Length)) yield return (r.Offset, r.Length, 0);
+            yield break;
+        }
+        long start = -1, end = -1;
+        int link = -1;
+        foreach (var o in v.Owners(0, v.Length))
+        {
+            if (o.State != GrainState.Data) continue;
+            if (o.Start == end && o.Link == link) { end = o.End; continue; }
+            if (start >= 0) yield return (start, end - start, link);
+            (start, end, link) = (o.Start, o.End, o.Link);
+        }
+        if (start >= 0) yield return (start, end - start, link);
     }
 }

@@ -49,7 +49,11 @@ internal static class ExtendedPartitionChain
             }
             var logical = table.Entries[0];
             if (!logical.IsEmpty && !logical.IsExtended)
+            {
+                if (ebrLba + logical.StartLba + logical.SectorCount > containerEnd)
+                    warnings.Add($"p{number}: logical partition (LBA {ebrLba + logical.StartLba}, {logical.SectorCount} sectors) extends past the end of its extended partition (LBA {containerEnd})");
                 result.Add(new LogicalPartition(number++, logical.Type, ebrLba + logical.StartLba, logical.SectorCount, ebrLba));
+            }
             var next = table.Entries[1];
             if (next.IsEmpty) break;
             long nextLba = containerLba + next.StartLba;

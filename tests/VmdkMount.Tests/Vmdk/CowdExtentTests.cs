@@ -90,8 +90,9 @@ public class CowdExtentTests
             Assert.InRange(gap.Length, 512, (4096 - 11) * 512L);
             Assert.Equal(new ExtentRun(GrainState.Unallocated, 512), e.Map(4096 * 512));
             Assert.Equal(new ExtentRun(GrainState.Data, 512), e.Map(4097 * 512));
-            // directory entries 2 and 3 are absent: a whole grain table's range at once
-            Assert.Equal(new ExtentRun(GrainState.Unallocated, 4096L * 512), e.Map(2 * 4096L * 512));
+            // directory entries 2 and 3 are absent: both grain tables' ranges at once, clamped to the capacity
+            Assert.Equal(new ExtentRun(GrainState.Unallocated, 2 * 4096L * 512), e.Map(2 * 4096L * 512));
+            Assert.Equal(new ExtentRun(GrainState.Unallocated, 4097L * 512), e.Map(12287L * 512));
             Assert.Equal(new ExtentRun(GrainState.Unallocated, 512), e.Map(16383L * 512));
             var buf = new byte[1024];
             e.ReadData(3 * 512, buf);
@@ -148,7 +149,7 @@ public class CowdExtentTests
                 e.ReadData(off, buf);
                 Assert.Equal(Pattern(512, (int)gdi), buf);
             }
-            Assert.True(CowdSeSparseTableCache.CurrentBytes <= CowdSeSparseTableCache.BudgetBytes);
+            Assert.True(CowdSeSparseTableCache.Shared.CurrentBytes <= CowdSeSparseTableCache.Shared.BudgetBytes);
             // warm reads: no allocation per Map/ReadData
             long off0 = 7 * 512;
             e.Map(off0);

@@ -6,9 +6,20 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// grow without limit, and one hot delta may use the whole budget. Tables never change (the sources are
 /// read-only), so entries are never invalidated, only evicted. A hit allocates nothing.
 /// </summary>
-internal static class CowdSeSparseTableCache
+internal sealed class CowdSeSparseTableCache
 {
     private const long DefaultBudgetBytes = 64L * 1024 * 1024;
+
+    /// <summary>The one cache every COWD and SEsparse extent of the process shares.</summary>
+    public static CowdSeSparseTableCache Shared { get; } = new(DefaultBudgetBytes);
+
+    private static long _nextExtentId;
+
+    public CowdSeSparseTableCache(long budgetBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(budgetBytes);
+        _budget = budgetBytes;
+    }
 
     private readonly record struct Key(long ExtentId, long PageId);
 
@@ -18,21 +29,20 @@ internal static class CowdSeSparseTableCache
         public readonly byte[] Data = data;
     }
 
-    private static readonly object Gate = new();
-    private static readonly Dictionary<Key, LinkedListNode<Entry>> Map = new();
-    private static readonly LinkedList<Entry> Lru = new();
-    private static long _bytes;
-    private static long _budget = DefaultBudgetBytes;
-    private static long _nextExtentId;
+    private readonly object _gate = new();
+    private readonly Dictionary<Key, LinkedListNode<Entry>> _map = new();
+    private readonly LinkedList<Entry> _lru = new();
+    private long _bytes;
+    private long _budget;
 
-    /// <summary>Bytes the cache may hold across all delta extents (default 64 MiB).</summary>
-    public static long BudgetBytes
+    /// <summary>Bytes the cache may hold across all delta extents (64 MiB for <see cref="Shared"/>).</summary>
+    public long BudgetBytes
     {
-        get { lock (Gate) return _budget; }
+        get { lock (_gate) return _budget; }
         set
         {
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            lock (Gate)
+            lock (_gate)
             {
                 _budget = value;
                 EvictOverBudget();
@@ -41,9 +51,9 @@ internal static class CowdSeSparseTableCache
     }
 
     /// <summary>Bytes held now (for tests proving the bound).</summary>
-    public static long CurrentBytes
+    public long CurrentBytes
     {
-        get { lock (Gate) return _bytes; }
+        get { lock (_gate) return _bytes; }
     }
 
     public static long NewExtentId() => Interlocked.Increment(ref _nextExtentId);
@@ -53,28 +63,28 @@ internal static class CowdSeSparseTableCache
     /// on a miss (outside the lock, so a slow read does not block other threads; two threads may load the same
     /// page once each, which is harmless because pages are immutable).
     /// </summary>
-    public static byte[] Get<TState>(long extentId, long pageId, TState state, Func<TState, byte[]> load)
+    public byte[] Get<TState>(long extentId, long pageId, TState state, Func<TState, byte[]> load)
     {
         var key = new Key(extentId, pageId);
-        lock (Gate)
+        lock (_gate)
         {
-            if (Map.TryGetValue(key, out var node))
+            if (_map.TryGetValue(key, out var node))
             {
-                if (node != Lru.First)
+                if (node != _lru.First)
                 {
-                    Lru.Remove(node);
-                    Lru.AddFirst(node);
+                    _lru.Remove(node);
+                    _lru.AddFirst(node);
                 }
                 return node.Value.Data;
             }
         }
 
         byte[] data = load(state);
-        lock (Gate)
+        lock (_gate)
         {
-            if (Map.TryGetValue(key, out var raced)) return raced.Value.Data;
-            var node = Lru.AddFirst(new Entry(key, data));
-            Map[key] = node;
+            if (_map.TryGetValue(key, out var raced)) return raced.Value.Data;
+            var node = _lru.AddFirst(new Entry(key, data));
+            _map[key] = node;
             _bytes += data.Length;
             EvictOverBudget();
         }
@@ -82,18 +92,18 @@ internal static class CowdSeSparseTableCache
     }
 
     /// <summary>Drops every page of one extent (called when it is disposed).</summary>
-    public static void Forget(long extentId)
+    public void Forget(long extentId)
     {
-        lock (Gate)
+        lock (_gate)
         {
-            var node = Lru.First;
+            var node = _lru.First;
             while (node is not null)
             {
                 var next = node.Next;
                 if (node.Value.Key.ExtentId == extentId)
                 {
-                    Lru.Remove(node);
-                    Map.Remove(node.Value.Key);
+                    _lru.Remove(node);
+                    _map.Remove(node.Value.Key);
                     _bytes -= node.Value.Data.Length;
                 }
                 node = next;
@@ -101,13 +111,13 @@ internal static class CowdSeSparseTableCache
         }
     }
 
-    private static void EvictOverBudget()
+    private void EvictOverBudget()
     {
         // Keep at least the newest entry: the caller is about to use it.
-        while (_bytes > _budget && Lru.Last is { } last && last != Lru.First)
+        while (_bytes > _budget && _lru.Last is { } last && last != _lru.First)
         {
-            Lru.RemoveLast();
-            Map.Remove(last.Value.Key);
+            _lru.RemoveLast();
+            _map.Remove(last.Value.Key);
             _bytes -= last.Value.Data.Length;
         }
     }

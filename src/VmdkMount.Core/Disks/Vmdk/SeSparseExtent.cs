@@ -18,7 +18,6 @@ public sealed class SeSparseExtent : IExtent
     private const int GdEntriesPerPage = GdPageBytes / SeSparseHeader.GdeSize;
     private const int MaxRunScanGrains = 1024;
     private const int SectorSize = SeSparseHeader.SectorSize;
-    private const long GrainBytes = SeSparseHeader.GrainBytes;
     private const int EntriesPerGt = SeSparseHeader.EntriesPerGt;
 
     private readonly IReadAt _file;
@@ -62,6 +61,9 @@ public sealed class SeSparseExtent : IExtent
 
     public IReadOnlyList<string> Warnings => _warnings;
 
+    /// <summary>Bytes per grain (always 4096), for `info`.</summary>
+    public long GrainBytes => SeSparseHeader.GrainBytes;
+
     internal SeSparseHeader Header => _header;
 
     internal SeSparseVolatileHeader VolatileHeader { get; }
@@ -80,7 +82,7 @@ public sealed class SeSparseExtent : IExtent
         if (gtIndex < 0)
         {
             state = GrainState.Unallocated;
-            runEndGrain = (gdi + 1) * EntriesPerGt;
+            runEndGrain = EndOfAbsentTables(gdi) * EntriesPerGt;
         }
         else
         {
@@ -197,7 +199,7 @@ public sealed class SeSparseExtent : IExtent
         return problems.ToList();
     }
 
-    public void Dispose() => CowdSeSparseTableCache.Forget(_id);
+    public void Dispose() => CowdSeSparseTableCache.Shared.Forget(_id);
 
     public override string ToString() => FileName;
 
@@ -266,10 +268,28 @@ public sealed class SeSparseExtent : IExtent
         if ((ulong)gdi >= (ulong)_header.NeededGdEntries)
             throw new CorruptDataException($"{FileName}: SEsparse grain directory", _header.GrainDirectory.ByteOffset,
                 $"index {gdi} is outside the {_header.NeededGdEntries} entries the capacity needs");
-        long page = gdi / GdEntriesPerPage;
-        byte[] bytes = CowdSeSparseTableCache.Get(_id, -1 - page, (this, page), static s => s.Item1.LoadGdPage(s.page));
-        return BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan((int)(gdi % GdEntriesPerPage) * SeSparseHeader.GdeSize));
+        return Gde(GdPage(gdi / GdEntriesPerPage), gdi);
     }
+
+    /// <summary>
+    /// The first directory index after <paramref name="gdi"/> whose entry is not 0, looking only inside the cached
+    /// page of <paramref name="gdi"/>: a long hole then costs one lookup per 512 tables instead of one per table.
+    /// </summary>
+    private long EndOfAbsentTables(long gdi)
+    {
+        long page = gdi / GdEntriesPerPage;
+        byte[] bytes = GdPage(page);
+        long limit = Math.Min((page + 1) * GdEntriesPerPage, _header.NeededGdEntries);
+        long next = gdi + 1;
+        while (next < limit && Gde(bytes, next) == 0) next++;
+        return next;
+    }
+
+    private static ulong Gde(byte[] page, long gdi) =>
+        BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan((int)(gdi % GdEntriesPerPage) * SeSparseHeader.GdeSize));
+
+    private byte[] GdPage(long page) =>
+        CowdSeSparseTableCache.Shared.Get(_id, -1 - page, (this, page), static s => s.Item1.LoadGdPage(s.page));
 
     private byte[] LoadGdPage(long page)
     {
@@ -284,7 +304,7 @@ public sealed class SeSparseExtent : IExtent
     }
 
     private byte[] GrainTable(long gdi, long gtIndex) =>
-        CowdSeSparseTableCache.Get(_id, gdi, (this, gtIndex), static s => s.Item1.LoadGrainTable(s.gtIndex));
+        CowdSeSparseTableCache.Shared.Get(_id, gdi, (this, gtIndex), static s => s.Item1.LoadGrainTable(s.gtIndex));
 
     private byte[] LoadGrainTable(long gtIndex)
     {

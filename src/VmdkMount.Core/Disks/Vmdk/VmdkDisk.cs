@@ -1,12 +1,177 @@
+using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
 
 namespace VmdkMount.Core.Disks.Vmdk;
 
-/// <summary>A VMDK chain, flattened. (Placeholder until the engine lands.)</summary>
-public static class VmdkDisk
+/// <summary>
+/// A VMDK chain, flattened: the newest link with every older link showing through where the newer ones hold
+/// nothing. Opening reads each link's header and descriptor only; which link owns each byte is resolved per block of
+/// <see cref="BlockBytes"/> on first use and cached (bounded), so a read costs the same at any depth.
+/// </summary>
+public sealed class VmdkDisk : IVirtualDisk
 {
-    public static IVirtualDisk Open(string path, DiskOpenOptions options)
+    /// <summary>Granularity of the cached owner map: one grain table of a 64 KiB-grain sparse extent.</summary>
+    public const long BlockBytes = 32L << 20;
+
+    private readonly VmdkLink[] _links;
+    private readonly ByteBoundedCache<long, OwnerRun[]> _owners = new(32L << 20);
+    private readonly List<string> _warnings;
+
+    private VmdkDisk(string source, VmdkLink[] links, List<string> warnings)
     {
-        throw new UnsupportedFeatureException(path, "VMDK engine not built yet");
+        Source = source;
+        _links = links;
+        _warnings = warnings;
+        Length = links[0].Length;
+    }
+
+    public string Source { get; }
+
+    public long Length { get; }
+
+    /// <summary>The chain, newest link first.</summary>
+    public IReadOnlyList<VmdkLink> Links => _links;
+
+    public IReadOnlyList<string> Warnings => _warnings;
+
+    public static IVirtualDisk Open(string path, DiskOpenOptions options) => OpenChain(path, options, FileHandlePool.Shared);
+
+    /// <summary>Opens the chain whose newest link is <paramref name="path"/>, following parents iteratively.</summary>
+    public static VmdkDisk OpenChain(string path, DiskOpenOptions options, FileHandlePool pool)
+    {
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+            throw new SourceUnavailableException(path, Directory.Exists(full) ? "is a folder, not a VMDK file" : "no such file");
+        var links = new List<VmdkLink>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var warnings = new List<string>();
+        var locator = new ParentLocator(pool);
+        try
+        {
+            var link = VmdkLinkOpener.Open(full, pool);
+            links.Add(link);
+            seen.Add(VmdkChainPaths.Canonical(full));
+            while (link.HasParent)
+            {
+                if (links.Count >= options.MaxChainDepth)
+                    throw new ChainException($"{full}: chain deeper than {options.MaxChainDepth} links (stopped at {link.Path})");
+                var (parentPath, foundBy) = locator.Locate(link, seen);
+                string canonical = VmdkChainPaths.Canonical(parentPath);
+                if (!seen.Add(canonical))
+                    throw new ChainException($"{link.Path}: parent loop: its parent {parentPath} is already in the chain of {full}");
+                var parent = VmdkLinkOpener.Open(parentPath, pool);
+                links.Add(parent);
+                parent.FoundBy = foundBy;
+                if (parent.Cid != link.ParentCid)
+                {
+                    string msg = $"CID mismatch: {link.Path} has parentCID {link.ParentCid:x8} but its parent {parent.Path} has CID " +
+                                 (parent.Cid is uint c ? c.ToString("x8") : "(none)") + " (the parent changed after the snapshot was taken)";
+                    if (!options.IgnoreCidMismatch) throw new ChainException(msg + "; --ignore-cid-mismatch opens it anyway");
+                    warnings.Add(msg + "; ignored on request");
+                }
+                if (parent.Length != link.Length)
+                    warnings.Add($"{link.Path}: capacity {link.Length} differs from its parent's {parent.Length} ({parent.Path})");
+                link = parent;
+            }
+            if (link.Descriptor?.ParentFileNameHint is { } stale && !link.HasParent)
+                warnings.Add($"{link.Path}: base disk carries a parentFileNameHint ('{stale}'); ignored");
+        }
+        catch
+        {
+            foreach (var l in links) l.Dispose();
+            throw;
+        }
+        var all = new List<string>();
+        foreach (var l in links) all.AddRange(l.Warnings);
+        all.AddRange(warnings);
+        return new VmdkDisk(path, links.ToArray(), all);
+    }
+
+    /// <summary>The owner runs of the block holding <paramref name="offset"/>.</summary>
+    private OwnerRun[] Block(long offset)
+    {
+        long block = offset / BlockBytes;
+        if (_owners.TryGet(block, out var runs)) return runs;
+        long start = block * BlockBytes;
+        runs = OwnerMapBuilder.Build(_links, start, Math.Min(Length, start + BlockBytes));
+        _owners.Add(block, runs, runs.Length * 32L + 64);
+        return runs;
+    }
+
+    private static int FindRun(OwnerRun[] runs, long offset)
+    {
+        int lo = 0, hi = runs.Length - 1;
+        while (lo < hi)
+        {
+            int mid = (lo + hi + 1) >> 1;
+            if (runs[mid].Start <= offset) lo = mid;
+            else hi = mid - 1;
+        }
+        return lo;
+    }
+
+    public int ReadAt(long offset, Span<byte> destination)
+    {
+        if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
+        if (offset >= Length || destination.IsEmpty) return 0;
+        if (destination.Length > Length - offset) destination = destination[..(int)(Length - offset)];
+        int total = destination.Length;
+        while (!destination.IsEmpty)
+        {
+            var runs = Block(offset);
+            var run = runs[FindRun(runs, offset)];
+            int n = (int)Math.Min(destination.Length, run.End - offset);
+            if (run.State is GrainState.Data or GrainState.NoAccess) _links[run.Link].ReadData(offset, destination[..n]);
+            else destination[..n].Clear();
+            destination = destination[n..];
+            offset += n;
+        }
+        return total;
+    }
+
+    public IEnumerable<AllocatedRange> QueryAllocated(long offset, long length)
+    {
+        long end = Math.Min(Length, offset + length);
+        long pendingStart = -1, pendingEnd = -1;
+        for (long pos = Math.Max(0, offset); pos < end;)
+        {
+            var runs = Block(pos);
+            for (int i = FindRun(runs, pos); i < runs.Length && runs[i].Start < end; i++)
+            {
+                var r = runs[i];
+                if (r.State != GrainState.Data) continue;
+                long s = Math.Max(r.Start, pos), e = Math.Min(r.End, end);
+                if (pendingEnd == s) pendingEnd = e;
+                else
+                {
+                    if (pendingStart >= 0) yield return new AllocatedRange(pendingStart, pendingEnd - pendingStart);
+                    (pendingStart, pendingEnd) = (s, e);
+                }
+            }
+            pos = Math.Min(end, (pos / BlockBytes + 1) * BlockBytes);
+        }
+        if (pendingStart >= 0) yield return new AllocatedRange(pendingStart, pendingEnd - pendingStart);
+    }
+
+    /// <summary>The owner runs within [offset, offset+length): which link supplies each byte (for `map` and tests).</summary>
+    public IEnumerable<OwnerRun> Owners(long offset, long length)
+    {
+        long end = Math.Min(Length, offset + length);
+        for (long pos = Math.Max(0, offset); pos < end;)
+        {
+            var runs = Block(pos);
+            for (int i = FindRun(runs, pos); i < runs.Length && runs[i].Start < end; i++)
+            {
+                var r = runs[i];
+                long s = Math.Max(r.Start, pos), e = Math.Min(r.End, end);
+                yield return r with { Start = s, Length = e - s };
+            }
+            pos = Math.Min(end, (pos / BlockBytes + 1) * BlockBytes);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var l in _links) l.Dispose();
     }
 }

@@ -39,6 +39,8 @@ public sealed class CowdWriter
     public sealed record Layout(uint GdSector, uint NumGdEntries, IReadOnlyDictionary<long, uint> GtSectorByGdi,
         IReadOnlyDictionary<long, uint> GrainSectorByGrain, long FileLength);
 
+    public bool HasGrain(long grain) => _grains.Any(g => g.Grain == grain);
+
     /// <summary>Adds an allocated grain; grains are stored in the order added.</summary>
     public CowdWriter AddGrain(long grain, byte[] data)
     {

@@ -1,0 +1,71 @@
+using Microsoft.Win32.SafeHandles;
+using VmdkMount.Core.Transports;
+
+namespace VmdkMount.Core.Caching;
+
+/// <summary>
+/// A local file read through a <see cref="FileHandlePool"/>: positional, thread-safe reads; the handle is opened on
+/// demand and may be closed by the pool between reads. The file is assumed not to change while it is open.
+/// </summary>
+public sealed class PooledFile : IReadAt, IDisposable
+{
+    private readonly FileHandlePool _pool;
+
+    // Guarded by the pool's lock.
+    internal SafeFileHandle? Handle;
+    internal LinkedListNode<PooledFile>? Node;
+    internal int Users;
+    internal bool Disposed;
+
+    internal PooledFile(FileHandlePool pool, string path)
+    {
+        _pool = pool;
+        Path = path;
+        var handle = Acquire();
+        try
+        {
+            Length = RandomAccess.GetLength(handle);
+        }
+        finally
+        {
+            _pool.Release(this);
+        }
+    }
+
+    public string Path { get; }
+
+    public long Length { get; }
+
+    public int ReadAt(long offset, Span<byte> destination)
+    {
+        if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
+        if (offset >= Length || destination.IsEmpty) return 0;
+        if (destination.Length > Length - offset) destination = destination[..(int)(Length - offset)];
+        var handle = Acquire();
+        try
+        {
+            int total = 0;
+            while (total < destination.Length)
+            {
+                int n = RandomAccess.Read(handle, destination[total..], offset + total);
+                if (n <= 0) break;
+                total += n;
+            }
+            return total;
+        }
+        catch (IOException e)
+        {
+            throw new Errors.SourceUnavailableException(Path, $"read failed at offset {offset}: {e.Message}", e);
+        }
+        finally
+        {
+            _pool.Release(this);
+        }
+    }
+
+    private SafeFileHandle Acquire() => _pool.Acquire(this);
+
+    public void Dispose() => _pool.Dispose(this);
+
+    public override string ToString() => Path;
+}

@@ -1,0 +1,372 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using VmdkMount.Core.Caching;
+using VmdkMount.Core.Errors;
+using VmdkMount.Core.Transports;
+
+namespace VmdkMount.Core.Disks.Vmdk;
+
+/// <summary>
+/// A hosted sparse extent (KDMV, digest sections 2 and 3): monolithicSparse, a twoGbMaxExtentSparse piece, or a
+/// streamOptimized file in any of its three layouts. Opening reads the header (and the footer when the grain
+/// directory is at the end); the grain directory is read on first use, grain tables on demand into
+/// <see cref="SharedCaches.GrainTables"/>, decompressed grains into <see cref="SharedCaches.Grains"/>.
+/// </summary>
+public sealed class HostedSparseExtent : IExtent
+{
+    /// <summary>Footer marker, footer, EOS marker: the last three sectors of a VMware-layout stream file.</summary>
+    private const int FooterTailBytes = 3 * 512;
+    private const int MaxProblems = 100;
+
+    private readonly IReadAt _file;
+    private readonly long _id = SharedCaches.NewId();
+    private readonly Lazy<uint[]> _gd;
+    private readonly List<string> _warnings = new();
+    private readonly long _fileLength;
+
+    private HostedSparseExtent(IReadAt file, string fileName, SparseExtentHeader header, bool fromFooter)
+    {
+        _file = file;
+        _fileLength = file.Length;
+        FileName = fileName;
+        Header = header;
+        HeaderFromFooter = fromFooter;
+        Length = header.CapacityBytes;
+        _gd = new Lazy<uint[]>(() => ReadDirectory((long)header.GdOffsetSectors * 512, "grain directory"), LazyThreadSafetyMode.ExecutionAndPublication);
+        if (header.UncleanShutdown) _warnings.Add($"{fileName}: sparse header says the disk was not closed cleanly (uncleanShutdown); reading anyway");
+        if (header.GtesPerGt != 512) _warnings.Add($"{fileName}: {header.GtesPerGt} entries per grain table (512 is usual)");
+        if (header.IsCompressed && header.CapacityBytes % header.GrainBytes != 0)
+            _warnings.Add($"{fileName}: capacity is not a whole number of grains; the last grain is partial");
+    }
+
+    public string FileName { get; }
+    public long Length { get; }
+    public SparseExtentHeader Header { get; }
+    public bool HeaderFromFooter { get; }
+    public IReadOnlyList<string> Warnings => _warnings;
+
+    private string Where(string structure) => $"{FileName}: {structure}";
+
+    /// <summary>Reads and validates the header (using the footer when gdOffset is GD_AT_END). Capacity 0 is let through for the descriptor-container case.</summary>
+    public static SparseExtentHeader ReadHeader(IReadAt file, string fileName, out bool fromFooter)
+    {
+        fromFooter = false;
+        Span<byte> sector = stackalloc byte[SparseExtentHeader.Size];
+        file.ReadExactly(0, sector, $"{fileName}: sparse extent header");
+        var header = SparseExtentHeader.Parse(sector, $"{fileName}: sparse extent header", 0, allowZeroCapacity: true);
+        if (!header.GdIsAtEnd) return header;
+
+        long tail = file.Length - FooterTailBytes;
+        if (tail < SparseExtentHeader.Size)
+            throw new CorruptDataException($"{fileName}: stream footer", Math.Max(0, tail), "invalid footer: the file is too short to hold footer marker, footer and end-of-stream marker (truncated?)");
+        Span<byte> tailBytes = stackalloc byte[FooterTailBytes];
+        file.ReadExactly(tail, tailBytes, $"{fileName}: stream footer");
+        var footerMarker = StreamMarker.Read(tailBytes);
+        if (!footerMarker.IsMarker || footerMarker.Type != StreamMarker.TypeFooter)
+            throw new CorruptDataException($"{fileName}: stream footer marker", tail,
+                "invalid footer: grain directory is at the end (GD_AT_END) but no footer marker precedes the last two sectors (file truncated or not finished?)");
+        var eos = StreamMarker.Read(tailBytes[1024..]);
+        if (!eos.IsMarker || eos.Type != StreamMarker.TypeEos || eos.Value != 0)
+            throw new CorruptDataException($"{fileName}: end-of-stream marker", tail + 1024, "invalid footer: the last sector is not an end-of-stream marker");
+        var footer = SparseExtentHeader.Parse(tailBytes.Slice(512, 512), $"{fileName}: stream footer", tail + 512, allowZeroCapacity: true);
+        if (footer.GdIsAtEnd)
+            throw new CorruptDataException($"{fileName}: stream footer", tail + 512 + SparseExtentHeader.GdOffsetField, "invalid footer: its gdOffset is GD_AT_END again");
+        fromFooter = true;
+        return footer;
+    }
+
+    /// <summary>The embedded descriptor bytes, or null when the header has none.</summary>
+    public static byte[]? ReadEmbeddedDescriptor(IReadAt file, SparseExtentHeader header, string fileName)
+    {
+        if (header.DescriptorOffsetSectors == 0 || header.DescriptorSizeSectors == 0) return null;
+        long off = (long)header.DescriptorOffsetSectors * 512;
+        long len = (long)header.DescriptorSizeSectors * 512;
+        if (off > file.Length || len > file.Length - off)
+            throw new CorruptDataException($"{fileName}: embedded descriptor", off, $"embedded descriptor ({len} bytes) runs past the end of the file ({file.Length} bytes)");
+        var bytes = new byte[len];
+        file.ReadExactly(off, bytes, $"{fileName}: embedded descriptor");
+        int nul = Array.IndexOf(bytes, (byte)0);
+        return nul >= 0 ? bytes[..nul] : bytes;
+    }
+
+    /// <summary>Opens an extent whose header was read with <see cref="ReadHeader"/>; checks that the tables lie inside the file.</summary>
+    public static HostedSparseExtent Open(IReadAt file, string fileName, SparseExtentHeader header, bool fromFooter)
+    {
+        if (header.CapacitySectors == 0)
+            throw new CorruptDataException($"{fileName}: sparse extent header", 0x0C, "capacity is 0");
+        long len = file.Length;
+        long overhead = (long)header.OverHeadSectors * 512;
+        if (overhead > len)
+            throw new CorruptDataException($"{fileName}: sparse extent header", 0x40, $"file truncated: overHead is {overhead} bytes but the file has {len}");
+        CheckTableRange(fileName, "grain directory", header.GdOffsetSectors, header.GdEntries * 4, len);
+        if (header.HasRedundantGd)
+            CheckTableRange(fileName, "redundant grain directory", header.RgdOffsetSectors, header.GdEntries * 4, len);
+        return new HostedSparseExtent(file, fileName, header, fromFooter);
+    }
+
+    private static void CheckTableRange(string fileName, string what, ulong sector, long bytes, long fileLength)
+    {
+        if (sector == 0 || sector > (ulong)(fileLength / 512))
+            throw new CorruptDataException($"{fileName}: {what}", (long)Math.Min(sector, long.MaxValue / 1024) * 512,
+                sector == 0 ? $"{what} offset is 0" : $"{what} starts past the end of the file ({fileLength} bytes)");
+        long start = (long)sector * 512;
+        if (bytes > fileLength - start)
+            throw new CorruptDataException($"{fileName}: {what}", start, $"{what} ({bytes} bytes) runs past the end of the file ({fileLength} bytes)");
+    }
+
+    private uint[] ReadDirectory(long offset, string what)
+    {
+        long entries = Header.GdEntries;
+        var bytes = ArrayPool<byte>.Shared.Rent((int)(entries * 4));
+        try
+        {
+            _file.ReadExactly(offset, bytes.AsSpan(0, (int)(entries * 4)), Where(what));
+            var gd = new uint[entries];
+            for (int i = 0; i < gd.Length; i++) gd[i] = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(i * 4));
+            return gd;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    private uint[] GrainTable(uint gtSector, long gdIndex)
+    {
+        if (SharedCaches.GrainTables.TryGet((_id, gtSector), out var cached)) return cached;
+        int bytes = (int)Header.GtesPerGt * 4;
+        long off = (long)gtSector * 512;
+        if (off > _fileLength || bytes > _fileLength - off)
+            throw new CorruptDataException(Where($"grain table (grain directory entry {gdIndex})"), off,
+                $"grain table ({bytes} bytes) runs past the end of the file ({_fileLength} bytes)");
+        if (gtSector < 1)
+            throw new CorruptDataException(Where($"grain table (grain directory entry {gdIndex})"), off, "grain table inside the header");
+        var raw = ArrayPool<byte>.Shared.Rent(bytes);
+        try
+        {
+            _file.ReadExactly(off, raw.AsSpan(0, bytes), Where("grain table"));
+            var gt = new uint[Header.GtesPerGt];
+            for (int i = 0; i < gt.Length; i++) gt[i] = BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(i * 4));
+            SharedCaches.GrainTables.Add((_id, gtSector), gt, bytes + 32);
+            return gt;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(raw);
+        }
+    }
+
+    private GrainState Classify(uint gte, long grain)
+    {
+        if (gte == 0) return GrainState.Unallocated;
+        if (gte == 1) return GrainState.Zero;
+        if (gte < Header.OverHeadSectors && !Header.IsCompressed || gte < 1)
+            throw new CorruptDataException(Where($"grain table entry of grain {grain}"), (long)gte * 512,
+                $"grain points inside the metadata area (sector {gte} < overHead {Header.OverHeadSectors})");
+        return GrainState.Data;
+    }
+
+    public ExtentRun Map(long offset)
+    {
+        if ((ulong)offset >= (ulong)Length) throw new ArgumentOutOfRangeException(nameof(offset));
+        long grainBytes = Header.GrainBytes;
+        long grain = offset / grainBytes;
+        long gdi = grain / Header.GtesPerGt;
+        int gti = (int)(grain % Header.GtesPerGt);
+        uint gde = _gd.Value[gdi];
+        long tableEnd = Math.Min(Length, (gdi + 1) * Header.GtCoverageBytes);
+        if (gde == 0) return new ExtentRun(GrainState.Unallocated, tableEnd - offset);
+        var gt = GrainTable(gde, gdi);
+        var state = Classify(gt[gti], grain);
+        int j = gti + 1;
+        long firstGrainOfTable = gdi * Header.GtesPerGt;
+        while (j < gt.Length && (firstGrainOfTable + j) * grainBytes < Length && SameClass(gt[j], state)) j++;
+        long end = Math.Min(Length, (firstGrainOfTable + j) * grainBytes);
+        return new ExtentRun(state, end - offset);
+    }
+
+    private static bool SameClass(uint gte, GrainState state) => state switch
+    {
+        GrainState.Unallocated => gte == 0,
+        GrainState.Zero => gte == 1,
+        _ => gte > 1,
+    };
+
+    private uint GrainEntry(long grain)
+    {
+        long gdi = grain / Header.GtesPerGt;
+        uint gde = _gd.Value[gdi];
+        return gde == 0 ? 0 : GrainTable(gde, gdi)[(int)(grain % Header.GtesPerGt)];
+    }
+
+    public void ReadData(long offset, Span<byte> destination)
+    {
+        if (offset < 0 || destination.Length > Length - offset) throw new ArgumentOutOfRangeException(nameof(offset));
+        long grainBytes = Header.GrainBytes;
+        while (!destination.IsEmpty)
+        {
+            long grain = offset / grainBytes;
+            long inGrain = offset - grain * grainBytes;
+            int n = (int)Math.Min(destination.Length, grainBytes - inGrain);
+            uint gte = GrainEntry(grain);
+            if (Classify(gte, grain) != GrainState.Data)
+                throw new InvalidOperationException($"{FileName}: grain {grain} is not data");
+            if (Header.IsCompressed)
+            {
+                var data = DecompressedGrain(grain, gte);
+                data.AsSpan((int)inGrain, n).CopyTo(destination);
+            }
+            else
+            {
+                long at = (long)gte * 512 + inGrain;
+                int got = _file.ReadAt(at, destination[..n]);
+                if (got != n)
+                    throw new CorruptDataException(Where($"grain {grain}"), (long)gte * 512,
+                        $"grain data runs past the end of the file ({_fileLength} bytes)");
+            }
+            destination = destination[n..];
+            offset += n;
+        }
+    }
+
+    private byte[] DecompressedGrain(long grain, uint gte) =>
+        SharedCaches.Grains.GetOrAdd((_id, grain), (this, grain, gte), static s =>
+        {
+            var data = s.Item1.Decompress(s.grain, s.gte, out _);
+            return (data, data.Length + 64);
+        });
+
+    /// <summary>Decodes the compressed grain record at sector <paramref name="gte"/> (digest 3.1, 3.2).</summary>
+    private byte[] Decompress(long grain, uint gte, out long recordSectors)
+    {
+        long at = (long)gte * 512;
+        string where = Where($"compressed grain record of grain {grain}");
+        Span<byte> head = stackalloc byte[12];
+        if (at > _fileLength - 12) throw new CorruptDataException(where, at, $"record starts past the end of the file ({_fileLength} bytes)");
+        _file.ReadExactly(at, head, where);
+        long payloadAt;
+        uint size;
+        if (Header.HasMarkers)
+        {
+            ulong lba = BinaryPrimitives.ReadUInt64LittleEndian(head);
+            size = BinaryPrimitives.ReadUInt32LittleEndian(head[8..]);
+            ulong expected = (ulong)grain * Header.GrainSectors;
+            if (size != 0 && lba != expected)
+                throw new CorruptDataException(where, at, $"record LBA {lba} differs from the grain's LBA {expected}");
+            payloadAt = at + 12;
+        }
+        else
+        {
+            size = BinaryPrimitives.ReadUInt32LittleEndian(head);
+            payloadAt = at + 4;
+        }
+        long grainBytes = Header.GrainBytes;
+        if (size == 0) throw new CorruptDataException(where, at, "record size is 0 (a marker where a grain should be)");
+        if (size > 2 * grainBytes) throw new CorruptDataException(where, at, $"record size {size} is larger than twice the grain size");
+        if (size > _fileLength - payloadAt) throw new CorruptDataException(where, at, $"record ({size} bytes) runs past the end of the file ({_fileLength} bytes)");
+        recordSectors = (payloadAt - at + size + 511) / 512;
+        var compressed = ArrayPool<byte>.Shared.Rent((int)size);
+        try
+        {
+            _file.ReadExactly(payloadAt, compressed.AsSpan(0, (int)size), where);
+            var output = new byte[grainBytes];
+            int total = ZlibGrain.Inflate(compressed.AsSpan(0, (int)size), output, out bool overflow, where, at);
+            long valid = Math.Min(grainBytes, Length - grain * grainBytes);
+            if (overflow || (total != grainBytes && total != valid))
+                throw new CorruptDataException(where, at, overflow
+                    ? $"decompresses to more than the grain size ({grainBytes} bytes)"
+                    : $"decompresses to {total} bytes, expected {grainBytes}");
+            return output;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(compressed);
+        }
+    }
+
+    public IReadOnlyList<string> Check()
+    {
+        var problems = new List<string>();
+        void Report(string p)
+        {
+            if (problems.Count < MaxProblems) problems.Add(p);
+            else if (problems.Count == MaxProblems) problems.Add($"{FileName}: more problems not listed");
+        }
+        uint[] gd;
+        try { gd = _gd.Value; }
+        catch (VmdkMountException e) { return [e.Message]; }
+        var used = new List<(uint Start, long Sectors, long Grain)>();
+        long grainBytes = Header.GrainBytes;
+        for (long gdi = 0; gdi < gd.Length && problems.Count <= MaxProblems; gdi++)
+        {
+            if (gd[gdi] == 0) continue;
+            uint[] gt;
+            try { gt = GrainTable(gd[gdi], gdi); }
+            catch (VmdkMountException e) { Report(e.Message); continue; }
+            for (int i = 0; i < gt.Length; i++)
+            {
+                long grain = gdi * Header.GtesPerGt + i;
+                uint gte = gt[i];
+                if (gte == 0) continue;
+                if (grain * grainBytes >= Length)
+                {
+                    Report($"{FileName}: grain table entry {i} of table {gdi} (grain {grain}) lies beyond the capacity");
+                    continue;
+                }
+                if (gte == 1)
+                {
+                    if (!Header.HasZeroedGrainGte) Report($"{FileName}: grain {grain} has entry 1 but zeroed-grain entries are not enabled (read as zeros)");
+                    continue;
+                }
+                try
+                {
+                    Classify(gte, grain);
+                    if (Header.IsCompressed)
+                    {
+                        Decompress(grain, gte, out long sectors);
+                        used.Add((gte, sectors, grain));
+                    }
+                    else
+                    {
+                        long need = Math.Min(grainBytes, Length - grain * grainBytes);
+                        if ((long)gte * 512 + need > _fileLength)
+                            Report($"{FileName}: grain {grain} points after the end of the file (sector {gte})");
+                        used.Add((gte, (long)Header.GrainSectors, grain));
+                    }
+                }
+                catch (VmdkMountException e) { Report(e.Message); }
+            }
+        }
+        used.Sort((a, b) => a.Start.CompareTo(b.Start));
+        for (int i = 1; i < used.Count; i++)
+            if (used[i - 1].Start + used[i - 1].Sectors > used[i].Start)
+                Report($"{FileName}: grains {used[i - 1].Grain} and {used[i].Grain} overlap (sectors {used[i - 1].Start} and {used[i].Start})");
+        if (Header.HasRedundantGd) CheckRedundant(gd, Report);
+        return problems;
+    }
+
+    private void CheckRedundant(uint[] gd, Action<string> report)
+    {
+        uint[] rgd;
+        try { rgd = ReadDirectory((long)Header.RgdOffsetSectors * 512, "redundant grain directory"); }
+        catch (VmdkMountException e) { report(e.Message); return; }
+        for (long gdi = 0; gdi < gd.Length; gdi++)
+        {
+            if ((gd[gdi] == 0) != (rgd[gdi] == 0))
+            {
+                report($"{FileName}: grain directory and its redundant copy differ at entry {gdi}");
+                continue;
+            }
+            if (gd[gdi] == 0) continue;
+            try
+            {
+                var a = GrainTable(gd[gdi], gdi);
+                var b = GrainTable(rgd[gdi], gdi);
+                if (!a.AsSpan().SequenceEqual(b)) report($"{FileName}: grain table {gdi} and its redundant copy differ");
+            }
+            catch (VmdkMountException e) { report(e.Message); }
+        }
+    }
+
+    public void Dispose() { }
+}

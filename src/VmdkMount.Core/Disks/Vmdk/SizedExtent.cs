@@ -1,0 +1,32 @@
+namespace VmdkMount.Core.Disks.Vmdk;
+
+/// <summary>
+/// Lays an extent out by the descriptor's SIZE when its own header says otherwise (digest 4): bytes past the
+/// extent's own end read as zeros; bytes past the descriptor size are invisible.
+/// </summary>
+public sealed class SizedExtent : IExtent
+{
+    private readonly IExtent _inner;
+
+    public SizedExtent(IExtent inner, long lengthBytes)
+    {
+        _inner = inner;
+        Length = lengthBytes;
+    }
+
+    public string FileName => _inner.FileName;
+    public long Length { get; }
+    public IExtent Inner => _inner;
+    public IReadOnlyList<string> Warnings => _inner.Warnings;
+
+    public ExtentRun Map(long offset)
+    {
+        if (offset >= _inner.Length) return new ExtentRun(GrainState.Zero, Length - offset);
+        var r = _inner.Map(offset);
+        return r with { Length = Math.Min(r.Length, Length - offset) };
+    }
+
+    public void ReadData(long offset, Span<byte> destination) => _inner.ReadData(offset, destination);
+    public IReadOnlyList<string> Check() => _inner.Check();
+    public void Dispose() => _inner.Dispose();
+}

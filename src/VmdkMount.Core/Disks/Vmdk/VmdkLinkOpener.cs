@@ -1,0 +1,204 @@
+using VmdkMount.Core.Caching;
+using VmdkMount.Core.Errors;
+using VmdkMount.Core.Transports;
+
+namespace VmdkMount.Core.Disks.Vmdk;
+
+/// <summary>
+/// Opens one link: sniffs the file, reads the descriptor (separate or embedded) and places every extent.
+/// Extent files are opened through the handle pool, so thousands of links cost no file descriptors when idle.
+/// </summary>
+internal static class VmdkLinkOpener
+{
+    public static VmdkLink Open(string path, FileHandlePool pool)
+    {
+        var owned = new List<IDisposable>();
+        var placed = new List<PlacedExtent>();
+        try
+        {
+            var file = pool.Open(path);
+            owned.Add(file);
+            var warnings = new List<string>();
+            var kind = Sniff(file, path);
+            switch (kind)
+            {
+                case VmdkFileKind.HostedSparse:
+                {
+                    var header = HostedSparseExtent.ReadHeader(file, path, out bool fromFooter);
+                    var text = HostedSparseExtent.ReadEmbeddedDescriptor(file, header, path);
+                    var descriptor = text is null ? null : DescriptorFile.Parse(text, $"{path}: embedded descriptor");
+                    if (descriptor is not null) warnings.AddRange(descriptor.Warnings);
+                    if (header.CapacitySectors == 0 && descriptor is not null)
+                    {
+                        // qemu's "descriptor container": a KDMV file with no data of its own whose text lists the extents.
+                        PlaceExtents(descriptor, path, pool, owned, placed, warnings);
+                        return new VmdkLink(path, descriptor, placed.ToArray(), owned.ToArray(), warnings, "sparse file holding a descriptor");
+                    }
+                    var extent = HostedSparseExtent.Open(file, path, header, fromFooter);
+                    placed.Add(new PlacedExtent(0, extent, null));
+                    if (descriptor is { Extents.Count: > 1 })
+                        warnings.Add($"{path}: embedded descriptor lists {descriptor.Extents.Count} extents; this file is used as the only one");
+                    return new VmdkLink(path, descriptor, placed.ToArray(), owned.ToArray(), warnings,
+                        header.IsCompressed ? "streamOptimized sparse file" : "monolithic sparse file");
+                }
+                case VmdkFileKind.Cowd:
+                    placed.Add(new PlacedExtent(0, CowdExtent.Open(file, path), null));
+                    return new VmdkLink(path, null, placed.ToArray(), owned.ToArray(), warnings, "bare COWD extent");
+                case VmdkFileKind.SeSparse:
+                    placed.Add(new PlacedExtent(0, SeSparseExtent.Open(file, path), null));
+                    return new VmdkLink(path, null, placed.ToArray(), owned.ToArray(), warnings, "bare SEsparse extent");
+                default:
+                {
+                    var descriptor = ReadTextDescriptor(file, path);
+                    warnings.AddRange(descriptor.Warnings);
+                    owned.Remove(file);
+                    file.Dispose();
+                    PlaceExtents(descriptor, path, pool, owned, placed, warnings);
+                    return new VmdkLink(path, descriptor, placed.ToArray(), owned.ToArray(), warnings, "descriptor");
+                }
+            }
+        }
+        catch
+        {
+            foreach (var p in placed) p.Extent.Dispose();
+            foreach (var d in owned) d.Dispose();
+            throw;
+        }
+    }
+
+    private static VmdkFileKind Sniff(IReadAt file, string path)
+    {
+        Span<byte> head = stackalloc byte[8];
+        int n = file.ReadAt(0, head);
+        if (n < 4) throw new CorruptDataException($"{path}: file header", 0, $"not a VMDK: the file has only {file.Length} bytes");
+        return ExtentMagic.Sniff(head[..n]);
+    }
+
+    public static DescriptorFile ReadTextDescriptor(IReadAt file, string path)
+    {
+        if (file.Length > DescriptorText.MaxBytes)
+            throw new CorruptDataException($"{path}: descriptor", 0, $"not a VMDK: no sparse magic and {file.Length} bytes is too large for a descriptor");
+        var bytes = new byte[file.Length];
+        file.ReadExactly(0, bytes, $"{path}: descriptor");
+        return DescriptorFile.Parse(bytes, $"{path}: descriptor");
+    }
+
+    /// <summary>Reads just the CID of a file, for the parent search; null when it is not a VMDK with a descriptor.</summary>
+    public static uint? ProbeCid(string path, FileHandlePool pool)
+    {
+        try
+        {
+            using var file = pool.Open(path);
+            Span<byte> head = stackalloc byte[8];
+            if (file.ReadAt(0, head) < 8) return null;
+            switch (ExtentMagic.Sniff(head))
+            {
+                case VmdkFileKind.HostedSparse:
+                    var header = HostedSparseExtent.ReadHeader(file, path, out _);
+                    var text = HostedSparseExtent.ReadEmbeddedDescriptor(file, header, path);
+                    return text is null ? null : DescriptorFile.Parse(text, path).Cid;
+                case VmdkFileKind.Text:
+                    return file.Length > DescriptorText.MaxBytes ? null : ReadTextDescriptor(file, path).Cid;
+                default:
+                    return null;
+            }
+        }
+        catch (VmdkMountException)
+        {
+            return null;
+        }
+    }
+
+    private static void PlaceExtents(DescriptorFile descriptor, string descriptorPath, FileHandlePool pool,
+        List<IDisposable> owned, List<PlacedExtent> placed, List<string> warnings)
+    {
+        string dir = Path.GetDirectoryName(descriptorPath) ?? ".";
+        string where = $"{descriptorPath}: descriptor";
+        if (descriptor.Extents.Count == 0) throw new CorruptDataException(where, 0, "the descriptor lists no extents");
+        long start = 0;
+        int index = 0;
+        foreach (var line in descriptor.Extents)
+        {
+            index++;
+            string lineWhere = $"{where} extent {index}";
+            if (line.SizeSectors > long.MaxValue / 1024 || start > long.MaxValue / 2 - line.SizeSectors * 512)
+                throw new CorruptDataException(lineWhere, 0, $"extent size of {line.SizeSectors} sectors is absurd");
+            long size = line.SizeSectors * 512;
+            IExtent extent = OpenExtent(line, dir, size, lineWhere, pool, owned, warnings);
+            placed.Add(new PlacedExtent(start, extent, line));
+            start += size;
+        }
+    }
+
+    private static IExtent OpenExtent(ExtentLine line, string dir, long size, string where, FileHandlePool pool,
+        List<IDisposable> owned, List<string> warnings)
+    {
+        switch (line.Type)
+        {
+            case "VMFSRDM" or "VMFSRAW":
+                throw new UnsupportedFeatureException(where, $"{line.Type} extent: raw device mapping, data not in backup");
+            case "VSANSPARSE":
+                throw new UnsupportedFeatureException(where, "VSANSPARSE extent: vSAN object, data not in backup");
+            case "ZERO":
+                return line.Access == ExtentAccess.NoAccess ? new NoAccessExtent("ZERO", size) : new ZeroExtent(size);
+            case "FLAT" or "VMFS" or "SPARSE" or "VMFSSPARSE" or "SESPARSE":
+                break;
+            default:
+                throw new UnsupportedFeatureException(where, $"unknown extent type '{line.Type}'");
+        }
+        if (string.IsNullOrEmpty(line.FileName))
+            throw new CorruptDataException(where, 0, $"{line.Type} extent without a file name");
+        // A NOACCESS range is never read, so its file need not be in the backup.
+        if (line.Access == ExtentAccess.NoAccess) return new NoAccessExtent(line.FileName, size);
+        string path = ResolveExtentPath(line.FileName, dir, where);
+        if (line.Type == "FLAT" && !line.HasOffset)
+            throw new CorruptDataException(where, 0, "FLAT extent without an OFFSET");
+        var file = pool.Open(path);
+        owned.Add(file);
+        if (line.Type is "FLAT" or "VMFS")
+        {
+            if (line.Type == "VMFS" && line.HasOffset && line.OffsetSectors != 0)
+                warnings.Add($"{where}: VMFS extent with offset {line.OffsetSectors} (VMFS extents start at 0; offset used)");
+            if (line.OffsetSectors > long.MaxValue / 1024)
+                throw new CorruptDataException(where, 0, $"extent offset {line.OffsetSectors} is absurd");
+            return new FlatExtent(file, path, line.OffsetSectors * 512, size);
+        }
+        IExtent inner = Sniff(file, path) switch
+        {
+            VmdkFileKind.HostedSparse => OpenSparsePiece(file, path),
+            VmdkFileKind.Cowd => CowdExtent.Open(file, path),
+            VmdkFileKind.SeSparse => SeSparseExtent.Open(file, path),
+            _ => throw new CorruptDataException($"{path}: extent header", 0, $"{line.Type} extent file has no known magic (KDMV, COWD or SEsparse)"),
+        };
+        if (inner.Length == size) return inner;
+        warnings.Add($"{path}: extent holds {inner.Length} bytes but the descriptor says {size}; laid out by the descriptor");
+        return new SizedExtent(inner, size);
+    }
+
+    private static HostedSparseExtent OpenSparsePiece(IReadAt file, string path)
+    {
+        var header = HostedSparseExtent.ReadHeader(file, path, out bool fromFooter);
+        return HostedSparseExtent.Open(file, path, header, fromFooter);
+    }
+
+    /// <summary>
+    /// Where an extent file is: relative names join the descriptor's folder; absolute ones (POSIX, `C:\`, UNC) are
+    /// looked for beside the descriptor first, because a backup gathers the files in one folder. Devices are refused.
+    /// </summary>
+    internal static string ResolveExtentPath(string name, string dir, string where)
+    {
+        if (name.StartsWith("/dev/", StringComparison.Ordinal) || name.StartsWith(@"\\.\", StringComparison.Ordinal)
+            || name.StartsWith(@"\\?\", StringComparison.Ordinal))
+            throw new UnsupportedFeatureException(where, $"extent on a device ('{name}'): raw device, data not in backup");
+        if (PathNames.IsAbsoluteAnyStyle(name))
+        {
+            string beside = Path.Combine(dir, PathNames.LastComponent(name));
+            if (File.Exists(beside)) return beside;
+            if (name.StartsWith('/') && File.Exists(name)) return name;
+            throw new SourceUnavailableException(name, $"extent file not found (also looked for '{beside}'; named in {where})");
+        }
+        string joined = Path.GetFullPath(Path.Combine(dir, name.Replace('\\', '/')));
+        if (!File.Exists(joined)) throw new SourceUnavailableException(joined, $"extent file not found (named in {where})");
+        return joined;
+    }
+}
