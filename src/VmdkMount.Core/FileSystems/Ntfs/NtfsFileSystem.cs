@@ -53,7 +53,11 @@ public sealed class NtfsFileSystem : IFileSystem
     public string Kind => "ntfs";
     public string? Label { get; private set; }
     public long RootId => RootRecord;
-    public IReadOnlyList<string> Warnings => _warnings;
+    /// <summary>A snapshot: $UpCase problems are only found (and added) on first lookup, maybe on another thread.</summary>
+    public IReadOnlyList<string> Warnings
+    {
+        get { lock (_warnings) return _warnings.ToArray(); }
+    }
 
     private NtfsFileSystem(IReadAt data, string name, FileSystemOptions options, NtfsBootSector boot, NtfsDataStream mft)
     {
