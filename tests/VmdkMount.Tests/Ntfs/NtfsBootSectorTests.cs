@@ -67,6 +67,30 @@ public class NtfsBootSectorTests
     }
 
     [Fact]
+    public void A_damaged_mft_record_0_falls_back_to_the_mftmirr_copy()
+    {
+        string copy = Path.Combine(RepoPaths.NewScratch("ntfs-mirr"), "basic.img");
+        try
+        {
+            File.Copy(Path.Combine(TestImages.Get("ntfs-basic"), "basic.img"), copy);
+            var sector = RealSector();
+            long mftLcn = BitConverter.ToInt64(sector, 0x30);
+            using (var f = new FileStream(copy, FileMode.Open, FileAccess.Write))
+            {
+                f.Position = mftLcn * 4096;
+                f.Write("BAAD"u8); // chkdsk's mark for a record it gave up on
+            }
+            using var vol = new NtfsVolume(copy);
+            Assert.Contains(vol.Fs.Warnings, w => w.Contains("$MFTMirr", StringComparison.Ordinal));
+            Assert.Equal("hello resident\n", System.Text.Encoding.ASCII.GetString(vol.ReadAll(vol.Resolve("/small.txt").Id)));
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(copy)!, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_damaged_boot_sector_falls_back_to_the_backup_copy()
     {
         string copy = Path.Combine(RepoPaths.NewScratch("ntfs-boot"), "basic.img");

@@ -88,7 +88,7 @@ public sealed class NtfsFileSystem : IFileSystem
         }
         if (boot.VolumeSize > data.Length)
             warnings.Add($"volume claims {boot.VolumeSize} bytes but only {data.Length} are present; reads past the end will fail");
-        var mft = BootstrapMft(data, name, boot);
+        var mft = BootstrapMft(data, name, boot, warnings);
         var fs = new NtfsFileSystem(data, name, options, boot, mft);
         fs._warnings.AddRange(warnings);
         fs.ReadVolumeInformation();
@@ -106,13 +106,27 @@ public sealed class NtfsFileSystem : IFileSystem
     /// fragmented, record 0 has an $ATTRIBUTE_LIST naming extension records that hold further runlist pieces; they
     /// are read (in lowest-VCN order) through the map known so far, which always covers them.
     /// </summary>
-    private static NtfsDataStream BootstrapMft(IReadAt data, string name, NtfsBootSector boot)
+    private static NtfsDataStream BootstrapMft(IReadAt data, string name, NtfsBootSector boot, List<string> warnings)
     {
         int rs = boot.MftRecordSize;
         long at = checked(boot.MftLcn * boot.ClusterSize);
         var buffer = new byte[rs];
-        data.ReadExactly(at, buffer, $"{name}: MFT record 0");
-        var rec0 = NtfsMftRecord.Parse(buffer, MftRecord, at, name);
+        NtfsMftRecord rec0;
+        try
+        {
+            data.ReadExactly(at, buffer, $"{name}: MFT record 0");
+            rec0 = NtfsMftRecord.Parse(buffer, MftRecord, at, name);
+        }
+        catch (CorruptDataException primary)
+        {
+            // $MFTMirr holds copies of the first records; its record 0 maps the $MFT just as well.
+            long mirror = boot.MftMirrLcn * boot.ClusterSize;
+            if (boot.MftMirrLcn <= 0 || boot.MftMirrLcn >= boot.ClusterCount) throw;
+            buffer = new byte[rs];
+            data.ReadExactly(mirror, buffer, $"{name}: $MFTMirr record 0");
+            rec0 = NtfsMftRecord.Parse(buffer, MftRecord, mirror, name);
+            warnings.Add($"MFT record 0 is damaged ({primary.Problem}); the $MFT was mapped from its copy in $MFTMirr");
+        }
         string where = $"{name}: $MFT";
         var pieces = rec0.Attributes.Where(a => a.Type == NtfsAttributeType.Data && a.Name.Length == 0).ToList();
         if (pieces.Count == 0 || !pieces[0].NonResident) throw new CorruptDataException($"{name}: MFT record 0", at, "$MFT has no non-resident $DATA");
