@@ -176,4 +176,80 @@ public class CowdSeSparseEngineChainTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>100 links alternating COWD (512 B, 4 KiB grains) and SEsparse over a vmfs base, 4 MiB each.</summary>
+    [Fact]
+    public void Deep_chain_of_alternating_cowd_and_sesparse_links_reads_like_qemu()
+    {
+        string dir = RepoPaths.NewScratch("chain-deep-deltas");
+        try
+        {
+            const long cap = 4 * Mi / 512;
+            string parent = VmdkDescriptorText.WriteVmfsBase(dir, "d", Pattern((int)(cap * 512), 31), 0x31313131);
+            var rnd = new Random(31);
+            for (int i = 1; i <= 100; i++)
+            {
+                string name = $"d-{i:000000}";
+                uint parentCid = ReadCid(parent);
+                uint cid = (uint)(0x40000000 + i);
+                string descriptor = Path.Combine(dir, name + ".vmdk");
+                if (i % 3 == 0)
+                {
+                    var w = new SeSparseWriter(cap);
+                    for (int k = 0; k < 12; k++)
+                    {
+                        long g = rnd.NextInt64(cap / 8);
+                        if (k % 4 == 0) w.AddZero(g);
+                        else w.AddData(g, Pattern(4096, i * 1000 + k), slot: 11 - k);
+                    }
+                    w.Write(Path.Combine(dir, name + "-sesparse.vmdk"));
+                    File.WriteAllText(descriptor, SeSparseWriter.Descriptor(name + "-sesparse.vmdk", cap, cid, parentCid, Path.GetFileName(parent)));
+                }
+                else
+                {
+                    uint grainSectors = i % 3 == 1 ? 1u : 8u;
+                    var w = new CowdWriter((uint)cap, grainSectors);
+                    for (int k = 0; k < 12; k++)
+                    {
+                        long g = rnd.NextInt64(cap / grainSectors);
+                        if (!w.HasGrain(g)) w.AddGrain(g, Pattern(w.GrainBytes, i * 1000 + k));
+                    }
+                    w.Write(Path.Combine(dir, name + "-delta.vmdk"));
+                    File.WriteAllText(descriptor, CowdWriter.Descriptor(name + "-delta.vmdk", cap, cid, parentCid, Path.GetFileName(parent)));
+                }
+                parent = descriptor;
+            }
+            var before = Hashing.Snapshot(dir);
+            AssertDiskSameAsQemu(parent, dir);
+            Assert.Equal(before, Hashing.Snapshot(dir));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>A SPARSE extent line whose file is COWD: dispatch goes by the file's magic, as qemu does.</summary>
+    [Fact]
+    public void Sparse_extent_line_naming_a_cowd_file_reads_like_qemu()
+    {
+        string dir = RepoPaths.NewScratch("chain-sparse-cowd");
+        try
+        {
+            string baseVmdk = CopyBase(dir);
+            string child = AddCowd(dir, "ms-base-000001", baseVmdk, 1, seed: 12);
+            string text = File.ReadAllText(child)
+                .Replace("createType=\"vmfsSparse\"", "createType=\"twoGbMaxExtentSparse\"")
+                .Replace(" VMFSSPARSE ", " SPARSE ");
+            Assert.Contains(" SPARSE \"ms-base-000001-delta.vmdk\"", text);
+            File.WriteAllText(child, text);
+            var before = Hashing.Snapshot(dir);
+            AssertDiskSameAsQemu(child, dir);
+            Assert.Equal(before, Hashing.Snapshot(dir));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
