@@ -96,6 +96,8 @@ ln -s small.txt "$m/posix_link"                                 # ntfs-3g Interi
 touch "$m/win_symlink_rel"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink 'dir1\sub\nested.txt' 'dir1\sub\nested.txt' 1)" "$m/win_symlink_rel"
 touch "$m/win_symlink_abs"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '\??\C:\dir1\pattern.bin' 'C:\dir1\pattern.bin' 0)" "$m/win_symlink_abs"
 touch "$m/win_symlink_up"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '..\..\outside.txt' '..\..\outside.txt' 1)" "$m/win_symlink_up"
+touch "$m/win_symlink_via_junction"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '\??\C:\junction_in\nested.txt' 'C:\junction_in\nested.txt' 0)" "$m/win_symlink_via_junction"
+touch "$m/win_symlink_missing"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '\??\C:\no\such.txt' 'C:\no\such.txt' 0)" "$m/win_symlink_missing"
 touch "$m/win_symlink_other_drive"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '\??\D:\data\x.txt' 'D:\data\x.txt' 0)" "$m/win_symlink_other_drive"
 touch "$m/win_symlink_unc"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '\??\UNC\server\share\f.txt' '\\server\share\f.txt' 0)" "$m/win_symlink_unc"
 mkdir "$m/junction_in";  setfattr -n system.ntfs_reparse_data -v "$(hexrp junction '\??\C:\dir1\sub' 'C:\dir1\sub')" "$m/junction_in"

@@ -680,7 +680,9 @@ public sealed class NtfsFileSystem : IFileSystem
             path.Add(c);
             if (stoppedAtLink) continue;
             var cur = nodes[^1];
-            if (!cur.HasIndex || cur.Reparse is { IsLink: true }) { stoppedAtLink = cur.Reparse is { IsLink: true }; if (!stoppedAtLink) return Unresolved(original); continue; }
+            // Through another link the rest can only be checked by following it, which the resolver will do.
+            if (cur.Reparse is { IsLink: true }) { stoppedAtLink = true; continue; }
+            if (!cur.HasIndex) return Unresolved(original);
             var next = LookupRaw(cur, c);
             if (next is null) return Unresolved(original);
             nodes.Add(next);
