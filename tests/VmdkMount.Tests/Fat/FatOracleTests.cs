@@ -8,7 +8,7 @@ namespace VmdkMount.Tests.Fat;
 /// <summary>FAT12/16/32 images made by mkfs.fat + mcopy, read by our reader and by mtools and sleuthkit.</summary>
 public class FatOracleTests
 {
-    public static TheoryData<string> Images => new() { "fat12.img", "fat16.img", "fat32.img" };
+    public static TheoryData<string> Images => new() { "fat12.img", "fat16.img", "fat32.img", "fat16-4k.img" };
 
     private static Tool.Result Run(string program, params string[] args) =>
         Tool.Run(program, args, env: ToolEnv);
