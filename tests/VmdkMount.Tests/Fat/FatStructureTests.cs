@@ -118,3 +118,33 @@ public class FatConcurrencyTests
         return node;
     }
 }
+
+/// <summary>Reading file data allocates nothing once a file's cluster runs are cached (the hot path of a mount).</summary>
+public class FatAllocationTests
+{
+    [Theory]
+    [InlineData("fat-basic", "fat32.img", false, "/large.bin")]
+    [InlineData("fat-basic", "fat16.img", false, "/frag/BIGFRAG.BIN")]
+    [InlineData("fat-exfat", "exfat.img", true, "/fragA.bin")]
+    [InlineData("fat-exfat", "exfat.img", true, "/long40M.bin")]
+    public void Steady_state_reads_allocate_nothing(string set, string file, bool exFat, string path)
+    {
+        using var opened = new Opened(Image(set, file), exFat);
+        var fs = opened.Fs;
+        var node = fs.Stat(fs.RootId);
+        foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries)) node = fs.Lookup(node.Id, part)!;
+        var buffer = new byte[65536];
+        long ReadAll()
+        {
+            long total = 0;
+            for (long off = 0; off < node.Size; off += buffer.Length) total += fs.Read(node.Id, off, buffer);
+            return total;
+        }
+        Assert.Equal(node.Size, ReadAll());
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long read = ReadAll();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(node.Size, read);
+        Assert.Equal(0, allocated);
+    }
+}
