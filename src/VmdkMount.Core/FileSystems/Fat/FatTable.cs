@@ -131,7 +131,7 @@ internal sealed class FatTable
         // FAT cannot make us collect millions of clusters before the loop is found.
         uint tortoise = 0;
         long power = 1, lambda = 0;
-        bool looped = false;
+        bool looped = false, ended = false;
         while (runs.Count < limit)
         {
             if (cluster < 2 || cluster > _maxCluster)
@@ -156,6 +156,7 @@ internal sealed class FatTable
             uint next = Get(cluster);
             if (IsEndOfChain(next))
             {
+                ended = true;
                 if (needed >= 0)
                 {
                     problem = $"{what}: cluster chain ends at cluster {cluster} after {runs.Count} clusters, the size needs {needed}";
@@ -176,7 +177,7 @@ internal sealed class FatTable
             }
             cluster = next;
         }
-        if (problem is null && !looped && needed < 0 && runs.Count >= maxClusters)
+        if (problem is null && !looped && !ended && needed < 0)
         {
             problem = $"{what}: cluster chain longer than {maxClusters} clusters (loop or corrupt FAT)";
             problemOffset = EntryOffset(cluster);
