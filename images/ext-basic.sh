@@ -7,6 +7,7 @@
 #   ext4_inline                            inline_data files and directories
 #   ext4_metabg                            meta_bg, 1 KiB blocks (descriptor blocks spread over meta-groups)
 #   ext4_casefold                          casefold feature
+#   ext4_bigalloc                          bigalloc, 64 KiB clusters
 #   ext4_kernel                            1 KiB blocks; through the kernel: a depth-3 extent tree (punched holes),
 #                                          unwritten extents, a 3,000-entry htree dir, a 2100 timestamp,
 #                                          a file just over 4 GiB (sparse)
@@ -74,6 +75,7 @@ mk ext4_32 ext4 4096 96M -O ^64bit,^metadata_csum
 mk ext4_inline ext4 4096 96M -O inline_data
 mk ext4_metabg ext4 1024 128M -O meta_bg,^resize_inode -g 2048
 mk ext4_casefold ext4 4096 96M -O casefold
+mk ext4_bigalloc ext4 4096 128M -O bigalloc -C 65536
 
 cp --sparse=always "$out/ext4_4k.img" "$out/ext4_recover.img"
 debugfs -w -R "feature needs_recovery" "$out/ext4_recover.img" >/dev/null 2>&1
@@ -104,3 +106,6 @@ umount "$mnt"
 e2fsck -fn "$out/ext4_kernel.img" >/dev/null
 depth=$(debugfs -R "ex /frag.bin" "$out/ext4_kernel.img" 2>/dev/null | awk 'NR==2{print $1}')
 echo "frag.bin extent tree root line: $depth"
+
+# the same ext4 volume inside a VMDK (qemu-img's monolithicSparse), read through the VMDK engine in the tests
+qemu-img convert -f raw -O vmdk "$out/ext4_4k.img" "$out/ext4_4k.vmdk"

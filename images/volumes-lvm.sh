@@ -80,7 +80,12 @@ lvs --config "$CFG" --noheadings --segments -o lv_name,seg_start_pe,seg_size_pe,
 pvs --config "$CFG" --noheadings --units b -o pv_name,pe_start "$L" > pvs-mbr.txt 2>/dev/null
 losetup -d "$L"
 truncate -s 20M "$T/boot.img"; mke2fs -q -F -t ext4 -L boot "$T/boot.img"
-truncate -s 52M "$T/root.img"; mke2fs -q -F -t ext4 -L lvroot "$T/root.img"
+# a few files, so the LV can be browsed end to end (tree kept beside the images as the oracle)
+mkdir -p root-tree/etc root-tree/home/user
+echo "lvm root" > root-tree/etc/hostname
+head -c 300000 /dev/urandom > root-tree/home/user/blob.bin
+seq 1 20000 > root-tree/home/user/numbers.txt
+truncate -s 52M "$T/root.img"; mke2fs -q -F -t ext4 -L lvroot -d root-tree "$T/root.img"
 truncate -s 8M "$T/swap.img"; mkswap -L lvswap "$T/swap.img" >/dev/null 2>&1
 putb "$T/boot.img" lvm-mbr.img $((2048 * 512))
 PE0=$((P2 + MiB))

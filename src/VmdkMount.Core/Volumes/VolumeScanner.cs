@@ -163,7 +163,9 @@ public static class VolumeScanner
             string name = PartitionTypes.MbrName(type) + (status == MbrPartitionTable.StatusActive ? ", active" : "");
             if (type == MbrPartitionTable.TypeLdm && LdmDetector.HasPrivHead(disk, sectorSize))
                 name += ", LDM database found";
-            AddPartition(id, "mbr", type.ToString("x2"), name, role, startLba, sectors, sectorSize);
+            List<string> attributes = status == MbrPartitionTable.StatusActive ? ["active"] : [];
+            attributes.AddRange(PartitionTypes.MbrTypeAttributes(type));
+            AddPartition(id, "mbr", type.ToString("x2"), name, role, startLba, sectors, sectorSize, attributes, null);
         }
 
         private void AddGptPartitions(GptPartitionTable gpt, int sectorSize)
@@ -181,11 +183,13 @@ public static class VolumeScanner
                 if (e.FirstLba < gpt.Header.FirstUsableLba || e.LastLba > gpt.Header.LastUsableLba)
                     _warnings.Add($"{id}: LBAs {e.FirstLba}..{e.LastLba} lie outside the GPT's usable range {gpt.Header.FirstUsableLba}..{gpt.Header.LastUsableLba}");
                 long sectors = e.LastLba - e.FirstLba + 1;
-                AddPartition(id, "gpt", e.TypeGuid.ToString(), name, PartitionTypes.GptRole(e.TypeGuid), e.FirstLba, sectors, sectorSize);
+                AddPartition(id, "gpt", e.TypeGuid.ToString(), name, PartitionTypes.GptRole(e.TypeGuid), e.FirstLba, sectors, sectorSize,
+                    [.. e.AttributeNames(), .. PartitionTypes.GptTypeAttributes(e.TypeGuid)], e.UniqueGuid.ToString());
             }
         }
 
-        private void AddPartition(string id, string scheme, string type, string name, PartitionRole role, long startLba, long sectors, int sectorSize)
+        private void AddPartition(string id, string scheme, string type, string name, PartitionRole role, long startLba, long sectors, int sectorSize,
+            IReadOnlyList<string> attributes, string? partitionGuid)
         {
             long diskSectors = disk.Length / sectorSize;
             if (startLba < 0 || sectors <= 0 || startLba > long.MaxValue / sectorSize || sectors > long.MaxValue / sectorSize - startLba)
@@ -227,7 +231,7 @@ public static class VolumeScanner
             {
                 Id = id, Offset = offset, Size = size, Scheme = scheme, PartitionType = type, PartitionName = name,
                 FileSystem = probe.FileSystem, FileSystemVersion = probe.Version, Label = probe.Label,
-                Mountable = reason is null, Reason = reason, Data = data,
+                Mountable = reason is null, Reason = reason, Data = data, Attributes = attributes, PartitionGuid = partitionGuid,
             }, data);
         }
 
@@ -331,7 +335,17 @@ public static class VolumeScanner
                     pvOffsets[match.Data] = match.DiskOffset;
                 }
                 foreach (var lv in vg.LogicalVolumes.Where(l => l.Visible))
-                    _volumes.Add(LogicalVolume(vg, lv, pvData, pvOffsets));
+                {
+                    var volume = LogicalVolume(vg, lv, pvData, pvOffsets);
+                    if (_volumes.Any(v => v.Id == volume.Id))
+                    {
+                        string unique = volume.Id;
+                        for (int n = 2; _volumes.Any(v => v.Id == unique); n++) unique = $"{volume.Id}-{n}";
+                        _warnings.Add($"two volume groups named '{vg.Name}' hold an LV '{lv.Name}'; the second is listed as {unique}");
+                        volume = volume with { Id = unique };
+                    }
+                    _volumes.Add(volume);
+                }
             }
         }
 

@@ -41,8 +41,12 @@ public class CraftedBootSectorTests
 
     private static void BootSignature(byte[] disk, long part) { disk[part + 510] = 0x55; disk[part + 511] = 0xAA; }
 
-    [Fact]
-    public void ReFS_is_reported_with_its_version_and_always_skipped_with_the_upgrade_reason()
+    [Theory]
+    [InlineData(3, 4)]
+    [InlineData(1, 2)]
+    [InlineData(3, 1)]
+    [InlineData(3, 7)]
+    public void ReFS_is_reported_with_its_version_and_always_skipped_with_the_upgrade_reason(byte major, byte minor)
     {
         var disk = FourPartitionDisk();
         long p1 = 2048 * 512;
@@ -52,10 +56,10 @@ public class CraftedBootSectorTests
         BitConverter.TryWriteBytes(disk.AsSpan((int)p1 + 24), 8192L);
         BitConverter.TryWriteBytes(disk.AsSpan((int)p1 + 32), 512);
         BitConverter.TryWriteBytes(disk.AsSpan((int)p1 + 36), 8);
-        disk[p1 + 40] = 3;
-        disk[p1 + 41] = 4;
+        disk[p1 + 40] = major;
+        disk[p1 + 41] = minor;
         var v = VolumeScanner.Scan(new MemorySource(disk), "crafted").Volumes.Single(x => x.Id == "p1");
-        Assert.Equal(("refs", "ReFS 3.4", false), (v.FileSystem, v.FileSystemVersion, v.Mountable));
+        Assert.Equal(("refs", $"ReFS {major}.{minor}", false), (v.FileSystem, v.FileSystemVersion, v.Mountable));
         // the exact words of issue 3
         Assert.Equal("read-only ReFS parsing is not supported; on Windows 10 build 17763 and later the OS upgrades ReFS 3.1 volumes to 3.4 when it attaches them, which would make the backup unreadable to older Windows", v.Reason);
     }
@@ -108,6 +112,26 @@ public class CraftedBootSectorTests
         Assert.False(v.Mountable);
         Assert.Equal("Windows dynamic disk (LDM): dynamic volumes are not supported yet", v.Reason);
         Assert.Contains("LDM database found", v.PartitionName);
+    }
+
+    [Fact]
+    public void Swap_holding_a_hibernation_image_is_still_swap_and_says_so()
+    {
+        var disk = FourPartitionDisk("82,82,0,0");
+        string dir = RepoPaths.NewScratch("vol-swap");
+        try
+        {
+            string swap = Path.Combine(dir, "s.img");
+            Tool.Bash($"truncate -s 4M {swap} && mkswap {swap} >/dev/null 2>&1");
+            var bytes = File.ReadAllBytes(swap);
+            Put(disk, 2048 * 512, bytes);
+            Put(disk, 10240 * 512, bytes);
+        }
+        finally { Directory.Delete(dir, true); }
+        Put(disk, 10240 * 512 + 4086, "S1SUSPEND\0"u8); // what the kernel writes over SWAPSPACE2 when it hibernates
+        var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted");
+        Assert.Equal("Linux swap space (no files)", layout.Volumes[0].Reason);
+        Assert.Equal(("swap", "Linux swap space (holds a hibernation image; no files)"), (layout.Volumes[1].FileSystem, layout.Volumes[1].Reason));
     }
 
     [Fact]

@@ -272,27 +272,44 @@ public class DamagedInputTests
     public void Random_damage_to_real_mbr_and_gpt_never_escapes()
     {
         var rng = new Random(1234);
-        foreach (var original in new[] { MbrWithLogicals(), SmallGpt() })
+        foreach (var disk in new[] { MbrWithLogicals(), SmallGpt() })
         {
-            for (int round = 0; round < 300; round++)
+            // aim at the structures: sector 0, GPT header/array, EBRs, and the end of the disk
+            Fuzz(disk, rng, 300, 40, () => rng.Next(4) switch
             {
-                var disk = (byte[])original.Clone();
-                int flips = rng.Next(1, 40);
-                for (int i = 0; i < flips; i++)
-                {
-                    // aim at the structures: sector 0, GPT header/array, EBRs, and the end of the disk
-                    int region = rng.Next(4);
-                    int at = region switch
-                    {
-                        0 => rng.Next(0, 34 * 512),
-                        1 => rng.Next(8192 * 512, 20480 * 512),
-                        2 => disk.Length - rng.Next(1, 33 * 512),
-                        _ => rng.Next(disk.Length),
-                    };
-                    disk[at] = (byte)rng.Next(256);
-                }
-                Scan(disk);
+                0 => rng.Next(0, 34 * 512),
+                1 => rng.Next(8192 * 512, 20480 * 512),
+                2 => disk.Length - rng.Next(1, 33 * 512),
+                _ => rng.Next(disk.Length),
+            });
+        }
+    }
+
+    /// <summary>Random damage to an LVM2 label/metadata area, and to an NTFS and an exFAT boot sector and their label records.</summary>
+    [Fact]
+    public void Random_damage_to_lvm_metadata_and_boot_sectors_never_escapes()
+    {
+        var rng = new Random(99);
+        Fuzz(LvmDisk(), rng, 300, 20, () => rng.Next(0, 16384));
+        foreach (var file in new[] { "disk-ntfs.img", "disk-fat.img", "disk-ext4.img" })
+            Fuzz(File.ReadAllBytes(Path.Combine(VolumeOracles.Tables, file)), rng, 200, 12, () => rng.Next(0, 2048));
+    }
+
+    /// <summary>Flips random bytes at positions from <paramref name="position"/>, scans, and puts the bytes back (no copy of the whole disk per round).</summary>
+    private static void Fuzz(byte[] disk, Random rng, int rounds, int maxFlips, Func<int> position)
+    {
+        var saved = new List<(int At, byte Value)>();
+        for (int round = 0; round < rounds; round++)
+        {
+            for (int i = rng.Next(1, maxFlips); i > 0; i--)
+            {
+                int at = position();
+                saved.Add((at, disk[at]));
+                disk[at] = (byte)rng.Next(256);
             }
+            Scan(disk);
+            for (int i = saved.Count - 1; i >= 0; i--) disk[saved[i].At] = saved[i].Value;
+            saved.Clear();
         }
     }
 

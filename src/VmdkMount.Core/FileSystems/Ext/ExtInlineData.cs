@@ -25,7 +25,6 @@ internal static class ExtInlineData
     public static ReadOnlySpan<byte> SystemData(ExtVolume vol, ExtInode inode)
     {
         var area = inode.InlineXattrs.AsSpan();
-        string where = $"{vol.Name} inode {inode.Number} in-inode xattrs";
         long at = inode.Offset + (vol.Sb.InodeSize - area.Length);
         if (area.Length < 4 || BinaryPrimitives.ReadUInt32LittleEndian(area) != XattrMagic) return [];
         var entries = area[4..];
@@ -33,28 +32,30 @@ internal static class ExtInlineData
         while (pos + 4 <= entries.Length && BinaryPrimitives.ReadUInt32LittleEndian(entries[pos..]) != 0)
         {
             if (pos + EntryHeaderSize > entries.Length)
-                throw new CorruptDataException(where, at + 4 + pos, "xattr entry runs past the inode");
+                throw new CorruptDataException(Where(vol, inode), at + 4 + pos, "xattr entry runs past the inode");
             int nameLen = entries[pos + NameLenOffset];
             byte index = entries[pos + NameIndexOffset];
             int valueOffs = BinaryPrimitives.ReadUInt16LittleEndian(entries[(pos + ValueOffsOffset)..]);
             uint valueInum = BinaryPrimitives.ReadUInt32LittleEndian(entries[(pos + ValueInumOffset)..]);
             long valueSize = BinaryPrimitives.ReadUInt32LittleEndian(entries[(pos + ValueSizeOffset)..]);
             if (pos + EntryHeaderSize + nameLen > entries.Length)
-                throw new CorruptDataException(where, at + 4 + pos, $"xattr name of {nameLen} bytes runs past the inode");
+                throw new CorruptDataException(Where(vol, inode), at + 4 + pos, $"xattr name of {nameLen} bytes runs past the inode");
             var name = entries.Slice(pos + EntryHeaderSize, nameLen);
             if (index == SystemIndex && name.SequenceEqual(DataName))
             {
                 if (valueInum != 0)
-                    throw new CorruptDataException(where, at + 4 + pos, "system.data stored in an EA inode (inline data must be in the inode)");
+                    throw new CorruptDataException(Where(vol, inode), at + 4 + pos, "system.data stored in an EA inode (inline data must be in the inode)");
                 if (valueSize == 0) return [];
                 if (valueOffs + valueSize > entries.Length)
-                    throw new CorruptDataException(where, at + 4 + pos + ValueOffsOffset, $"system.data value ({valueSize} bytes at {valueOffs}) runs past the inode");
+                    throw new CorruptDataException(Where(vol, inode), at + 4 + pos + ValueOffsOffset, $"system.data value ({valueSize} bytes at {valueOffs}) runs past the inode");
                 return entries.Slice(valueOffs, (int)valueSize);
             }
             pos += (EntryHeaderSize + nameLen + 3) & ~3;
         }
         return [];
     }
+
+    private static string Where(ExtVolume vol, ExtInode inode) => $"{vol.Name} inode {inode.Number} in-inode xattrs";
 
     /// <summary>The whole inline content of a file or symlink (i_size bytes), checked against what the inode holds.</summary>
     public static byte[] FileContent(ExtVolume vol, ExtInode inode)
