@@ -46,7 +46,7 @@ public class ExFatOracleTests
     }
 
     [Fact]
-    public void Contiguous_files_are_NoFatChain_and_grown_files_follow_the_FAT()
+    public void Contiguous_files_and_dirs_are_NoFatChain_and_grown_ones_follow_the_FAT()
     {
         // The node id is the byte offset of the file entry; the stream extension is the next entry.
         string image = ExFatImage;
@@ -63,6 +63,8 @@ public class ExFatOracleTests
         Assert.NotEqual(0, StreamFlags("long40M.bin") & NoFatChain);
         Assert.Equal(0, StreamFlags("fragA.bin") & NoFatChain);
         Assert.Equal(0, StreamFlags("fragB.bin") & NoFatChain);
+        Assert.Equal(0, StreamFlags("many") & NoFatChain);            // a 160 KiB directory grown between files
+        Assert.NotEqual(0, StreamFlags("Sub_Directory_Long") & NoFatChain);
         Assert.Equal(40L << 20, fs.Lookup(fs.RootId, "long40M.bin")!.Size);
     }
 }
