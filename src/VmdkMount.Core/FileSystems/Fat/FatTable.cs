@@ -208,13 +208,16 @@ internal sealed class FatTable
         return fat;
     }
 
-    private byte[] Block(long index) => _blocks.GetOrAdd(index, i =>
+    private byte[] Block(long index) =>
+        _blocks.TryGet(index, out var block) ? block : _blocks.GetOrAdd(index, LoadBlock, static b => b.Length);
+
+    private byte[] LoadBlock(long index)
     {
-        long start = i << BlockShift;
+        long start = index << BlockShift;
         var block = new byte[(int)Math.Min(BlockSize, _length - start)];
         _data.ReadExactly(_offset + start, block, _where);
         return block;
-    }, b => b.Length);
+    }
 
     private CorruptDataException OutOfTable(uint cluster) =>
         new(_where, EntryOffset(cluster), $"entry of cluster {cluster} lies past the end of the FAT");
