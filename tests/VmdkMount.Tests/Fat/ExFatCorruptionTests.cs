@@ -123,6 +123,27 @@ public class ExFatCorruptionTests
     });
 
     [Fact]
+    public void Subdirectory_pointing_at_its_parent_is_a_cross_link() => WithCopy(image =>
+    {
+        FsNode sub, nested;
+        using (var clean = new Opened(image, exFat: true))
+        {
+            sub = clean.Fs.Lookup(clean.Fs.RootId, "Sub_Directory_Long")!;
+            nested = clean.Fs.Lookup(sub.Id, "nested")!;
+        }
+        uint subCluster = BinaryPrimitives.ReadUInt32LittleEndian(Set(image, sub).AsSpan(EntrySize + 20));
+        var set = Set(image, nested);
+        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(EntrySize + 20), subCluster);
+        WriteSetWithChecksum(image, nested.Id, set);
+        using var opened = new Opened(image, exFat: true);
+        var fs = opened.Fs;
+        var parent = fs.Lookup(fs.RootId, "Sub_Directory_Long")!;
+        var child = fs.Lookup(parent.Id, "nested")!;
+        var e = Assert.Throws<CorruptDataException>(() => fs.List(child.Id).ToList());
+        Assert.Contains("cross-linked", e.Message);
+    });
+
+    [Fact]
     public void FAT_loop_in_a_chained_file_is_reported() => WithCopy(image =>
     {
         var node = Root(image, "fragA.bin");

@@ -125,6 +125,33 @@ public class FatCorruptionTests
         }
     }
 
+    [Fact]
+    public void Subdirectory_pointing_at_the_root_is_a_cross_link_not_an_endless_tree()
+    {
+        string image = CopyToScratch(Image("fat-basic", "fat32.img"), "fat-cycle");
+        try
+        {
+            uint rootCluster = BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(image, 44, 4));
+            long entry;
+            using (var clean = new Opened(image, exFat: false))
+                entry = Node(clean.Fs, "/lower").Id;
+            Patch(image, entry + 20, [(byte)(rootCluster >> 16), (byte)(rootCluster >> 24)]);
+            Patch(image, entry + 26, [(byte)rootCluster, (byte)(rootCluster >> 8)]);
+            using var opened = new Opened(image, exFat: false);
+            var fs = opened.Fs;
+            var lower = Node(fs, "/lower");
+            var e = Assert.Throws<CorruptDataException>(() => fs.List(lower.Id).ToList());
+            Assert.Contains("cross-linked", e.Message);
+            Assert.Contains($"cluster {rootCluster}", e.Message);
+            Assert.Throws<CorruptDataException>(() => fs.Lookup(lower.Id, "lower"));
+            Assert.Equal(3001, fs.List(Node(fs, "/bigdir").Id).Count());
+        }
+        finally
+        {
+            DeleteScratch(image);
+        }
+    }
+
     public static TheoryData<string, int, byte[], string> BrokenBootSectors => new()
     {
         { "bytes per sector 0", 11, [0, 0], "bytes per sector" },
