@@ -119,6 +119,7 @@ public static class FileSystemProbe
         int got = ReadFully(volume, 0, head);
         ReadOnlySpan<byte> h = head.AsSpan(0, got);
 
+        if (ProbeMd(volume, h) is { } md) return md;
         if (At(h, 0, LuksMagic))
         {
             int version = h.Length >= 8 ? BinaryPrimitives.ReadUInt16BigEndian(h[LuksVersionOffset..]) : 0;
@@ -145,7 +146,6 @@ public static class FileSystemProbe
         if (ProbeSwap(h) is { } swap) return swap;
         if (h.Length > IsoDescriptor + 6 && h[IsoDescriptor] == 1 && At(h, IsoDescriptor + 1, "CD001"))
             return new ProbeResult(FileSystemKinds.Iso9660, Label: AsciiZ(h, IsoDescriptor + IsoVolumeIdOffset, 32));
-        if (ProbeMd(volume, h) is { } md) return md;
         if (ProbeFat(h) is { } fat) return fat;
         if (h.IndexOfAnyExcept((byte)0) < 0) return new ProbeResult(FileSystemKinds.Unknown, Detail: "empty (all zero)");
         return ProbeResult.Unknown;
@@ -310,19 +310,32 @@ public static class FileSystemProbe
         return null;
     }
 
+    /// <summary>
+    /// md superblocks: v1.1 at the start, v1.2 at 4 KiB, v1.0 8-12 KiB before the end, v0.90 in the last 64 KiB-aligned
+    /// 64 KiB. Checked before the filesystems (as blkid does): a RAID1 member with an end-of-device superblock also
+    /// shows its filesystem at the start, and for RAID0/5 that filesystem is only the first chunk.
+    /// </summary>
     private static ProbeResult? ProbeMd(IReadAt volume, ReadOnlySpan<byte> h)
     {
-        if (h.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(h) == MdMagic) return new ProbeResult(FileSystemKinds.MdRaid, "md 1.1");
-        if (h.Length >= 4100 && BinaryPrimitives.ReadUInt32LittleEndian(h[4096..]) == MdMagic) return new ProbeResult(FileSystemKinds.MdRaid, "md 1.2");
+        const int v1LevelOffset = 72, v090LevelOffset = 28;
+        if (MdAt(h, 0, v1LevelOffset) is { } l11) return Md("md 1.1", l11);
+        if (MdAt(h, 4096, v1LevelOffset) is { } l12) return Md("md 1.2", l12);
         long sectors = volume.Length / 512;
         if (sectors < 256) return null;
-        Span<byte> magic = stackalloc byte[4];
+        Span<byte> sb = stackalloc byte[v1LevelOffset + 4];
         long v10 = ((sectors - 16) & ~7L) * 512;
-        if (ReadFully(volume, v10, magic) == 4 && BinaryPrimitives.ReadUInt32LittleEndian(magic) == MdMagic) return new ProbeResult(FileSystemKinds.MdRaid, "md 1.0");
+        if (ReadFully(volume, v10, sb) == sb.Length && MdAt(sb, 0, v1LevelOffset) is { } l10) return Md("md 1.0", l10);
         long v090 = ((sectors & ~127L) - 128) * 512;
-        if (ReadFully(volume, v090, magic) == 4 && BinaryPrimitives.ReadUInt32LittleEndian(magic) == MdMagic) return new ProbeResult(FileSystemKinds.MdRaid, "md 0.90");
+        if (ReadFully(volume, v090, sb) == sb.Length && MdAt(sb, 0, v090LevelOffset) is { } l090) return Md("md 0.90", l090);
         return null;
     }
+
+    private static int? MdAt(ReadOnlySpan<byte> h, int at, int levelOffset) =>
+        h.Length >= at + levelOffset + 4 && BinaryPrimitives.ReadUInt32LittleEndian(h[at..]) == MdMagic
+            ? BinaryPrimitives.ReadInt32LittleEndian(h[(at + levelOffset)..]) : null;
+
+    private static ProbeResult Md(string version, int level) => new(FileSystemKinds.MdRaid, version,
+        Detail: level switch { -1 => "linear", >= 0 and <= 10 => $"RAID{level}", _ => $"level {level}" });
 
     /// <summary>FAT is the weakest signature: a jump, a sane BPB, 55 AA. The FAT type comes from the cluster count.</summary>
     internal static ProbeResult? ProbeFat(ReadOnlySpan<byte> h)

@@ -73,6 +73,8 @@ public static class VolumeScanner
             {
                 scheme = "none";
                 AddWholeDisk();
+                if (mbr is not null && mbr.UsedEntries.Any() && !mbr.LooksValid() && _volumes[0].FileSystem == FileSystemKinds.Unknown)
+                    _warnings.Add("sector 0 ends in 55 AA but its entries are not a valid partition table (status byte other than 0x00/0x80, or a partition at LBA 0)");
             }
             else
             {
@@ -94,7 +96,7 @@ public static class VolumeScanner
 
         private void AddWholeDisk()
         {
-            var probe = SafeProbe(disk, "disk");
+            var probe = SafeProbe(disk);
             var v = new Volume
             {
                 Id = "disk", Offset = 0, Size = disk.Length, Scheme = "none", FileSystem = probe.FileSystem,
@@ -127,7 +129,7 @@ public static class VolumeScanner
                         if (disk.ReadAt(start, ebr) == 512 && MbrPartitionTable.HasBootSignature(ebr)) score++;
                         continue;
                     }
-                    if (SafeProbe(new SubRange(disk, start, Math.Min(disk.Length - start, e.SectorCount * (long)ss)), "probe").FileSystem != FileSystemKinds.Unknown) score++;
+                    if (SafeProbe(new SubRange(disk, start, Math.Min(disk.Length - start, e.SectorCount * (long)ss))).FileSystem != FileSystemKinds.Unknown) score++;
                 }
                 return score;
             }
@@ -149,7 +151,7 @@ public static class VolumeScanner
                         continue;
                     }
                     extendedSeen = true;
-                    logicals = ExtendedPartitionChain.Walk(disk, source, e.StartLba, e.SectorCount, sectorSize, _warnings);
+                    logicals = ExtendedPartitionChain.Walk(disk, e.StartLba, e.SectorCount, sectorSize, _warnings);
                     continue;
                 }
                 AddMbrPartition($"p{e.Slot}", e.Type, e.Status, e.StartLba, e.SectorCount, sectorSize);
@@ -215,7 +217,7 @@ public static class VolumeScanner
                     overshootReason = $"partition extends {over} bytes past the end of the disk (truncated image or damaged table)";
             }
             var data = new SubRange(disk, offset, available);
-            ProbeResult probe = _probed++ < MaxProbedPartitions ? SafeProbe(data, id)
+            ProbeResult probe = _probed++ < MaxProbedPartitions ? SafeProbe(data)
                 : new ProbeResult(FileSystemKinds.Unknown, Detail: $"not probed: more than {MaxProbedPartitions} partitions");
             string? reason = role switch
             {
@@ -224,9 +226,9 @@ public static class VolumeScanner
                 PartitionRole.NoFileSystem when probe.FileSystem == FileSystemKinds.Unknown => $"{name} (holds no filesystem)",
                 _ => SkipPolicy.Reason(probe),
             };
-            if (reason is null && overshootReason is not null) reason = overshootReason;
             if (reason is not null && probe.FileSystem == FileSystemKinds.Unknown && role == PartitionRole.Ordinary)
                 reason += $" (partition type {type}, {name})";
+            if (overshootReason is not null) reason = reason is null ? overshootReason : $"{overshootReason}; {reason}";
             Add(new Volume
             {
                 Id = id, Offset = offset, Size = size, Scheme = scheme, PartitionType = type, PartitionName = name,
@@ -247,7 +249,7 @@ public static class VolumeScanner
             if (data is not null && v.FileSystem == FileSystemKinds.LvmPv) _pvs.Add((v, data));
         }
 
-        private ProbeResult SafeProbe(IReadAt data, string id)
+        private static ProbeResult SafeProbe(IReadAt data)
         {
             try
             {
@@ -360,7 +362,7 @@ public static class VolumeScanner
             {
                 var view = new Lvm2LogicalVolumeView(vg, lv, pvData, where);
                 long offset = view.FirstPv is not null && pvOffsets.TryGetValue(view.FirstPv, out long pvAt) ? pvAt + view.FirstPvOffset : 0;
-                var probe = SafeProbe(view, id);
+                var probe = SafeProbe(view);
                 string? reason = SkipPolicy.Reason(probe);
                 return new Volume
                 {

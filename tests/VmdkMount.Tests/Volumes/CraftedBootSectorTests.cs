@@ -135,6 +135,27 @@ public class CraftedBootSectorTests
     }
 
     [Fact]
+    public void Raid1_member_with_its_superblock_at_the_end_is_md_even_though_its_start_is_a_filesystem()
+    {
+        var disk = FourPartitionDisk("fd,83,0,0");
+        string dir = RepoPaths.NewScratch("vol-md10");
+        try
+        {
+            string fs = Path.Combine(dir, "e.img");
+            Tool.Bash($"truncate -s 4M {fs} && mke2fs -q -F -t ext2 {fs}");
+            Put(disk, 2048 * 512, File.ReadAllBytes(fs));
+        }
+        finally { Directory.Delete(dir, true); }
+        // md 1.0: superblock at ((sectors - 16) & ~7) of the 8192-sector partition, level 1 at +72
+        long sb = 2048 * 512 + ((8192 - 16) & ~7L) * 512;
+        BitConverter.TryWriteBytes(disk.AsSpan((int)sb), 0xA92B4EFCu);
+        BitConverter.TryWriteBytes(disk.AsSpan((int)sb + 72), 1);
+        var v = VolumeScanner.Scan(new MemorySource(disk), "crafted").Volumes[0];
+        Assert.Equal(("md-raid", "md 1.0", false), (v.FileSystem, v.FileSystemVersion, v.Mountable));
+        Assert.Equal("Linux md RAID member (RAID1, md 1.0): md RAID arrays are not assembled yet", v.Reason);
+    }
+
+    [Fact]
     public void Md_raid_member_and_unknown_content_say_what_they_are()
     {
         var disk = FourPartitionDisk("fd,83,7,7");
@@ -144,7 +165,7 @@ public class CraftedBootSectorTests
         var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted");
         var md = layout.Volumes.Single(x => x.Id == "p1");
         Assert.Equal(("md-raid", "md 1.2", false), (md.FileSystem, md.FileSystemVersion, md.Mountable));
-        Assert.Contains("md RAID", md.Reason);
+        Assert.Equal("Linux md RAID member (RAID0, md 1.2): md RAID arrays are not assembled yet", md.Reason);
         var unknown = layout.Volumes.Single(x => x.Id == "p2");
         Assert.Equal(("unknown", false), (unknown.FileSystem, unknown.Mountable));
         Assert.Equal("no filesystem recognized (partition type 83, Linux)", unknown.Reason);
