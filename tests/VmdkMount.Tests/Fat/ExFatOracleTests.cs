@@ -12,10 +12,12 @@ public class ExFatOracleTests
 
     private static string ExFatImage => Image("fat-exfat", "exfat.img");
 
-    [Fact]
-    public void Every_file_reads_like_the_exfat_fuse_mount()
+    [Theory]
+    [InlineData("exfat.img")]
+    [InlineData("exfat-4k.img")]
+    public void Every_file_reads_like_the_exfat_fuse_mount(string file)
     {
-        string image = ExFatImage;
+        string image = Image("fat-exfat", file);
         string before = Hashing.Sha256File(image);
         Dictionary<string, string> expected;
         using (var mount = new ExFatFuseMount(image))
@@ -26,13 +28,15 @@ public class ExFatOracleTests
         Assert.Equal(before, Hashing.Sha256File(image));
     }
 
-    [Fact]
-    public void Label_kind_and_case_insensitive_lookup()
+    [Theory]
+    [InlineData("exfat.img", "EXVOL")]
+    [InlineData("exfat-4k.img", "BIG4K")]
+    public void Label_kind_and_case_insensitive_lookup(string file, string label)
     {
-        using var opened = new Opened(ExFatImage, exFat: true);
+        using var opened = new Opened(Image("fat-exfat", file), exFat: true);
         var fs = opened.Fs;
         Assert.Equal("exfat", fs.Kind);
-        Assert.Equal("EXVOL", fs.Label);
+        Assert.Equal(label, fs.Label);
         Assert.Empty(fs.Warnings);
         foreach (var item in Walk(fs).Where(i => !i.Path.StartsWith("/many/") || i.Path.EndsWith("7 with a longer name.txt")))
         {
