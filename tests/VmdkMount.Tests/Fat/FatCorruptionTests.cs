@@ -152,6 +152,36 @@ public class FatCorruptionTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FAT32_reads_the_active_FAT_when_mirroring_is_off(bool mirroringOff)
+    {
+        string image = CopyToScratch(Image("fat-basic", "fat32.img"), "fat-active");
+        try
+        {
+            Dictionary<string, string> expected;
+            using (var clean = new Opened(image, exFat: false))
+                expected = Describe(clean.Fs);
+            var boot = ReadBytes(image, 0, 512);
+            int bps = BinaryPrimitives.ReadUInt16LittleEndian(boot.AsSpan(11));
+            long fat0 = BinaryPrimitives.ReadUInt16LittleEndian(boot.AsSpan(14)) * (long)bps;
+            long fatBytes = BinaryPrimitives.ReadUInt32LittleEndian(boot.AsSpan(36)) * (long)bps;
+            // wipe FAT #0 except its two reserved entries; with mirroring off and FAT #1 active, nothing is lost
+            Patch(image, fat0 + 8, new byte[fatBytes - 8]);
+            if (mirroringOff) Patch(image, 40, [0x81, 0x00]);
+            using var opened = new Opened(image, exFat: false);
+            if (mirroringOff)
+                AssertSameTree(expected, Describe(opened.Fs));
+            else
+                Assert.Throws<CorruptDataException>(() => Describe(opened.Fs));
+        }
+        finally
+        {
+            DeleteScratch(image);
+        }
+    }
+
     public static TheoryData<string, int, byte[], string> BrokenBootSectors => new()
     {
         { "bytes per sector 0", 11, [0, 0], "bytes per sector" },
