@@ -33,6 +33,7 @@ public sealed class ExFatFileSystem : IFileSystem
     private readonly BoundedCache<long, FatDirectory> _directories = new(DirectoryCacheWeight);
     private readonly BoundedCache<long, ClusterRuns> _chains = new(ChainCacheRuns);
     private readonly FsNode _root;
+    private readonly DirectoryClusterOwners _directoryClusters;
     private string? _label;
     private ExFatUpCaseTable _upCase = ExFatUpCaseTable.Invariant;
 
@@ -47,6 +48,7 @@ public sealed class ExFatFileSystem : IFileSystem
         _fat = new FatTable(data, name, boot.FatOffset, boot.FatLength, FatKind.ExFat, boot.ClusterCount);
         _heap = new ClusterHeap(data, name, boot.HeapOffset, boot.ClusterSize);
         _root = new FsNode { Id = RootNodeId, Type = FsNodeType.Directory, Size = 0 };
+        _directoryClusters = new DirectoryClusterOwners(name);
     }
 
     public static IFileSystem Open(IReadAt data, string name, FileSystemOptions options)
@@ -166,6 +168,7 @@ public sealed class ExFatFileSystem : IFileSystem
             runs = StreamRuns(id, node, "directory");
         }
         if (runs.Problem is not null) throw new CorruptDataException($"{_name}: {what}", runs.ProblemOffset, runs.Problem);
+        _directoryClusters.Claim(runs, id, _heap.OffsetOf);
         long length = runs.ValidClusters * _heap.ClusterSize;
         if (node is not null) length = Math.Min(length, node.Node.Size);
         var bytes = new byte[length];

@@ -36,6 +36,7 @@ public sealed class FatFileSystem : IFileSystem
     private readonly BoundedCache<long, ClusterRuns> _chains = new(ChainCacheRuns);
     private readonly FsNode _root;
     private readonly Lazy<string?> _label;
+    private readonly DirectoryClusterOwners _directoryClusters;
 
     private sealed record FatNode(FsNode Node, uint FirstCluster);
 
@@ -49,6 +50,7 @@ public sealed class FatFileSystem : IFileSystem
         _heap = new ClusterHeap(data, name, boot.DataOffset, boot.ClusterSize);
         _root = new FsNode { Id = RootNodeId, Type = FsNodeType.Directory, Size = 0, Attributes = FsAttributes.None };
         _label = new Lazy<string?>(ReadLabel, LazyThreadSafetyMode.ExecutionAndPublication);
+        _directoryClusters = new DirectoryClusterOwners(name);
     }
 
     public static IFileSystem Open(IReadAt data, string name, FileSystemOptions options)
@@ -151,6 +153,7 @@ public sealed class FatFileSystem : IFileSystem
             long maxClusters = Math.Max(1, MaxDirectoryBytes / _heap.ClusterSize);
             var runs = _fat.Chain(first, -1, maxClusters, what, id);
             if (runs.Problem is not null) throw new CorruptDataException(_name + ": " + what, runs.ProblemOffset, runs.Problem);
+            _directoryClusters.Claim(runs, id, _heap.OffsetOf);
             long length = runs.ValidClusters * _heap.ClusterSize;
             bytes = new byte[length];
             _heap.Read(runs, length, length, 0, bytes, id);
