@@ -38,7 +38,13 @@ public static class ExtOracle
         }
     }
 
-    private static Dictionary<string, string> Describe(string mnt)
+    /// <summary>
+    /// The reduced description (type, size, SHA-256 or link target) of a host folder holding an extracted tree, e.g.
+    /// `debugfs rdump` output: for volumes the kernel cannot mount. Only files, directories and symlinks.
+    /// </summary>
+    public static Dictionary<string, string> FromHostTree(string dir) => Describe(dir, full: false);
+
+    private static Dictionary<string, string> Describe(string mnt, bool full = true)
     {
         var env = new Dictionary<string, string> { ["TZ"] = "UTC", ["LC_ALL"] = "C" };
         var find = Tool.Run("find", [".", "-mindepth", "1", "-printf",
@@ -75,12 +81,14 @@ public static class ExtOracle
                 "device" => " dev " + rdev[ino],
                 _ => "",
             };
-            result[path] = $"{type} {mode} {uid}:{gid} size {size} mtime {mtime} links {links} ino {ino}{extra}";
+            if (full) result[path] = $"{type} {mode} {uid}:{gid} size {size} mtime {mtime} links {links} ino {ino}{extra}";
+            else if (type is "file" or "symlink") result[path] = $"{type} size {size}{extra}";
+            else if (type == "dir") result[path] = "dir";
         }
         return result;
     }
 
-    public static Dictionary<string, string> FromReader(IFileSystem fs)
+    public static Dictionary<string, string> FromReader(IFileSystem fs, bool full = true)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         var pending = new Stack<(long Id, string Path)>();
@@ -109,7 +117,12 @@ public static class ExtOracle
                 };
                 var m = n.Modified!.Value;
                 string links = n.Type == FsNodeType.Directory ? "-" : n.Links.ToString(CultureInfo.InvariantCulture);
-                result[path] = $"{type} {Convert.ToString(n.Mode!.Value, 8)} {n.Uid}:{n.Gid} size {n.Size} mtime {m.UnixSeconds}.{m.Nanoseconds:D9} links {links} ino {n.Id}{extra}";
+                if (!full)
+                {
+                    if (type is "file" or "symlink") result[path] = $"{type} size {n.Size}{extra}";
+                    else if (type == "dir") result[path] = "dir";
+                }
+                else result[path] = $"{type} {Convert.ToString(n.Mode!.Value, 8)} {n.Uid}:{n.Gid} size {n.Size} mtime {m.UnixSeconds}.{m.Nanoseconds:D9} links {links} ino {n.Id}{extra}";
                 if (n.Type == FsNodeType.Directory) pending.Push((n.Id, path));
             }
         }
