@@ -21,6 +21,7 @@ public class ExtImageTests
     [InlineData("ext4_metabg", "ext4")]
     [InlineData("ext4_kernel", "ext4")]
     [InlineData("ext4_bigalloc", "ext4")]
+    [InlineData("ext4_gdtcsum", "ext4")]
     [InlineData("ext2_big", "ext2")]
     public void Tree_matches_the_kernel_mount(string name, string kind) => CompareWithKernel(name, kind, name);
 
