@@ -65,7 +65,7 @@ public static class ExtOracle
             string path = "/" + string.Join('/', SplitBytes(rel, (byte)'/').Select(c => Escape(c, keepSlash: false)));
             string type = Encoding.ASCII.GetString(fields[i + 1]) switch
             {
-                "f" => "file", "d" => "dir", "l" => "symlink", "c" or "b" => "device", "p" => "fifo", "s" => "socket", var t => "other:" + t,
+                "f" => "file", "d" => "dir", "l" => "symlink", "c" => "device char", "b" => "device block", "p" => "fifo", "s" => "socket", var t => "other:" + t,
             };
             string mode = Convert.ToString(Convert.ToInt32(Encoding.ASCII.GetString(fields[i + 2]), 8), 8);
             string uid = Encoding.ASCII.GetString(fields[i + 3]), gid = Encoding.ASCII.GetString(fields[i + 4]);
@@ -73,12 +73,12 @@ public static class ExtOracle
             string mtime = ParseTime(Encoding.ASCII.GetString(fields[i + 6]));
             string links = Encoding.ASCII.GetString(fields[i + 7]), ino = Encoding.ASCII.GetString(fields[i + 8]);
             if (type == "dir") links = "-"; // dir_nlink: counts differ in meaning; not compared
-            if (type is "device" or "fifo" or "socket") size = 0;
+            if (type.StartsWith("device", StringComparison.Ordinal) || type is "fifo" or "socket") size = 0;
             string extra = type switch
             {
                 "symlink" => " -> " + Escape(fields[i + 9], keepSlash: true),
                 "file" => " sha " + Sha256File(Path.Combine(mnt, Encoding.UTF8.GetString(rel)), rel, mnt),
-                "device" => " dev " + rdev[ino],
+                "device char" or "device block" => " dev " + rdev[ino],
                 _ => "",
             };
             if (full) result[path] = $"{type} {mode} {uid}:{gid} size {size} mtime {mtime} links {links} ino {ino}{extra}";
@@ -106,7 +106,7 @@ public static class ExtOracle
                 string type = n.Type switch
                 {
                     FsNodeType.File => "file", FsNodeType.Directory => "dir", FsNodeType.Symlink => "symlink",
-                    FsNodeType.Device => "device", FsNodeType.Fifo => "fifo", FsNodeType.Socket => "socket", _ => "other",
+                    FsNodeType.Device => n.IsBlockDevice ? "device block" : "device char", FsNodeType.Fifo => "fifo", FsNodeType.Socket => "socket", _ => "other",
                 };
                 string extra = n.Type switch
                 {

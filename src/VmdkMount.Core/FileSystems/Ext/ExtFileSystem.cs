@@ -250,6 +250,7 @@ public sealed class ExtFileSystem : IFileSystem
             Accessed = inode.Accessed,
             Attributes = inode.Has(ExtInode.FlagEncrypt) ? FsAttributes.Encrypted : FsAttributes.None,
             DeviceNumber = type == FsNodeType.Device ? inode.DeviceNumber : 0,
+            IsBlockDevice = inode.Type == ExtInode.TypeBlock,
             AllocatedSize = (long)Math.Min(inode.AllocatedBytes, long.MaxValue),
         };
     }
