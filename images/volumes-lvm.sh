@@ -80,7 +80,12 @@ lvs --config "$CFG" --noheadings --segments -o lv_name,seg_start_pe,seg_size_pe,
 pvs --config "$CFG" --noheadings --units b -o pv_name,pe_start "$L" > pvs-mbr.txt 2>/dev/null
 losetup -d "$L"
 truncate -s 20M "$T/boot.img"; mke2fs -q -F -t ext4 -L boot "$T/boot.img"
-truncate -s 52M "$T/root.img"; mke2fs -q -F -t ext4 -L lvroot "$T/root.img"
+# a few files, so the LV can be browsed end to end (tree kept beside the images as the oracle)
+mkdir -p root-tree/etc root-tree/home/user
+echo "lvm root" > root-tree/etc/hostname
+head -c 300000 /dev/urandom > root-tree/home/user/blob.bin
+seq 1 20000 > root-tree/home/user/numbers.txt
+truncate -s 52M "$T/root.img"; mke2fs -q -F -t ext4 -L lvroot -d root-tree "$T/root.img"
 truncate -s 8M "$T/swap.img"; mkswap -L lvswap "$T/swap.img" >/dev/null 2>&1
 putb "$T/boot.img" lvm-mbr.img $((2048 * 512))
 PE0=$((P2 + MiB))
@@ -179,3 +184,31 @@ lvmq vgcfgrestore -f "$T/c2.txt" vgvolc
 losetup -d "$L"
 truncate -s 8M "$T/whole.img"; mke2fs -q -F -t ext2 -L wholelv "$T/whole.img"
 putb "$T/whole.img" lvm-disk.img $((MiB + 4 * MiB))
+
+# ---- lvm-2mda.img: a whole-disk PV with two metadata copies (the second at the end of the PV) ----
+truncate -s 24M lvm-2mda.img
+L=$(loop lvm-2mda.img)
+lvmq pvcreate --pvmetadatacopies 2 "$L"
+lvmq vgcreate vgvold "$L"
+lvmq vgcfgbackup -f "$T/d.txt" vgvold
+with_lvs "$T/d.txt" > "$T/d2.txt" <<'LV'
+logical_volumes {
+two {
+id = "ffffff-ffff-ffff-ffff-ffff-ffff-ffffff"
+status = ["READ", "WRITE", "VISIBLE"]
+segment_count = 1
+segment1 {
+start_extent = 0
+extent_count = 1
+type = "striped"
+stripe_count = 1
+stripes = [
+"pv0", 0
+]
+}
+}
+}
+LV
+lvmq vgcfgrestore -f "$T/d2.txt" vgvold
+pvs --config "$CFG" --noheadings -o pv_mda_count "$L" > pvs-2mda.txt 2>/dev/null
+losetup -d "$L"

@@ -26,10 +26,11 @@ truncate -s 20M "$T/exfat.img";  mkfs.exfat -L EXFATVOL "$T/exfat.img" >/dev/nul
 truncate -s 5M "$T/swap.img";    mkswap -L swp "$T/swap.img" >/dev/null
 truncate -s 300M "$T/xfs.img";   mkfs.xfs -q -L xfsvol "$T/xfs.img"
 truncate -s 128M "$T/btrfs.img"; mkfs.btrfs -q -f -L bt "$T/btrfs.img" >/dev/null
-truncate -s 32M "$T/luks2.img"
-echo -n pw | cryptsetup luksFormat -q --type luks2 --label secret --pbkdf pbkdf2 --pbkdf-force-iterations 1000 "$T/luks2.img" -
+truncate -s 8M "$T/luks2.img"
+# a small keyslot area keeps the image small (the default writes 16 MiB of key material)
+echo -n pw | cryptsetup luksFormat -q --type luks2 --label secret --key-size 256 --luks2-keyslots-size 256k --pbkdf pbkdf2 --pbkdf-force-iterations 1000 "$T/luks2.img" -
 truncate -s 8M "$T/luks1.img"
-echo -n pw | cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 "$T/luks1.img" -
+echo -n pw | cryptsetup luksFormat -q --type luks1 --key-size 256 --pbkdf-force-iterations 1000 "$T/luks1.img" -
 mkdir "$T/isodir" && echo hello > "$T/isodir/hello.txt"
 genisoimage -quiet -V ISOVOL -o "$T/iso.img" -R -J "$T/isodir"
 
@@ -70,6 +71,7 @@ sgdisk -n 1:2048:+40M -t 1:EF00 -c 1:"EFI system partition" -n 2:0:+16M -t 2:0C0
        -n 3:0:+10M -t 3:0700 -c 3:"Basic data partition" -n 4:0:+10M -t 4:2700 -n 5:0:+128M -t 5:8300 -c 5:btrfs \
        -n 6:0:+5M -t 6:8200 -n 7:0:+32M -t 7:8309 -n 8:0:+8M -t 8:8309 -n 9:0:+1M -t 9:4201 -n 10:0:+5M -t 10:4200 \
        -n 11:0:+2M -t 11:0700 -c 11:"cd image" gpt.img >/dev/null
+sgdisk -A 1:set:0 -A 3:set:62 -A 3:set:63 gpt.img >/dev/null
 gptstart() { sgdisk -i "$1" gpt.img | sed -n 's/^First sector: \([0-9]*\).*/\1/p'; }
 put "$T/fat32.img" gpt.img "$(gptstart 1)" 512
 put "$T/ntfs.img" gpt.img "$(gptstart 3)" 512

@@ -88,6 +88,7 @@ public sealed unsafe class FuseSession : IDisposable
         _args->Argc = 0;
         if (_session == 0) throw new FuseMountException("libfuse refused the session options (see the message above)");
 
+        var socketsBefore = _options.AutoUnmount ? UnixSocketFds() : [];
         byte* mnt = Utf8(MountPoint);
         try
         {
@@ -99,6 +100,51 @@ public sealed unsafe class FuseSession : IDisposable
             NativeMemory.Free(mnt);
         }
         _mounted = true;
+        if (_options.AutoUnmount) MoveAutoUnmountSocket(socketsBefore, FuseLowLevel.SessionFd(_session));
+    }
+
+    /// <summary>
+    /// With auto_unmount, libfuse keeps its end of the socket to the fusermount3 helper open (by design, never closed,
+    /// not close-on-exec). Two things go wrong with it as libfuse leaves it:
+    /// (1) every program this process starts inherits it, and the helper waits for them all to exit;
+    /// (2) it has a lower number than the /dev/fuse descriptor, and a killed process's descriptors are closed in
+    /// ascending order, so the helper wakes while the connection is still alive, finds the mount answering (not
+    /// ENOTCONN), and leaves it mounted and dead a moment later (seen with kill -9).
+    /// So the new socket moves above the /dev/fuse descriptor, close-on-exec. libfuse never uses it again by number.
+    /// </summary>
+    private static void MoveAutoUnmountSocket(HashSet<int> before, int fuseFd)
+    {
+        if (fuseFd < 0) return;
+        foreach (int fd in UnixSocketFds())
+        {
+            if (before.Contains(fd)) continue;
+            int moved = LibC.Fcntl(fd, LibC.FDupFdCloexec, fuseFd + 1);
+            if (moved >= 0) LibC.Close(fd);
+        }
+    }
+
+    private static HashSet<int> UnixSocketFds()
+    {
+        var result = new HashSet<int>();
+        try
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+            {
+                if (!int.TryParse(Path.GetFileName(entry), out int fd)) continue;
+                try
+                {
+                    if (new FileInfo(entry).LinkTarget is { } target && target.StartsWith("socket:", StringComparison.Ordinal)) result.Add(fd);
+                }
+                catch (IOException)
+                {
+                    // The descriptor closed while listing.
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return result;
     }
 
     /// <summary>Serves requests until the file system is unmounted or <see cref="RequestStop"/>; returns libfuse's result.</summary>

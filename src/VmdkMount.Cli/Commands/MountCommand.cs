@@ -92,9 +92,9 @@ internal static class MountCommand
                 });
                 try
                 {
-                    if (p.GetValue(readyFile) is { } ready) File.WriteAllText(ready, pid.ToString(CultureInfo.InvariantCulture));
                     Console.WriteLine($"vmdkmount: {mounted.Disk.Source} mounted at {mnt} ({Describe(tree)}); unmount with: vmdkmount unmount {mnt}");
                     Console.Out.Flush();
+                    if (p.GetValue(readyFile) is { } ready) File.WriteAllText(ready, pid.ToString(CultureInfo.InvariantCulture));
                     int rc = session.Run();
                     Console.Error.WriteLine($"vmdkmount: {mnt} unmounted");
                     return rc == 0 ? ExitCodes.Ok : ExitCodes.Problems;

@@ -60,6 +60,10 @@ internal static class VolumesCommand
                 w.WriteString("label", v.Label);
                 w.WriteBoolean("mountable", v.Mountable);
                 w.WriteString("reason", v.Reason);
+                w.WriteString("partitionGuid", v.PartitionGuid);
+                w.WriteStartArray("attributes");
+                foreach (var a in v.Attributes) w.WriteStringValue(a);
+                w.WriteEndArray();
                 w.WriteEndObject();
             }
             w.WriteEndArray();

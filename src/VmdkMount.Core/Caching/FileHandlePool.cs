@@ -30,6 +30,14 @@ public sealed class FileHandlePool
         get { lock (_gate) return _open.Count; }
     }
 
+    /// <summary>How many reads (and header probes) went through this pool: lets tests prove a cached read touches one file.</summary>
+    public long Acquisitions
+    {
+        get { lock (_gate) return _acquisitions; }
+    }
+
+    private long _acquisitions;
+
     /// <summary>Opens <paramref name="path"/> once to learn its length (and that it exists), then leaves it to the pool.</summary>
     public PooledFile Open(string path) => new(this, path);
 
@@ -56,6 +64,7 @@ public sealed class FileHandlePool
                 _open.AddFirst(file.Node!);
             }
             file.Users++;
+            _acquisitions++;
             return file.Handle;
         }
     }

@@ -13,7 +13,7 @@ internal static class ExtendedPartitionChain
     /// <summary>Far more logical partitions than any tool creates; a longer chain is treated as damage.</summary>
     public const int MaxLinks = 256;
 
-    public static List<LogicalPartition> Walk(Transports.IReadAt disk, string source, long containerLba, long containerSectors,
+    public static List<LogicalPartition> Walk(Transports.IReadAt disk, long containerLba, long containerSectors,
         int sectorSize, List<string> warnings)
     {
         var result = new List<LogicalPartition>();

@@ -50,12 +50,27 @@ public static class FileSystemProbe
     private const int NtfsVolumeMftRecord = 3;
     private const uint NtfsAttrVolumeName = 0x60;
     private const uint NtfsAttrEnd = 0xFFFFFFFF;
+    private const int NtfsFixupStride = 512;
+    private const int NtfsRecordUsaOffsetField = 4;
+    private const int NtfsRecordUsaCountField = 6;
+    private const int NtfsRecordFirstAttributeField = 20;
+    private const int NtfsAttrLengthField = 4;
+    private const int NtfsAttrNonResidentField = 8;
+    private const int NtfsAttrValueLengthField = 16;
+    private const int NtfsAttrValueOffsetField = 20;
+    private const int NtfsResidentHeaderBytes = 24;
+    private const int NtfsMaxAttributes = 64;
 
     private const int ExFatClusterHeapOffset = 88;
     private const int ExFatRootClusterOffset = 96;
     private const int ExFatBytesPerSectorShiftOffset = 108;
     private const int ExFatSectorsPerClusterShiftOffset = 109;
     private const byte ExFatLabelEntry = 0x83;
+    private const int ExFatDirEntryBytes = 32;
+    private const int ExFatLabelLengthField = 1;
+    private const int ExFatLabelField = 2;
+    private const int ExFatMaxLabelChars = 11;
+    private const int ExFatLabelSearchBytes = 65536;
 
     private const int RefsSignature2Offset = 16;
     private const int RefsMajorOffset = 40;
@@ -104,6 +119,7 @@ public static class FileSystemProbe
         int got = ReadFully(volume, 0, head);
         ReadOnlySpan<byte> h = head.AsSpan(0, got);
 
+        if (ProbeMd(volume, h) is { } md) return md;
         if (At(h, 0, LuksMagic))
         {
             int version = h.Length >= 8 ? BinaryPrimitives.ReadUInt16BigEndian(h[LuksVersionOffset..]) : 0;
@@ -130,7 +146,6 @@ public static class FileSystemProbe
         if (ProbeSwap(h) is { } swap) return swap;
         if (h.Length > IsoDescriptor + 6 && h[IsoDescriptor] == 1 && At(h, IsoDescriptor + 1, "CD001"))
             return new ProbeResult(FileSystemKinds.Iso9660, Label: AsciiZ(h, IsoDescriptor + IsoVolumeIdOffset, 32));
-        if (ProbeMd(volume, h) is { } md) return md;
         if (ProbeFat(h) is { } fat) return fat;
         if (h.IndexOfAnyExcept((byte)0) < 0) return new ProbeResult(FileSystemKinds.Unknown, Detail: "empty (all zero)");
         return ProbeResult.Unknown;
@@ -204,27 +219,27 @@ public static class FileSystemProbe
         var rec = new byte[recordBytes];
         if (ReadFully(volume, at, rec) != rec.Length || !At(rec, 0, "FILE")) return null;
         // Update sequence: the last two bytes of every 512-byte stride were swapped out for a check value.
-        int usaOffset = BinaryPrimitives.ReadUInt16LittleEndian(rec.AsSpan(4));
-        int usaCount = BinaryPrimitives.ReadUInt16LittleEndian(rec.AsSpan(6));
-        if (usaCount < 1 || usaOffset + usaCount * 2 > rec.Length || (usaCount - 1) * 512 > rec.Length) return null;
+        int usaOffset = BinaryPrimitives.ReadUInt16LittleEndian(rec.AsSpan(NtfsRecordUsaOffsetField));
+        int usaCount = BinaryPrimitives.ReadUInt16LittleEndian(rec.AsSpan(NtfsRecordUsaCountField));
+        if (usaCount < 1 || usaOffset + usaCount * 2 > rec.Length || (usaCount - 1) * NtfsFixupStride > rec.Length) return null;
         for (int i = 1; i < usaCount; i++)
         {
-            int end = i * 512 - 2;
+            int end = i * NtfsFixupStride - 2;
             if (rec[end] != rec[usaOffset] || rec[end + 1] != rec[usaOffset + 1]) return null;
             rec[end] = rec[usaOffset + i * 2];
             rec[end + 1] = rec[usaOffset + i * 2 + 1];
         }
-        int pos = BinaryPrimitives.ReadUInt16LittleEndian(rec.AsSpan(20));
-        for (int guard = 0; guard < 64 && pos >= 0 && pos + 24 <= rec.Length; guard++)
+        int pos = BinaryPrimitives.ReadUInt16LittleEndian(rec.AsSpan(NtfsRecordFirstAttributeField));
+        for (int guard = 0; guard < NtfsMaxAttributes && pos >= 0 && pos + NtfsResidentHeaderBytes <= rec.Length; guard++)
         {
             uint type = BinaryPrimitives.ReadUInt32LittleEndian(rec.AsSpan(pos));
             if (type == NtfsAttrEnd) break;
-            int length = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(rec.AsSpan(pos + 4)), int.MaxValue);
-            if (length < 24 || pos + length > rec.Length) break;
-            if (type == NtfsAttrVolumeName && rec[pos + 8] == 0)
+            int length = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(rec.AsSpan(pos + NtfsAttrLengthField)), int.MaxValue);
+            if (length < NtfsResidentHeaderBytes || pos + length > rec.Length) break;
+            if (type == NtfsAttrVolumeName && rec[pos + NtfsAttrNonResidentField] == 0)
             {
-                int valueLength = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(rec.AsSpan(pos + 16)), int.MaxValue);
-                int valueOffset = BinaryPrimitives.ReadUInt16LittleEndian(rec.AsSpan(pos + 20));
+                int valueLength = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(rec.AsSpan(pos + NtfsAttrValueLengthField)), int.MaxValue);
+                int valueOffset = BinaryPrimitives.ReadUInt16LittleEndian(rec.AsSpan(pos + NtfsAttrValueOffsetField));
                 if (valueOffset + valueLength > length || (valueLength & 1) != 0) return null;
                 string label = Encoding.Unicode.GetString(rec, pos + valueOffset, valueLength);
                 return label.Length == 0 ? null : label;
@@ -246,15 +261,15 @@ public static class FileSystemProbe
         if (root < 2) return null;
         long clusterBytes = 1L << (sectorShift + clusterShift);
         long at = heap + (root - 2) * clusterBytes;
-        var dir = new byte[Math.Min(clusterBytes, 65536)];
+        var dir = new byte[Math.Min(clusterBytes, ExFatLabelSearchBytes)];
         int got = ReadFully(volume, at, dir);
-        for (int i = 0; i + 32 <= got; i += 32)
+        for (int i = 0; i + ExFatDirEntryBytes <= got; i += ExFatDirEntryBytes)
         {
             byte type = dir[i];
             if (type == 0) break;
             if (type != ExFatLabelEntry) continue;
-            int chars = Math.Min((int)dir[i + 1], 11);
-            string label = Encoding.Unicode.GetString(dir, i + 2, chars * 2);
+            int chars = Math.Min((int)dir[i + ExFatLabelLengthField], ExFatMaxLabelChars);
+            string label = Encoding.Unicode.GetString(dir, i + ExFatLabelField, chars * 2);
             return label.Length == 0 ? null : label;
         }
         return null;
@@ -295,19 +310,32 @@ public static class FileSystemProbe
         return null;
     }
 
+    /// <summary>
+    /// md superblocks: v1.1 at the start, v1.2 at 4 KiB, v1.0 8-12 KiB before the end, v0.90 in the last 64 KiB-aligned
+    /// 64 KiB. Checked before the filesystems (as blkid does): a RAID1 member with an end-of-device superblock also
+    /// shows its filesystem at the start, and for RAID0/5 that filesystem is only the first chunk.
+    /// </summary>
     private static ProbeResult? ProbeMd(IReadAt volume, ReadOnlySpan<byte> h)
     {
-        if (h.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(h) == MdMagic) return new ProbeResult(FileSystemKinds.MdRaid, "md 1.1");
-        if (h.Length >= 4100 && BinaryPrimitives.ReadUInt32LittleEndian(h[4096..]) == MdMagic) return new ProbeResult(FileSystemKinds.MdRaid, "md 1.2");
+        const int v1LevelOffset = 72, v090LevelOffset = 28;
+        if (MdAt(h, 0, v1LevelOffset) is { } l11) return Md("md 1.1", l11);
+        if (MdAt(h, 4096, v1LevelOffset) is { } l12) return Md("md 1.2", l12);
         long sectors = volume.Length / 512;
         if (sectors < 256) return null;
-        Span<byte> magic = stackalloc byte[4];
+        Span<byte> sb = stackalloc byte[v1LevelOffset + 4];
         long v10 = ((sectors - 16) & ~7L) * 512;
-        if (ReadFully(volume, v10, magic) == 4 && BinaryPrimitives.ReadUInt32LittleEndian(magic) == MdMagic) return new ProbeResult(FileSystemKinds.MdRaid, "md 1.0");
+        if (ReadFully(volume, v10, sb) == sb.Length && MdAt(sb, 0, v1LevelOffset) is { } l10) return Md("md 1.0", l10);
         long v090 = ((sectors & ~127L) - 128) * 512;
-        if (ReadFully(volume, v090, magic) == 4 && BinaryPrimitives.ReadUInt32LittleEndian(magic) == MdMagic) return new ProbeResult(FileSystemKinds.MdRaid, "md 0.90");
+        if (ReadFully(volume, v090, sb) == sb.Length && MdAt(sb, 0, v090LevelOffset) is { } l090) return Md("md 0.90", l090);
         return null;
     }
+
+    private static int? MdAt(ReadOnlySpan<byte> h, int at, int levelOffset) =>
+        h.Length >= at + levelOffset + 4 && BinaryPrimitives.ReadUInt32LittleEndian(h[at..]) == MdMagic
+            ? BinaryPrimitives.ReadInt32LittleEndian(h[(at + levelOffset)..]) : null;
+
+    private static ProbeResult Md(string version, int level) => new(FileSystemKinds.MdRaid, version,
+        Detail: level switch { -1 => "linear", >= 0 and <= 10 => $"RAID{level}", _ => $"level {level}" });
 
     /// <summary>FAT is the weakest signature: a jump, a sane BPB, 55 AA. The FAT type comes from the cluster count.</summary>
     internal static ProbeResult? ProbeFat(ReadOnlySpan<byte> h)

@@ -14,6 +14,27 @@ internal sealed record GptPartitionEntry(int Index, Guid TypeGuid, Guid UniqueGu
     private const int NameField = 56;
     private const int NameBytes = 72;
 
+    private const int AttrRequired = 0, AttrNoBlockIo = 1, AttrLegacyBootable = 2;
+    private const int AttrBasicReadOnly = 60, AttrBasicShadowCopy = 61, AttrBasicHidden = 62, AttrBasicNoDriveLetter = 63;
+
+    /// <summary>The attribute bits by name; the type-specific bits 60-63 are named only for Microsoft basic data.</summary>
+    public List<string> AttributeNames()
+    {
+        var names = new List<string>();
+        void Add(int bit, string name) { if ((Attributes & (1UL << bit)) != 0) names.Add(name); }
+        Add(AttrRequired, "required");
+        Add(AttrNoBlockIo, "no-block-io");
+        Add(AttrLegacyBootable, "legacy-bios-bootable");
+        if (TypeGuid == PartitionTypes.MicrosoftBasicData)
+        {
+            Add(AttrBasicReadOnly, "read-only");
+            Add(AttrBasicShadowCopy, "shadow-copy");
+            Add(AttrBasicHidden, "hidden");
+            Add(AttrBasicNoDriveLetter, "no-drive-letter");
+        }
+        return names;
+    }
+
     /// <summary>Decodes slot <paramref name="index"/>; null for an unused slot (all-zero type GUID).</summary>
     public static GptPartitionEntry? Parse(ReadOnlySpan<byte> entry, int index)
     {

@@ -55,6 +55,21 @@ internal static class PartitionTypes
         [0xEE] = "GPT protective", [0xEF] = "EFI (FAT)", [0xFB] = "VMware VMFS", [0xFD] = "Linux raid autodetect",
     };
 
+    private const byte MbrRecoveryType = 0x27;
+
+    /// <summary>`hidden` for the +0x10 hidden variants of FAT/NTFS ids (and 0x27), `recovery` for 0x27 (Windows RE / OEM recovery).</summary>
+    public static IEnumerable<string> MbrTypeAttributes(byte type)
+    {
+        if (type == MbrRecoveryType || type is 0x11 or 0x14 or 0x16 or 0x17 or 0x1B or 0x1C or 0x1E) yield return "hidden";
+        if (type == MbrRecoveryType) yield return "recovery";
+    }
+
+    /// <summary>`recovery` for the Windows RE type GUID.</summary>
+    public static IEnumerable<string> GptTypeAttributes(Guid type)
+    {
+        if (type == WindowsRecovery) yield return "recovery";
+    }
+
     public static string GptName(Guid type) => GptNames.TryGetValue(type, out var n) ? n : "unknown type";
 
     public static string MbrName(byte type) => MbrNames.TryGetValue(type, out var n) ? n : "unknown type";

@@ -25,7 +25,7 @@ public static class SkipPolicy
         FileSystemKinds.Luks => LuksReason,
         FileSystemKinds.Swap => probe.Detail is null ? "Linux swap space (no files)" : $"Linux swap space ({probe.Detail}; no files)",
         FileSystemKinds.LvmPv => "LVM2 physical volume (its logical volumes are listed instead)",
-        FileSystemKinds.MdRaid => "Linux md RAID member: md RAID arrays are not assembled yet",
+        FileSystemKinds.MdRaid => $"Linux md RAID member ({probe.Detail}, {probe.Version}): md RAID arrays are not assembled yet",
         FileSystemKinds.Xfs => "no reader for XFS yet",
         FileSystemKinds.Btrfs => "no reader for Btrfs yet",
         FileSystemKinds.Iso9660 => "no reader for ISO9660 yet",

@@ -73,6 +73,8 @@ public static class VolumeScanner
             {
                 scheme = "none";
                 AddWholeDisk();
+                if (mbr is not null && mbr.UsedEntries.Any() && !mbr.LooksValid() && _volumes[0].FileSystem == FileSystemKinds.Unknown)
+                    _warnings.Add("sector 0 ends in 55 AA but its entries are not a valid partition table (status byte other than 0x00/0x80, or a partition at LBA 0)");
             }
             else
             {
@@ -94,7 +96,7 @@ public static class VolumeScanner
 
         private void AddWholeDisk()
         {
-            var probe = SafeProbe(disk, "disk");
+            var probe = SafeProbe(disk);
             var v = new Volume
             {
                 Id = "disk", Offset = 0, Size = disk.Length, Scheme = "none", FileSystem = probe.FileSystem,
@@ -127,7 +129,7 @@ public static class VolumeScanner
                         if (disk.ReadAt(start, ebr) == 512 && MbrPartitionTable.HasBootSignature(ebr)) score++;
                         continue;
                     }
-                    if (SafeProbe(new SubRange(disk, start, Math.Min(disk.Length - start, e.SectorCount * (long)ss)), "probe").FileSystem != FileSystemKinds.Unknown) score++;
+                    if (SafeProbe(new SubRange(disk, start, Math.Min(disk.Length - start, e.SectorCount * (long)ss))).FileSystem != FileSystemKinds.Unknown) score++;
                 }
                 return score;
             }
@@ -149,7 +151,7 @@ public static class VolumeScanner
                         continue;
                     }
                     extendedSeen = true;
-                    logicals = ExtendedPartitionChain.Walk(disk, source, e.StartLba, e.SectorCount, sectorSize, _warnings);
+                    logicals = ExtendedPartitionChain.Walk(disk, e.StartLba, e.SectorCount, sectorSize, _warnings);
                     continue;
                 }
                 AddMbrPartition($"p{e.Slot}", e.Type, e.Status, e.StartLba, e.SectorCount, sectorSize);
@@ -163,7 +165,9 @@ public static class VolumeScanner
             string name = PartitionTypes.MbrName(type) + (status == MbrPartitionTable.StatusActive ? ", active" : "");
             if (type == MbrPartitionTable.TypeLdm && LdmDetector.HasPrivHead(disk, sectorSize))
                 name += ", LDM database found";
-            AddPartition(id, "mbr", type.ToString("x2"), name, role, startLba, sectors, sectorSize);
+            List<string> attributes = status == MbrPartitionTable.StatusActive ? ["active"] : [];
+            attributes.AddRange(PartitionTypes.MbrTypeAttributes(type));
+            AddPartition(id, "mbr", type.ToString("x2"), name, role, startLba, sectors, sectorSize, attributes, null);
         }
 
         private void AddGptPartitions(GptPartitionTable gpt, int sectorSize)
@@ -181,11 +185,13 @@ public static class VolumeScanner
                 if (e.FirstLba < gpt.Header.FirstUsableLba || e.LastLba > gpt.Header.LastUsableLba)
                     _warnings.Add($"{id}: LBAs {e.FirstLba}..{e.LastLba} lie outside the GPT's usable range {gpt.Header.FirstUsableLba}..{gpt.Header.LastUsableLba}");
                 long sectors = e.LastLba - e.FirstLba + 1;
-                AddPartition(id, "gpt", e.TypeGuid.ToString(), name, PartitionTypes.GptRole(e.TypeGuid), e.FirstLba, sectors, sectorSize);
+                AddPartition(id, "gpt", e.TypeGuid.ToString(), name, PartitionTypes.GptRole(e.TypeGuid), e.FirstLba, sectors, sectorSize,
+                    [.. e.AttributeNames(), .. PartitionTypes.GptTypeAttributes(e.TypeGuid)], e.UniqueGuid.ToString());
             }
         }
 
-        private void AddPartition(string id, string scheme, string type, string name, PartitionRole role, long startLba, long sectors, int sectorSize)
+        private void AddPartition(string id, string scheme, string type, string name, PartitionRole role, long startLba, long sectors, int sectorSize,
+            IReadOnlyList<string> attributes, string? partitionGuid)
         {
             long diskSectors = disk.Length / sectorSize;
             if (startLba < 0 || sectors <= 0 || startLba > long.MaxValue / sectorSize || sectors > long.MaxValue / sectorSize - startLba)
@@ -211,7 +217,7 @@ public static class VolumeScanner
                     overshootReason = $"partition extends {over} bytes past the end of the disk (truncated image or damaged table)";
             }
             var data = new SubRange(disk, offset, available);
-            ProbeResult probe = _probed++ < MaxProbedPartitions ? SafeProbe(data, id)
+            ProbeResult probe = _probed++ < MaxProbedPartitions ? SafeProbe(data)
                 : new ProbeResult(FileSystemKinds.Unknown, Detail: $"not probed: more than {MaxProbedPartitions} partitions");
             string? reason = role switch
             {
@@ -220,14 +226,14 @@ public static class VolumeScanner
                 PartitionRole.NoFileSystem when probe.FileSystem == FileSystemKinds.Unknown => $"{name} (holds no filesystem)",
                 _ => SkipPolicy.Reason(probe),
             };
-            if (reason is null && overshootReason is not null) reason = overshootReason;
             if (reason is not null && probe.FileSystem == FileSystemKinds.Unknown && role == PartitionRole.Ordinary)
                 reason += $" (partition type {type}, {name})";
+            if (overshootReason is not null) reason = reason is null ? overshootReason : $"{overshootReason}; {reason}";
             Add(new Volume
             {
                 Id = id, Offset = offset, Size = size, Scheme = scheme, PartitionType = type, PartitionName = name,
                 FileSystem = probe.FileSystem, FileSystemVersion = probe.Version, Label = probe.Label,
-                Mountable = reason is null, Reason = reason, Data = data,
+                Mountable = reason is null, Reason = reason, Data = data, Attributes = attributes, PartitionGuid = partitionGuid,
             }, data);
         }
 
@@ -243,7 +249,7 @@ public static class VolumeScanner
             if (data is not null && v.FileSystem == FileSystemKinds.LvmPv) _pvs.Add((v, data));
         }
 
-        private ProbeResult SafeProbe(IReadAt data, string id)
+        private static ProbeResult SafeProbe(IReadAt data)
         {
             try
             {
@@ -331,7 +337,17 @@ public static class VolumeScanner
                     pvOffsets[match.Data] = match.DiskOffset;
                 }
                 foreach (var lv in vg.LogicalVolumes.Where(l => l.Visible))
-                    _volumes.Add(LogicalVolume(vg, lv, pvData, pvOffsets));
+                {
+                    var volume = LogicalVolume(vg, lv, pvData, pvOffsets);
+                    if (_volumes.Any(v => v.Id == volume.Id))
+                    {
+                        string unique = volume.Id;
+                        for (int n = 2; _volumes.Any(v => v.Id == unique); n++) unique = $"{volume.Id}-{n}";
+                        _warnings.Add($"two volume groups named '{vg.Name}' hold an LV '{lv.Name}'; the second is listed as {unique}");
+                        volume = volume with { Id = unique };
+                    }
+                    _volumes.Add(volume);
+                }
             }
         }
 
@@ -346,7 +362,7 @@ public static class VolumeScanner
             {
                 var view = new Lvm2LogicalVolumeView(vg, lv, pvData, where);
                 long offset = view.FirstPv is not null && pvOffsets.TryGetValue(view.FirstPv, out long pvAt) ? pvAt + view.FirstPvOffset : 0;
-                var probe = SafeProbe(view, id);
+                var probe = SafeProbe(view);
                 string? reason = SkipPolicy.Reason(probe);
                 return new Volume
                 {

@@ -25,6 +25,9 @@ internal static unsafe partial class FuseLowLevel
     [LibraryImport(Library, EntryPoint = "fuse_session_mount")]
     public static partial int SessionMount(nint session, byte* mountpoint);
 
+    [LibraryImport(Library, EntryPoint = "fuse_session_fd")]
+    public static partial int SessionFd(nint session);
+
     [LibraryImport(Library, EntryPoint = "fuse_session_loop")]
     public static partial int SessionLoop(nint session);
 

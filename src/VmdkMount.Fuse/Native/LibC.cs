@@ -34,6 +34,12 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "dup2", SetLastError = true)]
     public static partial int Dup2(int oldFd, int newFd);
 
+    public const int FDupFdCloexec = 1030;
+
+    /// <summary>fcntl with one int argument (variadic in C; an int in a register is passed the same way on x64/arm64).</summary>
+    [LibraryImport(Library, EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command, int argument);
+
     [LibraryImport(Library, EntryPoint = "close")]
     public static partial int Close(int fd);
 }

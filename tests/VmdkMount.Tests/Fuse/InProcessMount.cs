@@ -17,7 +17,9 @@ internal sealed class InProcessMount : IDisposable
         _scratch = RepoPaths.NewScratch("fuse-inproc");
         Path_ = System.IO.Path.Combine(_scratch, "mnt");
         Directory.CreateDirectory(Path_);
-        var options = new FuseMountOptions { MountPoint = Path_, FsName = "vmdk:test", Uid = uid, Gid = gid };
+        // No auto_unmount helper here: libfuse keeps its socket open until the process exits, so each in-process mount
+        // would leave a fusermount3 waiting for the whole test run. The CLI tests cover auto_unmount.
+        var options = new FuseMountOptions { MountPoint = Path_, FsName = "vmdk:test", Uid = uid, Gid = gid, AutoUnmount = false };
         var adapter = new FuseAdapter(tree, options, line => Log.Enqueue(line));
         try
         {

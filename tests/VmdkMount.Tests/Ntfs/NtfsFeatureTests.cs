@@ -262,6 +262,25 @@ public class NtfsFeatureTests : IDisposable
         Assert.Null(Fs.Lookup(Fs.RootId, "no such file"));
     }
 
+    [Theory]
+    [InlineData("/big.bin")]
+    [InlineData("/compdir/comp.txt")]
+    [InlineData("/sparse.bin")]
+    [InlineData("/small.txt")]
+    public void Reads_allocate_nothing_once_warm(string path)
+    {
+        var node = _vol.Resolve(path);
+        long id = node.Id, size = Math.Max(1, node.Size);
+        var buf = new byte[16384];
+        for (int i = 0; i < 3; i++) Fs.Read(id, 0, buf);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long total = 0;
+        for (int i = 0; i < 1000; i++) total += Fs.Read(id, i * 7919L % size, buf);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(total > 0);
+        Assert.True(allocated < 1000, $"{allocated} bytes allocated by 1000 reads");
+    }
+
     [Fact]
     public void Opens_through_the_filesystem_opener_and_reads_from_many_threads()
     {

@@ -84,6 +84,40 @@ public sealed class NtfsRealImageTests : IDisposable
     }
 
     [Fact]
+    public void A_log_file_that_is_not_clean_still_opens_with_a_warning()
+    {
+        // Windows left a clean restart area (flags bit 0x0002); clear that bit in the first restart page, whose
+        // cluster sleuthkit reports, as a crash or hibernation would leave it.
+        var istat = Tool.Run("istat", "-o", "128", _raw, "2").StdOut.Split('\n');
+        int at = Array.FindIndex(istat, l => l.StartsWith("Type: $DATA", StringComparison.Ordinal));
+        long firstCluster = long.Parse(istat[at + 1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]);
+        long page = PartitionOffset + firstCluster * 4096;
+        using (var f = new FileStream(_raw, FileMode.Open, FileAccess.ReadWrite))
+        {
+            var head = new byte[4096];
+            f.Position = page;
+            f.ReadExactly(head);
+            Assert.Equal("RSTR"u8.ToArray(), head[..4]);
+            int restartArea = BitConverter.ToUInt16(head, 24);
+            int flagsAt = restartArea + 14;
+            Assert.Equal(2, head[flagsAt] & 2);
+            f.Position = page + flagsAt;
+            f.WriteByte((byte)(head[flagsAt] & ~2));
+        }
+        using var disk = new RawDisk(_raw);
+        using var fs = NtfsFileSystem.Open(new SubRange(disk, PartitionOffset, PartitionLength), "vmdk-rs:p1", new FileSystemOptions());
+        Assert.Contains(fs.Warnings, w => w.Contains("$LogFile", StringComparison.Ordinal) && w.Contains("not", StringComparison.Ordinal));
+        Assert.Equal(Files[0].Sha256, Hashing.Sha256(ReadAll(fs, 38)));
+    }
+
+    private static byte[] ReadAll(IFileSystem fs, long id)
+    {
+        var buf = new byte[fs.Stat(id).Size];
+        Assert.Equal(buf.Length, fs.Read(id, 0, buf));
+        return buf;
+    }
+
+    [Fact]
     public void Reads_through_the_mounted_disk_and_volume_discovery()
     {
         using var mounted = MountedDisk.Open(_raw, new DiskOpenOptions { Raw = true });

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
+using VmdkMount.Core.Disks;
 using VmdkMount.Core.Disks.Vmdk;
 using VmdkMount.Core.Transports;
 using VmdkMount.Tests.Infrastructure;
@@ -124,6 +125,40 @@ public class SeSparseRealImageTests
             using (var file = new FileSource(path))
             using (var extent = SeSparseExtent.Open(file, path))
                 AssertSameAsRaw(extent, parent: null, raw, chunk: 4 << 20);
+            Assert.Equal(ExtentSha256, Hashing.Sha256File(path));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Through the engine: the throw-away descriptor, and the bare extent file opened on its own.</summary>
+    [Fact]
+    public void Real_esxi_sesparse_through_the_engine_hashes_as_its_readme_says()
+    {
+        string dir = RepoPaths.NewScratch("sesparse-real-engine");
+        try
+        {
+            string path = Gunzip(dir);
+            string descriptor = Path.Combine(dir, "sesparse-desc.vmdk");
+            File.WriteAllText(descriptor,
+                "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"seSparse\"\n\n" +
+                "# Extent description\nRW 1048576 SESPARSE \"sesparse.vmdk\"\n");
+            foreach (string source in new[] { descriptor, path })
+            {
+                using var disk = DiskOpener.Open(source);
+                Assert.Equal(512 * Mi, disk.Length);
+                Assert.Equal([new AllocatedRange(0, 16 * Mi)], disk.QueryAllocated(0, disk.Length).ToList());
+                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var chunk = new byte[4 * Mi];
+                for (long off = 0; off < disk.Length; off += chunk.Length)
+                {
+                    disk.ReadExactly(off, chunk, source);
+                    sha.AppendData(chunk);
+                }
+                Assert.Equal(FlatSha256, Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant());
+            }
             Assert.Equal(ExtentSha256, Hashing.Sha256File(path));
         }
         finally

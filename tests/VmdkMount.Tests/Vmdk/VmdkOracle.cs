@@ -23,9 +23,13 @@ internal static class VmdkOracle
         return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
     }
 
-    /// <summary>Asserts the disk equals a raw file byte for byte, naming the first differing offset.</summary>
-    public static void AssertSameAsRaw(IVirtualDisk disk, string rawPath)
+    /// <summary>
+    /// Asserts the disk equals qemu's raw flattening byte for byte, naming the first differing offset. With qemu's map,
+    /// chunks qemu reports as zero (not data) are checked to read as zeros without reading the (sparse) raw file.
+    /// </summary>
+    public static void AssertSameAsRaw(IVirtualDisk disk, string rawPath, string? qemuMapJson = null)
     {
+        var zeroOnly = qemuMapJson is null ? null : QemuZeroRanges(qemuMapJson);
         using var raw = File.OpenRead(rawPath);
         Assert.Equal(raw.Length, disk.Length);
         var a = new byte[1 << 20];
@@ -34,6 +38,14 @@ internal static class VmdkOracle
         {
             int n = (int)Math.Min(a.Length, disk.Length - pos);
             disk.ReadAt(pos, a.AsSpan(0, n));
+            if (zeroOnly is not null && zeroOnly.Any(z => z.Offset <= pos && pos + n <= z.Offset + z.Length))
+            {
+                int nz = a.AsSpan(0, n).IndexOfAnyExcept((byte)0);
+                if (nz >= 0) Assert.Fail($"{disk.Source}: byte {pos + nz} is 0x{a[nz]:x2} where qemu reads zeros");
+                pos += n;
+                continue;
+            }
+            raw.Position = pos;
             raw.ReadExactly(b, 0, n);
             if (!a.AsSpan(0, n).SequenceEqual(b.AsSpan(0, n)))
             {
@@ -43,6 +55,32 @@ internal static class VmdkOracle
             }
             pos += n;
         }
+    }
+
+    private static List<(long Offset, long Length)> QemuZeroRanges(string mapJson)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(mapJson));
+        var list = new List<(long, long)>();
+        foreach (var e in doc.RootElement.EnumerateArray())
+            if (!e.GetProperty("data").GetBoolean() && e.GetProperty("zero").GetBoolean())
+                Add(list, e.GetProperty("start").GetInt64(), e.GetProperty("length").GetInt64());
+        return list;
+    }
+
+    /// <summary>Fingerprints of every file a disk reads (SHA-256; length and mtime for files over 256 MiB, which are sparse test files).</summary>
+    public static Dictionary<string, string> SourceFingerprint(VmdkMount.Core.Disks.Vmdk.VmdkDisk disk)
+    {
+        var files = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var l in disk.Links)
+        {
+            files.Add(l.Path);
+            foreach (var e in l.Extents) if (File.Exists(e.Extent.FileName)) files.Add(e.Extent.FileName);
+        }
+        return files.ToDictionary(f => f, f =>
+        {
+            var fi = new FileInfo(f);
+            return fi.Length > 256 << 20 ? $"{fi.Length}@{fi.LastWriteTimeUtc.Ticks}" : Hashing.Sha256File(f);
+        });
     }
 
     /// <summary>The "data": true ranges of `qemu-img map --output=json`, merged.</summary>

@@ -41,8 +41,12 @@ public class CraftedBootSectorTests
 
     private static void BootSignature(byte[] disk, long part) { disk[part + 510] = 0x55; disk[part + 511] = 0xAA; }
 
-    [Fact]
-    public void ReFS_is_reported_with_its_version_and_always_skipped_with_the_upgrade_reason()
+    [Theory]
+    [InlineData(3, 4)]
+    [InlineData(1, 2)]
+    [InlineData(3, 1)]
+    [InlineData(3, 7)]
+    public void ReFS_is_reported_with_its_version_and_always_skipped_with_the_upgrade_reason(byte major, byte minor)
     {
         var disk = FourPartitionDisk();
         long p1 = 2048 * 512;
@@ -52,10 +56,10 @@ public class CraftedBootSectorTests
         BitConverter.TryWriteBytes(disk.AsSpan((int)p1 + 24), 8192L);
         BitConverter.TryWriteBytes(disk.AsSpan((int)p1 + 32), 512);
         BitConverter.TryWriteBytes(disk.AsSpan((int)p1 + 36), 8);
-        disk[p1 + 40] = 3;
-        disk[p1 + 41] = 4;
+        disk[p1 + 40] = major;
+        disk[p1 + 41] = minor;
         var v = VolumeScanner.Scan(new MemorySource(disk), "crafted").Volumes.Single(x => x.Id == "p1");
-        Assert.Equal(("refs", "ReFS 3.4", false), (v.FileSystem, v.FileSystemVersion, v.Mountable));
+        Assert.Equal(("refs", $"ReFS {major}.{minor}", false), (v.FileSystem, v.FileSystemVersion, v.Mountable));
         // the exact words of issue 3
         Assert.Equal("read-only ReFS parsing is not supported; on Windows 10 build 17763 and later the OS upgrades ReFS 3.1 volumes to 3.4 when it attaches them, which would make the backup unreadable to older Windows", v.Reason);
     }
@@ -111,6 +115,47 @@ public class CraftedBootSectorTests
     }
 
     [Fact]
+    public void Swap_holding_a_hibernation_image_is_still_swap_and_says_so()
+    {
+        var disk = FourPartitionDisk("82,82,0,0");
+        string dir = RepoPaths.NewScratch("vol-swap");
+        try
+        {
+            string swap = Path.Combine(dir, "s.img");
+            Tool.Bash($"truncate -s 4M {swap} && mkswap {swap} >/dev/null 2>&1");
+            var bytes = File.ReadAllBytes(swap);
+            Put(disk, 2048 * 512, bytes);
+            Put(disk, 10240 * 512, bytes);
+        }
+        finally { Directory.Delete(dir, true); }
+        Put(disk, 10240 * 512 + 4086, "S1SUSPEND\0"u8); // what the kernel writes over SWAPSPACE2 when it hibernates
+        var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted");
+        Assert.Equal("Linux swap space (no files)", layout.Volumes[0].Reason);
+        Assert.Equal(("swap", "Linux swap space (holds a hibernation image; no files)"), (layout.Volumes[1].FileSystem, layout.Volumes[1].Reason));
+    }
+
+    [Fact]
+    public void Raid1_member_with_its_superblock_at_the_end_is_md_even_though_its_start_is_a_filesystem()
+    {
+        var disk = FourPartitionDisk("fd,83,0,0");
+        string dir = RepoPaths.NewScratch("vol-md10");
+        try
+        {
+            string fs = Path.Combine(dir, "e.img");
+            Tool.Bash($"truncate -s 4M {fs} && mke2fs -q -F -t ext2 {fs}");
+            Put(disk, 2048 * 512, File.ReadAllBytes(fs));
+        }
+        finally { Directory.Delete(dir, true); }
+        // md 1.0: superblock at ((sectors - 16) & ~7) of the 8192-sector partition, level 1 at +72
+        long sb = 2048 * 512 + ((8192 - 16) & ~7L) * 512;
+        BitConverter.TryWriteBytes(disk.AsSpan((int)sb), 0xA92B4EFCu);
+        BitConverter.TryWriteBytes(disk.AsSpan((int)sb + 72), 1);
+        var v = VolumeScanner.Scan(new MemorySource(disk), "crafted").Volumes[0];
+        Assert.Equal(("md-raid", "md 1.0", false), (v.FileSystem, v.FileSystemVersion, v.Mountable));
+        Assert.Equal("Linux md RAID member (RAID1, md 1.0): md RAID arrays are not assembled yet", v.Reason);
+    }
+
+    [Fact]
     public void Md_raid_member_and_unknown_content_say_what_they_are()
     {
         var disk = FourPartitionDisk("fd,83,7,7");
@@ -120,7 +165,7 @@ public class CraftedBootSectorTests
         var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted");
         var md = layout.Volumes.Single(x => x.Id == "p1");
         Assert.Equal(("md-raid", "md 1.2", false), (md.FileSystem, md.FileSystemVersion, md.Mountable));
-        Assert.Contains("md RAID", md.Reason);
+        Assert.Equal("Linux md RAID member (RAID0, md 1.2): md RAID arrays are not assembled yet", md.Reason);
         var unknown = layout.Volumes.Single(x => x.Id == "p2");
         Assert.Equal(("unknown", false), (unknown.FileSystem, unknown.Mountable));
         Assert.Equal("no filesystem recognized (partition type 83, Linux)", unknown.Reason);

@@ -32,7 +32,9 @@ public class DamagedInputTests
     }
 
     /// <summary>p1 primary, extended container p2 from LBA 8192, logicals at 10240, 14336, 18432 (EBRs 2048 before each).</summary>
-    private static byte[] MbrWithLogicals() => Make("""
+    private static byte[] MbrWithLogicals() => (byte[])MbrWithLogicalsImage.Value.Clone();
+
+    private static readonly Lazy<byte[]> MbrWithLogicalsImage = new(() => Make("""
         truncate -s 16M d.img
         sfdisk -q d.img <<'EOF'
         label: dos
@@ -44,7 +46,7 @@ public class DamagedInputTests
         start=14336, size=2048, type=83
         start=18432, size=2048, type=83
         EOF
-        """);
+        """));
 
     private static long EbrLba(byte[] disk, int index)
     {
@@ -152,6 +154,16 @@ public class DamagedInputTests
     }
 
     [Fact]
+    public void Mbr_with_an_invalid_status_byte_is_not_trusted_and_said_so()
+    {
+        var disk = MbrWithLogicals();
+        disk[446] = 0x12;
+        var layout = Scan(disk);
+        Assert.Equal(("none", "disk", "unknown"), (layout.Scheme, layout.Volumes.Single().Id, layout.Volumes.Single().FileSystem));
+        Assert.Contains(layout.Warnings, w => w.Contains("not a valid partition table"));
+    }
+
+    [Fact]
     public void Overlapping_partitions_are_warned_about()
     {
         var disk = Make("""
@@ -168,11 +180,13 @@ public class DamagedInputTests
         Assert.Contains(layout.Warnings, w => w.StartsWith("p1 ") && w.Contains("and p2") && w.EndsWith("overlap"));
     }
 
-    private static byte[] SmallGpt() => Make("""
+    private static byte[] SmallGpt() => (byte[])SmallGptImage.Value.Clone();
+
+    private static readonly Lazy<byte[]> SmallGptImage = new(() => Make("""
         truncate -s 20M d.img
         sgdisk -o d.img >/dev/null
         sgdisk -n 1:2048:+4M -t 1:0700 -c 1:first -n 2:0:+4M -t 2:8300 -c 2:second d.img >/dev/null
-        """);
+        """));
 
     [Fact]
     public void Gpt_with_bad_primary_header_crc_falls_back_to_the_backup_and_says_so()
@@ -235,6 +249,25 @@ public class DamagedInputTests
     }
 
     [Fact]
+    public void Gpt_entries_with_reversed_or_out_of_range_lbas_get_reasons_even_with_valid_crcs()
+    {
+        var disk = SmallGpt();
+        var array = disk.AsSpan(1024, 128 * 128);
+        long lastLba = disk.Length / 512 - 1;
+        BinaryPrimitives.WriteUInt64LittleEndian(array[(128 + 40)..], 100);         // entry 2: last LBA before its first
+        BinaryPrimitives.WriteUInt64LittleEndian(array[40..], (ulong)lastLba + 20480); // entry 1: runs 10 MiB past the disk
+        var header = disk.AsSpan(512, 92);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[88..], Crc32.Ieee(array));
+        BinaryPrimitives.WriteUInt32LittleEndian(header[16..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[16..], Crc32.Ieee(header));
+        var layout = Scan(disk);
+        var v = layout.Volumes.ToDictionary(x => x.Id);
+        Assert.StartsWith("invalid GPT entry: last LBA 100 is before first LBA", v["p2"].Reason);
+        Assert.StartsWith("partition extends", v["p1"].Reason);
+        Assert.Contains(layout.Warnings, w => w.StartsWith("p1: LBAs") && w.Contains("outside the GPT's usable range"));
+    }
+
+    [Fact]
     public void Gpt_with_256_entry_slots_reads_slot_200_like_sfdisk()
     {
         string dir = RepoPaths.NewScratch("vol-gpt256");
@@ -272,27 +305,44 @@ public class DamagedInputTests
     public void Random_damage_to_real_mbr_and_gpt_never_escapes()
     {
         var rng = new Random(1234);
-        foreach (var original in new[] { MbrWithLogicals(), SmallGpt() })
+        foreach (var disk in new[] { MbrWithLogicals(), SmallGpt() })
         {
-            for (int round = 0; round < 300; round++)
+            // aim at the structures: sector 0, GPT header/array, EBRs, and the end of the disk
+            Fuzz(disk, rng, 300, 40, () => rng.Next(4) switch
             {
-                var disk = (byte[])original.Clone();
-                int flips = rng.Next(1, 40);
-                for (int i = 0; i < flips; i++)
-                {
-                    // aim at the structures: sector 0, GPT header/array, EBRs, and the end of the disk
-                    int region = rng.Next(4);
-                    int at = region switch
-                    {
-                        0 => rng.Next(0, 34 * 512),
-                        1 => rng.Next(8192 * 512, 20480 * 512),
-                        2 => disk.Length - rng.Next(1, 33 * 512),
-                        _ => rng.Next(disk.Length),
-                    };
-                    disk[at] = (byte)rng.Next(256);
-                }
-                Scan(disk);
+                0 => rng.Next(0, 34 * 512),
+                1 => rng.Next(8192 * 512, 20480 * 512),
+                2 => disk.Length - rng.Next(1, 33 * 512),
+                _ => rng.Next(disk.Length),
+            });
+        }
+    }
+
+    /// <summary>Random damage to an LVM2 label/metadata area, and to an NTFS and an exFAT boot sector and their label records.</summary>
+    [Fact]
+    public void Random_damage_to_lvm_metadata_and_boot_sectors_never_escapes()
+    {
+        var rng = new Random(99);
+        Fuzz(LvmDisk(), rng, 300, 20, () => rng.Next(0, 16384));
+        foreach (var file in new[] { "disk-ntfs.img", "disk-fat.img", "disk-ext4.img" })
+            Fuzz(File.ReadAllBytes(Path.Combine(VolumeOracles.Tables, file)), rng, 200, 12, () => rng.Next(0, 2048));
+    }
+
+    /// <summary>Flips random bytes at positions from <paramref name="position"/>, scans, and puts the bytes back (no copy of the whole disk per round).</summary>
+    private static void Fuzz(byte[] disk, Random rng, int rounds, int maxFlips, Func<int> position)
+    {
+        var saved = new List<(int At, byte Value)>();
+        for (int round = 0; round < rounds; round++)
+        {
+            for (int i = rng.Next(1, maxFlips); i > 0; i--)
+            {
+                int at = position();
+                saved.Add((at, disk[at]));
+                disk[at] = (byte)rng.Next(256);
             }
+            Scan(disk);
+            for (int i = saved.Count - 1; i >= 0; i--) disk[saved[i].At] = saved[i].Value;
+            saved.Clear();
         }
     }
 
@@ -392,6 +442,21 @@ public class DamagedInputTests
         disk = LvmDisk();
         RewriteMetadata(disk, t => t.Replace("\"VISIBLE\"", "\"NOTSHOWN\""));
         Assert.Equal(["disk"], Scan(disk).Volumes.Select(v => v.Id));
+    }
+
+    [Fact]
+    public void Lvm_second_metadata_copy_is_used_when_the_first_is_damaged()
+    {
+        string image = Path.Combine(VolumeOracles.Lvm, "lvm-2mda.img");
+        Assert.Equal("2", File.ReadAllText(Path.Combine(VolumeOracles.Lvm, "pvs-2mda.txt")).Trim()); // pvs: pv_mda_count
+        var disk = File.ReadAllBytes(image);
+        Assert.Equal(["disk", "lvm-vgvold-two"], Scan(disk).Volumes.Select(v => v.Id));
+        var mda = disk.AsSpan(MdaStart, 512);
+        long offset = (long)BinaryPrimitives.ReadUInt64LittleEndian(mda[40..]);
+        disk[MdaStart + offset + 10] ^= 1;
+        var layout = Scan(disk);
+        Assert.Equal(["disk", "lvm-vgvold-two"], layout.Volumes.Select(v => v.Id));
+        Assert.Contains(layout.Warnings, w => w.Contains("one LVM2 metadata copy is damaged") && w.Contains("CRC mismatch"));
     }
 
     [Fact]

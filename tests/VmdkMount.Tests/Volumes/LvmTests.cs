@@ -84,6 +84,23 @@ public sealed class LvmTests : IDisposable
     }
 
     [Fact]
+    public void Striped_lv_reads_are_correct_from_many_threads_at_once()
+    {
+        string dir = VolumeOracles.Lvm;
+        var data = Scan(Path.Combine(dir, "lvm-striped.img")).Volumes.Single(v => v.Id == "lvm-vgvolb-data").Data;
+        var expected = File.ReadAllBytes(Path.Combine(dir, "lvm-striped-data.img"));
+        Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var rng = new Random(i);
+            long offset = rng.NextInt64(0, expected.Length);
+            var buf = new byte[rng.Next(1, 300_000)];
+            int n = data.ReadAt(offset, buf);
+            Assert.Equal((int)Math.Min(buf.Length, expected.Length - offset), n);
+            Assert.True(buf.AsSpan(0, n).SequenceEqual(expected.AsSpan((int)offset, n)), $"read {i} at {offset}");
+        });
+    }
+
+    [Fact]
     public void Pv_on_the_whole_disk_lists_its_lv()
     {
         var layout = Scan(Path.Combine(VolumeOracles.Lvm, "lvm-disk.img"));

@@ -72,6 +72,9 @@ public sealed class PartitionTableTests : IDisposable
         Assert.Equal("no reader for XFS yet", byId["p8"].Reason);
         Assert.Contains("recovery", byId["p7"].PartitionName);
         Assert.Contains("active", byId["p1"].PartitionName);
+        Assert.Equal(["hidden", "recovery"], byId["p7"].Attributes);
+        Assert.Equal(["active"], byId["p1"].Attributes);
+        Assert.Empty(byId["p2"].Attributes);
     }
 
     [Fact]
@@ -97,6 +100,16 @@ public sealed class PartitionTableTests : IDisposable
         Assert.Equal(LdmDetectorReason, v["p10"].Reason);
         Assert.Equal("no reader for ISO9660 yet", v["p11"].Reason);
         Assert.Equal(["p1", "p3"], layout.Volumes.Where(x => x.Mountable).Select(x => x.Id));
+        // sfdisk --json: p1 "attrs": "RequiredPartition", p3 "attrs": "GUID:62,63"
+        var attrs = System.Text.Json.JsonDocument.Parse(Tool.Run("sfdisk", "--json", image).StdOut).RootElement
+            .GetProperty("partitiontable").GetProperty("partitions").EnumerateArray()
+            .Select(p => p.TryGetProperty("attrs", out var a) ? a.GetString() : null).ToList();
+        Assert.Equal(["RequiredPartition", null, "GUID:62,63"], attrs.Take(3));
+        Assert.Equal(["required"], v["p1"].Attributes);
+        Assert.Equal(["hidden", "no-drive-letter"], v["p3"].Attributes);
+        Assert.Empty(v["p2"].Attributes);
+        Assert.Equal(["recovery"], v["p4"].Attributes);
+        Assert.All(layout.Volumes, x => Assert.NotNull(x.PartitionGuid));
     }
 
     private const string LdmDetectorReason = "Windows dynamic disk (LDM): dynamic volumes are not supported yet";

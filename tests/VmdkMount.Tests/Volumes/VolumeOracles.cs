@@ -10,7 +10,7 @@ internal static class VolumeOracles
     public static string Tables => TestImages.Get("volumes-tables");
     public static string Lvm => TestImages.Get("volumes-lvm");
 
-    public sealed record SfdiskPartition(int Number, long Start, long Size, string Type, string? Name);
+    public sealed record SfdiskPartition(int Number, long Start, long Size, string Type, string? Name, string? Uuid);
 
     /// <summary>sfdisk's view of a table: partition number (from the node name), start and size in sectors, type.</summary>
     public static (int SectorSize, List<SfdiskPartition> Partitions) Sfdisk(string image)
@@ -23,7 +23,8 @@ internal static class VolumeOracles
             string node = p.GetProperty("node").GetString()!;
             int number = int.Parse(new string(node.Reverse().TakeWhile(char.IsAsciiDigit).Reverse().ToArray()));
             list.Add(new SfdiskPartition(number, p.GetProperty("start").GetInt64(), p.GetProperty("size").GetInt64(),
-                p.GetProperty("type").GetString()!, p.TryGetProperty("name", out var n) ? n.GetString() : null));
+                p.GetProperty("type").GetString()!, p.TryGetProperty("name", out var n) ? n.GetString() : null,
+                p.TryGetProperty("uuid", out var u) ? u.GetString() : null));
         }
         return (sectorSize, list);
     }

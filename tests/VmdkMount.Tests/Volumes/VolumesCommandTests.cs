@@ -31,6 +31,7 @@ public class VolumesCommandTests
             Assert.Equal(p.Start * ss, v.GetProperty("offset").GetInt64());
             Assert.Equal(p.Size * ss, v.GetProperty("size").GetInt64());
             Assert.Equal(p.Type.ToLowerInvariant(), v.GetProperty("partitionType").GetString());
+            Assert.Equal(p.Uuid!.ToLowerInvariant(), v.GetProperty("partitionGuid").GetString());
             var blkid = VolumeOracles.Blkid(image, p.Start * ss, p.Size * ss);
             Assert.Equal(VolumeOracles.KindOf(blkid), v.GetProperty("filesystem").GetString());
             bool mountable = v.GetProperty("mountable").GetBoolean();

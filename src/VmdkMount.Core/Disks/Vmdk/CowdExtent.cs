@@ -62,6 +62,9 @@ public sealed class CowdExtent : IExtent
 
     public IReadOnlyList<string> Warnings => _warnings;
 
+    /// <summary>Bytes per grain (512 in ESX deltas), for `info`.</summary>
+    public long GrainBytes => _grainBytes;
+
     internal CowdHeader Header => _header;
 
     public ExtentRun Map(long offset)

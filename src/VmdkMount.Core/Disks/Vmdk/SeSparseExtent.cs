@@ -18,7 +18,6 @@ public sealed class SeSparseExtent : IExtent
     private const int GdEntriesPerPage = GdPageBytes / SeSparseHeader.GdeSize;
     private const int MaxRunScanGrains = 1024;
     private const int SectorSize = SeSparseHeader.SectorSize;
-    private const long GrainBytes = SeSparseHeader.GrainBytes;
     private const int EntriesPerGt = SeSparseHeader.EntriesPerGt;
 
     private readonly IReadAt _file;
@@ -61,6 +60,9 @@ public sealed class SeSparseExtent : IExtent
     public long Length { get; }
 
     public IReadOnlyList<string> Warnings => _warnings;
+
+    /// <summary>Bytes per grain (always 4096), for `info`.</summary>
+    public long GrainBytes => SeSparseHeader.GrainBytes;
 
     internal SeSparseHeader Header => _header;
 

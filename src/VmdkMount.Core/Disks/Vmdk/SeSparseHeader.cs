@@ -76,9 +76,6 @@ internal sealed record SeSparseHeader(
     /// <summary>Grains the grains region has room for.</summary>
     public long GrainSlots => Grains.SizeSectors / GrainSectors;
 
-    public static bool HasMagic(ReadOnlySpan<byte> firstBytes) =>
-        firstBytes.Length >= sizeof(ulong) && BinaryPrimitives.ReadUInt64LittleEndian(firstBytes) == Magic;
-
     public static SeSparseHeader Parse(ReadOnlySpan<byte> header, string fileName, long fileLength)
     {
         string where = $"{fileName}: SEsparse header";

@@ -148,8 +148,9 @@ internal static class VmdkLinkOpener
         }
         if (string.IsNullOrEmpty(line.FileName))
             throw new CorruptDataException(where, 0, $"{line.Type} extent without a file name");
+        // A NOACCESS range is never read, so its file need not be in the backup.
+        if (line.Access == ExtentAccess.NoAccess) return new NoAccessExtent(line.FileName, size);
         string path = ResolveExtentPath(line.FileName, dir, where);
-        if (line.Access == ExtentAccess.NoAccess) return new NoAccessExtent(path, size);
         if (line.Type == "FLAT" && !line.HasOffset)
             throw new CorruptDataException(where, 0, "FLAT extent without an OFFSET");
         var file = pool.Open(path);

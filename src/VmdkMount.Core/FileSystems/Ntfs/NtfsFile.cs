@@ -13,6 +13,7 @@ internal sealed class NtfsFile
     private NtfsDataStream? _indexAllocation;
     private NtfsIndexRoot? _indexRoot;
     private FsNode? _node;
+    private NtfsReadPlan? _readPlan;
 
     public required long Number { get; init; }
     public required ushort Sequence { get; init; }
@@ -27,7 +28,11 @@ internal sealed class NtfsFile
 
     public uint FileAttributes => StandardInformation?.FileAttributes ?? (Names.Count > 0 ? Names[0].FileAttributes : 0);
 
-    public bool IsEncrypted =>
+    public bool IsEncrypted => _isEncrypted ??= ComputeEncrypted();
+
+    private bool? _isEncrypted;
+
+    private bool ComputeEncrypted() =>
         (FileAttributes & NtfsStandardInformation.Encrypted) != 0
         || Attributes.Any(a => a.Type == NtfsAttributeType.Data && a.IsEncrypted)
         || Attributes.Any(a => a.Type == NtfsAttributeType.LoggedUtilityStream && a.Name == "$EFS");
@@ -84,9 +89,19 @@ internal sealed class NtfsFile
         return a;
     }
 
+    /// <summary>Set once by the reader's first Read of this file.</summary>
+    public NtfsReadPlan? ReadPlan
+    {
+        get => Volatile.Read(ref _readPlan);
+        set => Volatile.Write(ref _readPlan, value);
+    }
+
     public FsNode? CachedNode
     {
         get => Volatile.Read(ref _node);
         set => Volatile.Write(ref _node, value);
     }
 }
+
+/// <summary>How Read serves a file: its main stream, or the reason it cannot.</summary>
+internal sealed record NtfsReadPlan(NtfsDataStream? Stream, string? Refusal);

@@ -44,6 +44,7 @@ public sealed class NtfsFileSystem : IFileSystem
     private readonly NtfsCache<(long Dir, long Vcn), NtfsIndexNode> _nodes = new(NodeCacheSize);
     private readonly Lazy<NtfsUpCase> _upcase;
     private readonly List<string> _warnings = new();
+    private readonly Func<long, NtfsFile> _parseFile;
 
     internal IReadAt Volume { get; }
     internal NtfsBootSector Boot { get; }
@@ -59,6 +60,7 @@ public sealed class NtfsFileSystem : IFileSystem
         Volume = data; Name = name; _options = options; Boot = boot; _mft = mft;
         _recordCount = mft.Length / boot.MftRecordSize;
         _upcase = new Lazy<NtfsUpCase>(LoadUpCase, LazyThreadSafetyMode.ExecutionAndPublication);
+        _parseFile = ParseFile; // one delegate, not one per cache lookup
     }
 
     public static IFileSystem Open(IReadAt data, string name, FileSystemOptions options)
@@ -152,7 +154,7 @@ public sealed class NtfsFileSystem : IFileSystem
         return NtfsMftRecord.Parse(buf, number, _mft.VolumeOffsetOf(off), Name);
     }
 
-    internal NtfsFile LoadFile(long number) => _files.GetOrAdd(number, ParseFile);
+    internal NtfsFile LoadFile(long number) => _files.GetOrAdd(number, _parseFile);
 
     private NtfsFile ParseFile(long number)
     {
@@ -500,28 +502,39 @@ public sealed class NtfsFileSystem : IFileSystem
 
     // ------------------------------------------------------------------------------------------------ data
 
+    /// <summary>The data path: a cache hit, then straight into the stream's run map (no allocation per call).</summary>
     public int Read(long id, long offset, Span<byte> destination)
     {
         var f = LoadOrThrow(id);
-        var node = NodeOf(f);
-        string what = $"{Name}: MFT record {id}";
-        if (node.Type == FsNodeType.Directory) throw new FileReadException(what, "is a directory");
-        if (node.Type != FsNodeType.File) throw new FileReadException(what, $"is a {node.Type.ToString().ToLowerInvariant()}, it has no data to read");
-        CheckReadable(f, what);
-        if (!f.HasAttribute(NtfsAttributeType.Data, "")) return 0;
-        return f.GetStream(this, NtfsAttributeType.Data, "").Read(offset, destination);
+        var plan = f.ReadPlan ??= PlanRead(f);
+        if (plan.Refusal is not null) throw new FileReadException($"{Name}: MFT record {id}", plan.Refusal);
+        return plan.Stream is null ? 0 : plan.Stream.Read(offset, destination);
     }
 
-    private static void CheckReadable(NtfsFile f, string what)
+    /// <summary>Decided once per file: why its data cannot be read, or the stream to read it from.</summary>
+    private NtfsReadPlan PlanRead(NtfsFile f)
     {
-        if (f.IsEncrypted) throw new FileReadException(what, "encrypted (EFS): the content cannot be read without the owner's key");
+        var node = NodeOf(f);
+        if (node.Type == FsNodeType.Directory) return new NtfsReadPlan(null, "is a directory");
+        if (node.Type != FsNodeType.File) return new NtfsReadPlan(null, $"is a {node.Type.ToString().ToLowerInvariant()}, it has no data to read");
+        if (RefusalOf(f) is { } refusal) return new NtfsReadPlan(null, refusal);
+        if (!f.HasAttribute(NtfsAttributeType.Data, "")) return new NtfsReadPlan(null, null);
+        return new NtfsReadPlan(f.GetStream(this, NtfsAttributeType.Data, ""), null);
+    }
+
+    private const string EncryptedRefusal = "encrypted (EFS): the content cannot be read without the owner's key";
+
+    private static string? RefusalOf(NtfsFile f)
+    {
+        if (f.IsEncrypted) return EncryptedRefusal;
         if (f.Reparse is { } rp)
         {
             uint fa = f.FileAttributes;
             bool recall = (fa & (NtfsStandardInformation.Offline | NtfsStandardInformation.RecallOnOpen | NtfsStandardInformation.RecallOnDataAccess)) != 0;
             if (NtfsReparsePoint.DataIsElsewhere(rp.Tag) || (recall && rp.Kind == NtfsReparseKind.Other))
-                throw new FileReadException(what, $"{NtfsReparsePoint.Describe(rp.Tag)}: the data is not stored in this file");
+                return $"{NtfsReparsePoint.Describe(rp.Tag)}: the data is not stored in this file";
         }
+        return null;
     }
 
     public IReadOnlyList<FsStream> ListStreams(long id)
@@ -545,7 +558,7 @@ public sealed class NtfsFileSystem : IFileSystem
         string? name = f.StreamNames().FirstOrDefault(n => n == raw)
             ?? f.StreamNames().FirstOrDefault(n => upcase.Compare(n, raw) == 0)
             ?? throw new FileReadException(what, "no such stream");
-        if (f.IsEncrypted) throw new FileReadException(what, "encrypted (EFS): the content cannot be read without the owner's key");
+        if (f.IsEncrypted) throw new FileReadException(what, EncryptedRefusal);
         return f.GetStream(this, NtfsAttributeType.Data, name).Read(offset, destination);
     }
 

@@ -46,6 +46,7 @@ internal sealed class NtfsMftRecord
     {
         string where = $"{volume}: MFT record {number}";
         long at = Math.Max(0, volumeOffset);
+        if (buffer.Length < NtfsFixups.Stride) throw new CorruptDataException(where, at, $"record of {buffer.Length} bytes is too short");
         if (!buffer.AsSpan(0, 4).SequenceEqual(FileMagic))
             throw new CorruptDataException(where, at, IsEmptySlot(buffer) ? "record is not in use (empty slot)" : "missing 'FILE' signature");
         NtfsFixups.Apply(buffer, where, at);

@@ -104,7 +104,9 @@ internal sealed record NtfsReparsePoint(uint Tag, NtfsReparseKind Kind, string? 
             {
                 if (data.Length < 4 || BinaryPrimitives.ReadInt32LittleEndian(data) != LxSymlinkVersion)
                     throw new CorruptDataException(where, offset + dataStart, "WSL symlink reparse data is not version 2");
-                string target = new UTF8Encoding(false, true).GetString(data[4..]);
+                string target;
+                try { target = new UTF8Encoding(false, true).GetString(data[4..]); }
+                catch (DecoderFallbackException) { throw new CorruptDataException(where, offset + dataStart + 4, "WSL symlink target is not valid UTF-8"); }
                 return new NtfsReparsePoint(tag, NtfsReparseKind.LxSymlink, target, !target.StartsWith('/'));
             }
             case TagAfUnix: return new NtfsReparsePoint(tag, NtfsReparseKind.LxSocket, null, false);
