@@ -138,3 +138,40 @@ public sealed class DescriptorTests : IDisposable
         Assert.Equal(data, buf);
     }
 }
+
+/// <summary>qemu's "descriptor container" (digest 1.6) and the byte-bounded metadata cache.</summary>
+public sealed class DescriptorContainerAndCacheTests : IDisposable
+{
+    private readonly string _dir = RepoPaths.NewScratch("vmdk-container");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Sparse_header_with_capacity_0_holds_a_full_descriptor()
+    {
+        var data = new byte[32 * 512];
+        new Random(3).NextBytes(data);
+        File.WriteAllBytes(Path.Combine(_dir, "data.bin"), data);
+        string path = Path.Combine(_dir, "container.vmdk");
+        VmdkTestWriter.WriteHosted(path, 0, 8, new Dictionary<long, byte[]?>(),
+            "# Disk DescriptorFile\nversion=1\nCID=abcdef01\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\nRW 32 FLAT \"data.bin\" 0\n");
+        using var disk = DiskOpener.Open(path);
+        var buf = new byte[data.Length];
+        disk.ReadAt(0, buf);
+        Assert.Equal(data, buf);
+    }
+
+    [Fact]
+    public void Byte_bounded_cache_evicts_least_recently_used_to_stay_within_budget()
+    {
+        var cache = new VmdkMount.Core.Caching.ByteBoundedCache<int, byte[]>(10_000);
+        for (int i = 0; i < 100; i++)
+        {
+            cache.Add(i, new byte[1000], 1000);
+            Assert.True(cache.TryGet(0, out _), "recently used entry evicted");
+            Assert.True(cache.Bytes <= 10_000);
+        }
+        Assert.False(cache.TryGet(50, out _));
+        Assert.True(cache.TryGet(99, out _));
+    }
+}

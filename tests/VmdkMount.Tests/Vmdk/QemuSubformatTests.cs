@@ -52,6 +52,17 @@ public class QemuSubformatTests
     }
 
     [Fact]
+    public void Split_sparse_with_2047_MiB_pieces_reads_like_qemu()
+    {
+        string dir = TestImages.Get("vmdk-split2047");
+        using var disk = (VmdkDisk)DiskOpener.Open(Path.Combine(dir, "split.vmdk"));
+        Assert.Equal(3, disk.Links[0].Extents.Count);
+        Assert.Equal(4192256L * 512, disk.Links[0].Extents[1].Start);
+        VmdkOracle.AssertSameAsRaw(disk, Path.Combine(dir, "split.raw"), Path.Combine(dir, "split.map.json"));
+        Assert.Equal(VmdkOracle.QemuDataRanges(Path.Combine(dir, "split.map.json")), VmdkOracle.OurRanges(disk));
+    }
+
+    [Fact]
     public void Mixed_chain_lists_every_link_with_its_kind_and_cids()
     {
         using var disk = (VmdkDisk)DiskOpener.Open(Path.Combine(Images, "c4.vmdk"));
