@@ -160,7 +160,7 @@ public sealed class HostedSparseExtent : IExtent
     {
         if (gte == 0) return GrainState.Unallocated;
         if (gte == 1) return GrainState.Zero;
-        if (gte < Header.OverHeadSectors && !Header.IsCompressed || gte < 1)
+        if (gte < Header.OverHeadSectors)
             throw new CorruptDataException(Where($"grain table entry of grain {grain}"), (long)gte * 512,
                 $"grain points inside the metadata area (sector {gte} < overHead {Header.OverHeadSectors})");
         return GrainState.Data;
