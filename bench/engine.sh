@@ -29,7 +29,7 @@ if [ ! -f chain100/top.vmdk ]; then
   for i in $(seq 1 100); do
     n=chain100/l$(printf %03d "$i").vmdk
     [ "$i" = 100 ] && n=chain100/top.vmdk
-    qemu-img create -q -f vmdk -b "$prev" -F vmdk "$n"
+    qemu-img create -q -f vmdk -u -b "$prev" -F vmdk "$n" 1G
     qemu-io -f vmdk -c "write -P $i $((i * 7 * 1048576)) 64k" "$n" >/dev/null
     prev=$(basename "$n")
   done
@@ -42,7 +42,8 @@ if [ ! -f chain1000/top.vmdk ]; then
   for i in $(seq 1 1000); do
     n=l$(printf %04d "$i").vmdk
     [ "$i" = 1000 ] && n=top.vmdk
-    qemu-img create -q -f vmdk -b "$prev" -F vmdk "chain1000/$n"
+    # -u with an explicit size: do not open the whole backing chain for every new link (quadratic)
+    qemu-img create -q -f vmdk -u -b "$prev" -F vmdk "chain1000/$n" 64M
     prev=$n
   done
 fi

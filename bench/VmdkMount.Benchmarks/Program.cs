@@ -36,7 +36,7 @@ public static class Program
             times.Add(sw.Elapsed.TotalMilliseconds);
         }
         times.Sort();
-        Console.WriteLine($"{times[times.Count / 2]:0.0}");
+        Console.WriteLine($"{times[times.Count / 2]:0.00}");
         return 0;
     }
 
