@@ -82,6 +82,22 @@ internal static class ExportCommand
         var handle = outFile.SafeFileHandle;
         var chunks = ranges.SelectMany(r => Chunks(r)).ToList();
         var gate = new object();
+        try
+        {
+            CopyChunks(d, handle, chunks, gate, advance, ref written);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // One typed error (corrupt grain, unreadable file) is what the user needs, not the parallel wrapper.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        return written;
+    }
+
+    private static void CopyChunks(IVirtualDisk d, Microsoft.Win32.SafeHandles.SafeFileHandle handle, List<(long Offset, int Length)> chunks,
+        object gate, Action<long> advance, ref long writtenTotal)
+    {
+        long written = 0;
         Parallel.ForEach(chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 2, 4) }, c =>
         {
             var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
@@ -101,7 +117,7 @@ internal static class ExportCommand
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         });
-        return written;
+        writtenTotal = written;
     }
 
     private static IEnumerable<(long Offset, int Length)> Chunks(AllocatedRange r)
