@@ -342,6 +342,13 @@ public sealed class HostedSparseExtent : IExtent
             if (used[i - 1].Start + used[i - 1].Sectors > used[i].Start)
                 Report($"{FileName}: grains {used[i - 1].Grain} and {used[i].Grain} overlap (sectors {used[i - 1].Start} and {used[i].Start})");
         if (Header.HasRedundantGd) CheckRedundant(gd, Report);
+        // Only the VMware layout (footer at the end) is a pure sequence of records and markers; qemu may leave
+        // stale bytes between records of a stream file it wrote to, which a sequential walk would misread.
+        if (Header.HasMarkers && HeaderFromFooter)
+        {
+            try { StreamScanner.Scan(_file, FileName, Header, Report); }
+            catch (VmdkMountException e) { Report(e.Message); }
+        }
         return problems;
     }
 
