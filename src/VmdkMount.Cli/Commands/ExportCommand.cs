@@ -21,12 +21,13 @@ internal static class ExportCommand
         var json = CliCommon.JsonOption();
         var ignoreCid = CliCommon.IgnoreCidOption();
         var raw = CliCommon.RawInputOption();
-        var command = new Command("export", "the flattened disk as a raw image (sparse where unallocated), progress shown") { disk, output, json, ignoreCid, raw };
+        var recover = RecoverOption.Create();
+        var command = new Command("export", "the flattened disk as a raw image (sparse where unallocated), progress shown") { disk, output, json, ignoreCid, raw, recover };
         command.SetAction(p => CliCommon.Run(() =>
         {
             string source = p.GetValue(disk)!;
             string dest = p.GetValue(output)!;
-            using var d = DiskOpener.Open(source, CliCommon.DiskOptions(p, ignoreCid, raw));
+            using var d = DiskOpener.Open(source, CliCommon.DiskOptions(p, ignoreCid, raw) with { RecoverTruncatedStreams = p.GetValue(recover) });
             if (File.Exists(dest) && Path.GetFullPath(dest) == Path.GetFullPath(source))
                 throw new ArgumentException($"{dest}: output is the input");
             var ranges = d.QueryAllocated(0, d.Length).ToList();
