@@ -111,6 +111,22 @@ public sealed class DescriptorTests : IDisposable
     }
 
     [Fact]
+    public void Sparse_piece_smaller_than_its_descriptor_size_reads_zeros_past_its_end()
+    {
+        VmdkTestWriter.WriteHosted(Path.Combine(_dir, "p1.vmdk"), 16, 8, new Dictionary<long, byte[]?> { [1] = VmdkTestWriter.Fill(4096, 0x3C) }, null);
+        File.WriteAllText(Path.Combine(_dir, "sized.vmdk"),
+            "# Disk DescriptorFile\nversion=1\nCID=5\nparentCID=ffffffff\ncreateType=\"twoGbMaxExtentSparse\"\nRW 32 SPARSE \"p1.vmdk\"\nRW 8 ZERO\n");
+        using var disk = DiskOpener.Open(Path.Combine(_dir, "sized.vmdk"));
+        Assert.Equal(40 * 512, disk.Length);
+        Assert.Contains(disk.Warnings, w => w.Contains("laid out by the descriptor"));
+        var buf = new byte[disk.Length];
+        disk.ReadAt(0, buf);
+        Assert.All(buf.AsSpan(4096, 4096).ToArray(), b => Assert.Equal(0x3C, b));
+        Assert.False(buf.AsSpan(0, 4096).ContainsAnyExcept((byte)0));
+        Assert.False(buf.AsSpan(8192).ContainsAnyExcept((byte)0));
+    }
+
+    [Fact]
     public void Noaccess_extent_fails_reads_there_and_only_there()
     {
         File.WriteAllBytes(Path.Combine(_dir, "ok-flat.vmdk"), VmdkTestWriter.Fill(8 * 512, 0x42));
