@@ -1,18 +1,155 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using VmdkMount.Core.Errors;
+using VmdkMount.Core.FileSystems;
 
 namespace VmdkMount.Cli.Commands;
 
-/// <summary>`vmdkmount ls` (placeholder until it lands).</summary>
+/// <summary>`vmdkmount ls DISK VOL:/path [-l] [-R] [--json]`.</summary>
 internal static class LsCommand
 {
     public static Command Create()
     {
-        var command = new Command("ls", "not built yet");
-        command.SetAction(_ =>
+        var access = new VolumeAccess();
+        var longOpt = new Option<bool>("-l") { Description = "long listing: type and mode, links, size, mtime, name -> target" };
+        var recursive = new Option<bool>("-R", "--recursive") { Description = "every descendant, depth first" };
+        var json = CliCommon.JsonOption();
+        var command = new Command("ls", "list a directory (or describe one file) inside a volume");
+        access.AddTo(command);
+        command.Options.Add(longOpt);
+        command.Options.Add(recursive);
+        command.Options.Add(json);
+        command.SetAction(p => CliCommon.Run(() =>
         {
-            Console.Error.WriteLine("vmdkmount: 'ls' is not built yet");
-            return ExitCodes.Usage;
-        });
+            using var target = access.Open(p, followLastSymlink: true);
+            var lister = new Lister(target.Fs, p.GetValue(longOpt), p.GetValue(recursive), p.GetValue(json));
+            return lister.Run(target.Where.Volume, target.Where.Path, target.Node);
+        }));
         return command;
+    }
+
+    private sealed class Lister(IFileSystem fs, bool longFormat, bool recursive, bool json)
+    {
+        private bool _failed;
+
+        public int Run(string volume, string path, FsNode start)
+        {
+            using var stdout = Console.OpenStandardOutput();
+            using var writer = json ? new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = false }) : null;
+            using var text = json ? null : new StreamWriter(stdout) { AutoFlush = false };
+            writer?.WriteStartObject();
+            writer?.WriteString("volume", volume);
+            writer?.WriteStartArray("entries");
+
+            string basePath = path == "/" ? "" : path.TrimEnd('/');
+            if (start.Type != FsNodeType.Directory)
+            {
+                Emit(writer, text, path, Path.GetFileName(basePath), start, showPath: true);
+            }
+            else
+            {
+                // Depth first without recursion: a stack of (directory path, its entries still to show).
+                var stack = new Stack<(string Dir, IEnumerator<FsDirEntry> Entries)>();
+                stack.Push((basePath, Entries(start.Id, path)));
+                while (stack.Count > 0)
+                {
+                    var (dir, entries) = stack.Peek();
+                    if (!MoveNext(entries, dir))
+                    {
+                        entries.Dispose();
+                        stack.Pop();
+                        continue;
+                    }
+                    var entry = entries.Current;
+                    string childPath = dir + "/" + entry.Name;
+                    Emit(writer, text, childPath, entry.Name, entry.Node, showPath: recursive);
+                    if (recursive && entry.Node.Type == FsNodeType.Directory)
+                    {
+                        if (stack.Count > 4096)
+                            Fail($"{volume}:{childPath}: directory tree deeper than 4096 levels; not descending");
+                        else
+                            stack.Push((childPath, Entries(entry.Node.Id, childPath)));
+                    }
+                }
+            }
+
+            writer?.WriteEndArray();
+            writer?.WriteEndObject();
+            writer?.Flush();
+            text?.Flush();
+            if (json) stdout.WriteByte((byte)'\n');
+            return _failed ? ExitCodes.Problems : ExitCodes.Ok;
+        }
+
+        private IEnumerator<FsDirEntry> Entries(long id, string path)
+        {
+            try
+            {
+                return fs.List(id).OrderBy(e => e.Name, StringComparer.Ordinal).ToList().GetEnumerator();
+            }
+            catch (VmdkMountException e)
+            {
+                Fail($"{path}: {e.Message}");
+                return Enumerable.Empty<FsDirEntry>().GetEnumerator();
+            }
+        }
+
+        private bool MoveNext(IEnumerator<FsDirEntry> entries, string dir)
+        {
+            try
+            {
+                return entries.MoveNext();
+            }
+            catch (VmdkMountException e)
+            {
+                Fail($"{dir}: {e.Message}");
+                return false;
+            }
+        }
+
+        private void Emit(Utf8JsonWriter? writer, StreamWriter? text, string path, string name, FsNode node, bool showPath)
+        {
+            string? target = null;
+            IReadOnlyList<FsStream> streams = [];
+            try
+            {
+                if (node.Type == FsNodeType.Symlink) target = fs.ReadLink(node.Id);
+                if (json && node.Type == FsNodeType.File) streams = fs.ListStreams(node.Id);
+            }
+            catch (VmdkMountException e)
+            {
+                Fail($"{path}: {e.Message}");
+            }
+            if (writer is not null)
+            {
+                NodeFormat.WriteJson(writer, path, name, node, target, streams);
+                return;
+            }
+            string shown = showPath ? path : name;
+            if (!longFormat)
+            {
+                text!.Write(shown);
+                text.Write('\n');
+                return;
+            }
+            text!.Write(NodeFormat.ModeString(node));
+            text.Write(' ');
+            text.Write(node.Links.ToString(CultureInfo.InvariantCulture).PadLeft(3));
+            text.Write(' ');
+            text.Write(node.Size.ToString(CultureInfo.InvariantCulture).PadLeft(12));
+            text.Write(' ');
+            text.Write(node.Modified is { } m ? m.ToDateTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "                   ");
+            text.Write(' ');
+            text.Write(shown);
+            if (target is not null) text.Write(" -> " + target);
+            text.Write('\n');
+        }
+
+        private void Fail(string message)
+        {
+            _failed = true;
+            Console.Error.WriteLine($"vmdkmount: {message}");
+        }
     }
 }

@@ -1,18 +1,216 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using VmdkMount.Core.FileSystems;
+using VmdkMount.Core.Mounting;
+using VmdkMount.Fuse;
 
 namespace VmdkMount.Cli.Commands;
 
-/// <summary>`vmdkmount mount` (placeholder until it lands).</summary>
+/// <summary>
+/// `vmdkmount mount DISK MOUNTPOINT [--volume VOL] [--raw] [--allow-other] [--cache-size 512M] [--foreground] [--uid N] [--gid N]`.
+/// Without --foreground the command starts itself again in a new session with --foreground (stdout and stderr going
+/// to a log file in the state folder), waits until that process has mounted, prints where, and returns.
+/// </summary>
 internal static class MountCommand
 {
+    private const string ForegroundFlag = "--foreground";
+    private const string ReadyFileFlag = "--ready-file";
+    private const string LogFileFlag = "--log-file";
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(2);
+
     public static Command Create()
     {
-        var command = new Command("mount", "not built yet");
-        command.SetAction(_ =>
+        var disk = CliCommon.DiskArgument();
+        var mountPoint = new Argument<string>("MOUNTPOINT") { Description = "an existing empty directory" };
+        var volume = new Option<string?>("--volume") { Description = "mount only this volume (as `volumes` names it) at MOUNTPOINT" };
+        var raw = new Option<bool>("--raw") { Description = "add disk.img: the whole flattened disk, read-only, sparse-aware (SEEK_DATA/SEEK_HOLE)" };
+        var allowOther = new Option<bool>("--allow-other") { Description = "let other users in (non-root needs user_allow_other in /etc/fuse.conf)" };
+        var cacheSize = new Option<string?>("--cache-size") { Description = "block cache size, e.g. 512M (default 512M)" };
+        var foreground = new Option<bool>(ForegroundFlag) { Description = "stay in the foreground until unmounted (Ctrl+C unmounts)" };
+        var uid = new Option<uint?>("--uid") { Description = "owner of files whose filesystem records none (NTFS, FAT); default: you" };
+        var gid = new Option<uint?>("--gid") { Description = "group of files whose filesystem records none (NTFS, FAT); default: yours" };
+        var stateDir = StateDirOption();
+        var system = new Option<bool>("--system") { Description = "also show filesystem metafiles ($MFT, $LogFile, ...)" };
+        var debug = new Option<bool>("--debug-fuse") { Description = "print every FUSE request (libfuse -d)", Hidden = true };
+        var readyFile = new Option<string?>(ReadyFileFlag) { Hidden = true };
+        var logFile = new Option<string?>(LogFileFlag) { Hidden = true };
+        var ignoreCid = CliCommon.IgnoreCidOption();
+        var rawInput = CliCommon.RawInputOption();
+
+        var command = new Command("mount", "mount a disk's volumes as folders (read-only, through FUSE)");
+        command.Arguments.Add(disk);
+        command.Arguments.Add(mountPoint);
+        foreach (var o in new Option[] { volume, raw, allowOther, cacheSize, foreground, uid, gid, stateDir, system, debug, readyFile, logFile, ignoreCid, rawInput })
+            command.Options.Add(o);
+
+        command.SetAction(p => CliCommon.Run(() =>
         {
-            Console.Error.WriteLine("vmdkmount: 'mount' is not built yet");
-            return ExitCodes.Usage;
-        });
+            if (p.GetValue(logFile) is { } log) DetachedStdio.RedirectTo(log);
+            string mnt = Path.GetFullPath(p.GetValue(mountPoint)!).TrimEnd('/');
+            if (mnt.Length == 0) throw new ArgumentException("cannot mount on /");
+            if (p.GetValue(cacheSize) is { } cs) _ = ParseSize(cs);
+            if (p.GetValue(raw) && p.GetValue(volume) is not null)
+                throw new ArgumentException("--raw adds disk.img beside the volume folders; it cannot be combined with --volume");
+            var state = MountState.Open(p.GetValue(stateDir));
+            PrepareMountPoint(mnt, state);
+            if (!p.GetValue(foreground)) return Detach(state, mnt);
+
+            using var mounted = MountedDisk.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, rawInput),
+                new FileSystemOptions { ShowSystemFiles = p.GetValue(system) });
+            void Log(string line) => Console.Error.WriteLine($"vmdkmount: {line}");
+            var tree = new MountTree(mounted, new MountTreeOptions { SingleVolume = p.GetValue(volume), RawImage = p.GetValue(raw) }, Log);
+            if (tree.Options.SingleVolume is null && !tree.Options.RawImage && !tree.Volumes.Any(v => v.Mountable))
+                throw new ArgumentException($"{mounted.Disk.Source}: no mountable volume ({Describe(tree)}); --raw mounts the whole disk as disk.img");
+            var options = new FuseMountOptions
+            {
+                MountPoint = mnt,
+                FsName = "vmdk:" + Path.GetFileName(mounted.Disk.Source),
+                AllowOther = p.GetValue(allowOther),
+                Uid = p.GetValue(uid),
+                Gid = p.GetValue(gid),
+                Debug = p.GetValue(debug),
+            };
+            FuseSession session;
+            try
+            {
+                session = FuseSession.Mount(new FuseAdapter(tree, options, Log), options);
+            }
+            catch (FuseMountException e)
+            {
+                Console.Error.WriteLine($"vmdkmount: {e.Message}");
+                return ExitCodes.Usage;
+            }
+            using (session)
+            using (session.HandleSignals())
+            {
+                int pid = Environment.ProcessId;
+                state.Write(new MountRecord
+                {
+                    Pid = pid, ProcessStart = MountState.ProcessStartTime(pid) ?? 0, MountPoint = mnt,
+                    Disk = Path.GetFullPath(mounted.Disk.Source), Started = DateTime.UtcNow, Log = p.GetValue(logFile),
+                });
+                try
+                {
+                    Console.WriteLine($"vmdkmount: {mounted.Disk.Source} mounted at {mnt} ({Describe(tree)}); unmount with: vmdkmount unmount {mnt}");
+                    Console.Out.Flush();
+                    if (p.GetValue(readyFile) is { } ready) File.WriteAllText(ready, pid.ToString(CultureInfo.InvariantCulture));
+                    int rc = session.Run();
+                    Console.Error.WriteLine($"vmdkmount: {mnt} unmounted");
+                    return rc == 0 ? ExitCodes.Ok : ExitCodes.Problems;
+                }
+                finally
+                {
+                    state.Remove(mnt, pid);
+                }
+            }
+        }));
         return command;
+    }
+
+    internal static Option<string?> StateDirOption() => new("--state-dir")
+    {
+        Description = $"folder that records running mounts (default /run/vmdkmount as root, else $XDG_RUNTIME_DIR/vmdkmount; env {MountState.EnvironmentVariable})",
+    };
+
+    private static string Describe(MountTree tree)
+    {
+        if (tree.Options.SingleVolume is { } single) return "volume " + single;
+        var parts = tree.Volumes.Select(v => v.Mountable ? $"{v.Id} {v.FileSystem}" : $"{v.Id} skipped: {v.Reason}").ToList();
+        if (tree.Options.RawImage) parts.Add(MountTree.DiskImageName);
+        return string.Join(", ", parts);
+    }
+
+    /// <summary>A dead mount left by a crash is detached first; a live one is an error.</summary>
+    private static void PrepareMountPoint(string mnt, MountState state)
+    {
+        if (MountTable.IsDead(mnt))
+        {
+            Console.Error.WriteLine($"vmdkmount: {mnt}: removing a dead mount left behind by a crashed process");
+            FuseSession.LazyUnmount(mnt);
+            state.Remove(mnt);
+        }
+        if (!Directory.Exists(mnt)) throw new ArgumentException($"{mnt}: mount point does not exist (create an empty directory)");
+        if (MountTable.Find(mnt) is { } e && e.FsType == MountTable.OurFsType)
+            throw new ArgumentException($"{mnt}: already mounted ({e.Source}); vmdkmount unmount {mnt} first");
+    }
+
+    /// <summary>Starts `... mount --foreground` in its own session and waits until it has mounted.</summary>
+    private static int Detach(MountState state, string mnt)
+    {
+        string ready = Path.Combine(state.Directory, $"ready-{Guid.NewGuid():N}");
+        string log = state.LogPath(mnt);
+        File.WriteAllText(log, "");
+        var psi = new ProcessStartInfo("setsid")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        psi.ArgumentList.Add("--wait");
+        psi.ArgumentList.Add(Environment.ProcessPath!);
+        if (IsDotnetHost()) psi.ArgumentList.Add(typeof(MountCommand).Assembly.Location);
+        foreach (var a in Environment.GetCommandLineArgs().Skip(1)) psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add(ForegroundFlag);
+        psi.ArgumentList.Add(ReadyFileFlag);
+        psi.ArgumentList.Add(ready);
+        psi.ArgumentList.Add(LogFileFlag);
+        psi.ArgumentList.Add(log);
+        using var child = Process.Start(psi) ?? throw new IOException("cannot start the mount process");
+        // The child points its stdio at the log at once; dropping our ends keeps no caller's pipe open through it.
+        child.StandardInput.Close();
+        child.StandardOutput.Close();
+        child.StandardError.Close();
+        var deadline = DateTime.UtcNow + ReadyTimeout;
+        try
+        {
+            while (DateTime.UtcNow < deadline)
+            {
+                if (File.Exists(ready) && File.ReadAllText(ready) is { Length: > 0 } pid)
+                {
+                    File.Delete(ready);
+                    Console.Write(ReadLog(log));
+                    Console.WriteLine($"vmdkmount: serving process {pid}; log: {log}");
+                    return ExitCodes.Ok;
+                }
+                if (child.WaitForExit(50))
+                {
+                    Console.Error.Write(ReadLog(log));
+                    return child.ExitCode == 0 ? ExitCodes.Usage : child.ExitCode;
+                }
+            }
+            Console.Error.Write(ReadLog(log));
+            Console.Error.WriteLine($"vmdkmount: the mount process did not become ready in {ReadyTimeout.TotalSeconds} s; stopping it");
+            child.Kill();
+            return ExitCodes.Usage;
+        }
+        finally
+        {
+            File.Delete(ready);
+        }
+    }
+
+    private static string ReadLog(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (IOException) { return ""; }
+    }
+
+    private static bool IsDotnetHost() =>
+        Path.GetFileNameWithoutExtension(Environment.ProcessPath ?? "").Equals("dotnet", StringComparison.Ordinal);
+
+    /// <summary>`512M`, `2G`, `65536`: bytes.</summary>
+    internal static long ParseSize(string text)
+    {
+        string t = text.Trim().ToUpperInvariant();
+        long unit = 1;
+        if (t.EndsWith('B')) t = t[..^1];
+        if (t.EndsWith('K')) { unit = 1L << 10; t = t[..^1]; }
+        else if (t.EndsWith('M')) { unit = 1L << 20; t = t[..^1]; }
+        else if (t.EndsWith('G')) { unit = 1L << 30; t = t[..^1]; }
+        if (!long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n < 0 || n > long.MaxValue / unit)
+            throw new ArgumentException($"--cache-size: '{text}' is not a size like 512M");
+        return n * unit;
     }
 }

@@ -38,6 +38,16 @@ public sealed record Volume
     /// <summary>Why the volume is not mounted; null when mountable.</summary>
     public string? Reason { get; init; }
 
+    /// <summary>
+    /// Flags from the partition table: `active` (MBR boot flag), `hidden` and `recovery` (MBR hidden/recovery type ids,
+    /// GPT Windows RE type); for GPT `required`, `no-block-io`, `legacy-bios-bootable`, and for Microsoft basic data
+    /// `read-only`, `shadow-copy`, `hidden`, `no-drive-letter`.
+    /// </summary>
+    public IReadOnlyList<string> Attributes { get; init; } = [];
+
+    /// <summary>GPT unique partition GUID (lower case); null for MBR, LVM and whole-disk volumes.</summary>
+    public string? PartitionGuid { get; init; }
+
     /// <summary>The volume's bytes.</summary>
     public required IReadAt Data { get; init; }
 }

@@ -61,6 +61,8 @@ public sealed class VmdkLink : IDisposable
             {
                 var x = e.Extent is SizedExtent s ? s.Inner : e.Extent;
                 if (x is HostedSparseExtent h) return h.Header.GrainBytes;
+                if (x is CowdExtent c) return c.GrainBytes;
+                if (x is SeSparseExtent se) return se.GrainBytes;
             }
             return 0;
         }

@@ -1,13 +1,231 @@
+using System.Collections.Concurrent;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
 
 namespace VmdkMount.Core.FileSystems.Fat;
 
-/// <summary>FAT reader. (Placeholder until the reader lands.)</summary>
-public static class FatFileSystem
+/// <summary>
+/// Read-only FAT12/16/32 reader with VFAT long names.
+///
+/// Node ids: the root is <see cref="RootNodeId"/>; every other node's id is the byte offset (in the volume) of its
+/// 8.3 directory entry: stable, unique, and never 1 (entries are 32-byte aligned). Nodes are registered in a
+/// thread-safe id map when a directory listing first shows them (one small record per node reached); Stat and
+/// Read of an id never listed fail with <see cref="FileReadException"/>.
+/// Names: the VFAT long name when valid, else the 8.3 name with the NT lower-case flags; lookup is
+/// case-insensitive on either (as Windows). Timestamps are the stored local time presented as UTC (<see cref="FatTime"/>).
+/// </summary>
+public sealed class FatFileSystem : IFileSystem
 {
+    public const long RootNodeId = 1;
+
+    /// <summary>FAT directories hold at most 65,536 entries of 32 bytes (the spec, and Linux, enforce it).</summary>
+    private const long MaxDirectoryBytes = 65536L * FatDirectoryReader.EntrySize;
+    private const long DirectoryCacheWeight = 64L << 20;
+    private const long ChainCacheRuns = 1 << 20;
+    private const ushort Fat16CleanBit = 0x8000;
+    private const uint Fat32CleanBit = 0x08000000;
+
+    private readonly IReadAt _data;
+    private readonly string _name;
+    private readonly FatBootSector _boot;
+    private readonly FatTable _fat;
+    private readonly ClusterHeap _heap;
+    private readonly List<string> _warnings;
+    private readonly ConcurrentDictionary<long, FatNode> _nodes = new();
+    private readonly BoundedCache<long, FatDirectory> _directories = new(DirectoryCacheWeight);
+    private readonly BoundedCache<long, ClusterRuns> _chains = new(ChainCacheRuns);
+    private readonly FsNode _root;
+    private readonly Lazy<string?> _label;
+
+    private sealed record FatNode(FsNode Node, uint FirstCluster);
+
+    private FatFileSystem(IReadAt data, string name, FatBootSector boot, List<string> warnings)
+    {
+        _data = data;
+        _name = name;
+        _boot = boot;
+        _warnings = warnings;
+        _fat = new FatTable(data, name, boot.FatOffset, boot.FatBytesUsed, boot.Kind, boot.ClusterCount);
+        _heap = new ClusterHeap(data, name, boot.DataOffset, boot.ClusterSize);
+        _root = new FsNode { Id = RootNodeId, Type = FsNodeType.Directory, Size = 0, Attributes = FsAttributes.None };
+        _label = new Lazy<string?>(ReadLabel, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
     public static IFileSystem Open(IReadAt data, string name, FileSystemOptions options)
     {
-        throw new UnsupportedFeatureException(name, "FAT reader not built yet");
+        var sector = new byte[FatBootSector.Size];
+        data.ReadExactly(0, sector, name + ": FAT boot sector");
+        var warnings = new List<string>();
+        var boot = FatBootSector.Parse(sector, name, data.Length, warnings);
+        var fs = new FatFileSystem(data, name, boot, warnings);
+        fs.CheckCleanShutdown();
+        return fs;
+    }
+
+    public string Kind => _boot.KindName;
+
+    /// <summary>The root directory's volume-label entry (what Windows shows), else the BPB label.</summary>
+    public string? Label => _label.Value;
+
+    public long RootId => RootNodeId;
+
+    public IReadOnlyList<string> Warnings => _warnings;
+
+    internal long ClusterSize => _boot.ClusterSize;
+
+    public FsNode? Lookup(long directoryId, string name)
+    {
+        var dir = Directory(directoryId);
+        return dir.Find(name)?.Node;
+    }
+
+    public IEnumerable<FsDirEntry> List(long directoryId) => Directory(directoryId).Entries;
+
+    public FsNode Stat(long id) => id == RootNodeId ? _root : Node(id).Node;
+
+    public int Read(long id, long offset, Span<byte> destination)
+    {
+        var node = Node(id);
+        if (node.Node.Type != FsNodeType.File) throw new FileReadException($"{_name}: node {id}", "is a directory");
+        long size = node.Node.Size;
+        if (offset >= size || destination.IsEmpty) return 0;
+        if (node.FirstCluster == 0)
+            throw new CorruptDataException(_name + ": directory entry", id, $"file of {size} bytes has no first cluster");
+        if (!_chains.TryGet(id, out var runs)) runs = FileChain(id, node);
+        return _heap.Read(runs, size, size, offset, destination, id);
+    }
+
+    private ClusterRuns FileChain(long id, FatNode node) => _chains.GetOrAdd(id,
+        _ => _fat.Chain(node.FirstCluster, _heap.ClustersFor(node.Node.Size), -1, $"file at directory entry {id}", id),
+        r => r.RunCount);
+
+    public string ReadLink(long id) => throw new FileReadException($"{_name}: node {id}", "FAT has no symbolic links");
+
+    public IReadOnlyList<FsStream> ListStreams(long id)
+    {
+        if (id != RootNodeId) Node(id);
+        return [];
+    }
+
+    public int ReadStream(long id, string streamName, long offset, Span<byte> destination) =>
+        throw new FileReadException($"{_name}: node {id}", $"no stream '{streamName}' (FAT has no named streams)");
+
+    public void Dispose()
+    {
+    }
+
+    private FatNode Node(long id) =>
+        _nodes.TryGetValue(id, out var node)
+            ? node
+            : throw new FileReadException($"{_name}: node {id}", "no such node (ids come from List or Lookup)");
+
+    private FatDirectory Directory(long id)
+    {
+        uint first = 0;
+        if (id != RootNodeId)
+        {
+            var node = Node(id);
+            if (node.Node.Type != FsNodeType.Directory) throw new FileReadException($"{_name}: node {id}", "not a directory");
+            first = node.FirstCluster;
+        }
+        return _directories.GetOrAdd(id, _ => ParseDirectory(id, first), d => d.Weight);
+    }
+
+    private FatDirectory ParseDirectory(long id, uint firstCluster)
+    {
+        byte[] bytes;
+        Func<long, long> offsetOf;
+        if (id == RootNodeId && _boot.Kind != FatKind.Fat32)
+        {
+            bytes = new byte[_boot.RootDirLength];
+            _data.ReadExactly(_boot.RootDirOffset, bytes, _name + ": root directory");
+            long start = _boot.RootDirOffset;
+            offsetOf = pos => start + pos;
+        }
+        else
+        {
+            uint first = id == RootNodeId ? _boot.RootCluster : firstCluster;
+            string what = id == RootNodeId ? "root directory" : $"directory at entry {id}";
+            if (first == 0)
+                throw new CorruptDataException(_name + ": directory entry", id, "directory has no first cluster");
+            long maxClusters = Math.Max(1, MaxDirectoryBytes / _heap.ClusterSize);
+            var runs = _fat.Chain(first, -1, maxClusters, what, id);
+            if (runs.Problem is not null) throw new CorruptDataException(_name + ": " + what, runs.ProblemOffset, runs.Problem);
+            long length = runs.ValidClusters * _heap.ClusterSize;
+            bytes = new byte[length];
+            _heap.Read(runs, length, length, 0, bytes, id);
+            long cs = _heap.ClusterSize;
+            offsetOf = pos =>
+            {
+                runs.TryMap(pos / cs, out uint c, out _);
+                return _heap.OffsetOf(c) + pos % cs;
+            };
+        }
+
+        var records = FatDirectoryReader.Read(bytes, offsetOf, _boot.Kind == FatKind.Fat32, out string? label);
+        var entries = new FsDirEntry[records.Count];
+        var byName = new Dictionary<string, int>(records.Count * 2, StringComparer.OrdinalIgnoreCase);
+        for (int i = 0; i < records.Count; i++)
+        {
+            var r = records[i];
+            var node = new FsNode
+            {
+                Id = r.EntryOffset,
+                Type = r.IsDirectory ? FsNodeType.Directory : FsNodeType.File,
+                Size = r.Size,
+                Created = r.Created,
+                Modified = r.Modified,
+                Accessed = r.Accessed,
+                Attributes = Attributes(r.Attributes),
+                AllocatedSize = r.IsDirectory ? null : _heap.ClustersFor(r.Size) * _heap.ClusterSize,
+            };
+            _nodes.TryAdd(node.Id, new FatNode(node, r.FirstCluster));
+            entries[i] = new FsDirEntry(r.Name, node);
+            byName.TryAdd(r.Name, i);
+        }
+        for (int i = 0; i < records.Count; i++) byName.TryAdd(records[i].ShortName, i);
+        return new FatDirectory(entries, byName, label);
+    }
+
+    private static FsAttributes Attributes(byte attr)
+    {
+        var a = FsAttributes.None;
+        if ((attr & FatDirectoryReader.AttrReadOnly) != 0) a |= FsAttributes.ReadOnly;
+        if ((attr & FatDirectoryReader.AttrHidden) != 0) a |= FsAttributes.Hidden;
+        if ((attr & FatDirectoryReader.AttrSystem) != 0) a |= FsAttributes.System;
+        if ((attr & FatDirectoryReader.AttrArchive) != 0) a |= FsAttributes.Archive;
+        return a;
+    }
+
+    private string? ReadLabel()
+    {
+        try
+        {
+            return Directory(RootNodeId).Label ?? _boot.BpbLabel;
+        }
+        catch (CorruptDataException)
+        {
+            return _boot.BpbLabel;
+        }
+    }
+
+    /// <summary>FAT16/32 keep a "cleanly unmounted" bit in FAT entry 1; a backup of a running VM often has it clear.</summary>
+    private void CheckCleanShutdown()
+    {
+        try
+        {
+            uint entry1 = _fat.Get(1);
+            bool clean = _boot.Kind switch
+            {
+                FatKind.Fat16 => (entry1 & Fat16CleanBit) != 0,
+                FatKind.Fat32 => (entry1 & Fat32CleanBit) != 0,
+                _ => true,
+            };
+            if (!clean) _warnings.Add($"{_name}: the volume was not cleanly unmounted (FAT dirty bit set); contents may be inconsistent");
+        }
+        catch (CorruptDataException e)
+        {
+            _warnings.Add(e.Message);
+        }
     }
 }

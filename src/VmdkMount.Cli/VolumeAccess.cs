@@ -1,0 +1,48 @@
+using System.CommandLine;
+using VmdkMount.Core.FileSystems;
+using VmdkMount.Core.Mounting;
+
+namespace VmdkMount.Cli;
+
+/// <summary>The options that `ls`, `cat` and `extract` share, and how they open `DISK VOL:/path`.</summary>
+internal sealed class VolumeAccess
+{
+    public Argument<string> Disk { get; } = CliCommon.DiskArgument();
+    public Argument<string> Path { get; } = new("VOL:/path") { Description = "volume id as `volumes` prints it, then a path in it: p2:/Windows/win.ini (a stream: p2:/dir/file:stream)" };
+    public Option<bool> IgnoreCid { get; } = CliCommon.IgnoreCidOption();
+    public Option<bool> RawInput { get; } = CliCommon.RawInputOption();
+    public Option<bool> System { get; } = new("--system") { Description = "also show filesystem metafiles ($MFT, $LogFile, ...)" };
+
+    public void AddTo(Command command)
+    {
+        command.Arguments.Add(Disk);
+        command.Arguments.Add(Path);
+        command.Options.Add(IgnoreCid);
+        command.Options.Add(RawInput);
+        command.Options.Add(System);
+    }
+
+    /// <summary>Opens the disk and the volume's filesystem and resolves the path (following symlinks in the middle).</summary>
+    public Target Open(ParseResult p, bool followLastSymlink)
+    {
+        var where = VolumePath.Parse(p.GetValue(Path)!);
+        var disk = MountedDisk.Open(p.GetValue(Disk)!, CliCommon.DiskOptions(p, IgnoreCid, RawInput),
+            new FileSystemOptions { ShowSystemFiles = p.GetValue(System) });
+        try
+        {
+            var fs = disk.OpenFileSystem(where.Volume);
+            var node = PathResolver.Resolve(fs, where.Path, followLastSymlink, where.ToString());
+            return new Target(disk, fs, node, where);
+        }
+        catch
+        {
+            disk.Dispose();
+            throw;
+        }
+    }
+
+    public sealed record Target(MountedDisk Disk, IFileSystem Fs, FsNode Node, VolumePath Where) : IDisposable
+    {
+        public void Dispose() => Disk.Dispose();
+    }
+}

@@ -1,0 +1,99 @@
+using VmdkMount.Core.Errors;
+using VmdkMount.Core.Transports;
+
+namespace VmdkMount.Core.FileSystems.Ext;
+
+/// <summary>
+/// The metadata access shared by every ext structure reader: bounds-checked block reads through a bounded cache,
+/// group descriptor and inode lookup, and the warning list. Thread-safe.
+/// </summary>
+internal sealed class ExtVolume
+{
+    private const long BlockCacheBytes = 32L << 20;
+    private const long InodeCacheEntries = 65536;
+
+    private readonly ExtCache<ulong, byte[]> _blocks = new(BlockCacheBytes);
+    private readonly ExtCache<uint, ExtInode> _inodes = new(InodeCacheEntries);
+    private readonly ExtGroupDescriptor _descriptors;
+
+    public ExtVolume(IReadAt data, string name, ExtSuperblock sb)
+    {
+        Data = data;
+        Name = name;
+        Sb = sb;
+        _descriptors = new ExtGroupDescriptor(sb);
+    }
+
+    public IReadAt Data { get; }
+    public string Name { get; }
+    public ExtSuperblock Sb { get; }
+    public int BlockSize => Sb.BlockSize;
+    public ExtWarnings Warnings { get; } = new();
+
+    public long BlockOffset(ulong block) => checked((long)block * Sb.BlockSize);
+
+    /// <summary>A metadata block (descriptor, inode table, indirect, extent node): cached, never modify the array.</summary>
+    public byte[] ReadBlock(ulong block, string what, long referencedAt)
+    {
+        if (block >= Sb.BlocksCount)
+            throw new CorruptDataException($"{Name} {what}", referencedAt, $"block {block} is outside the filesystem ({Sb.BlocksCount} blocks)");
+        if (_blocks.TryGet(block, out var cached)) return cached;
+        var buffer = new byte[Sb.BlockSize];
+        ReadExactly(BlockOffset(block), buffer, what);
+        return _blocks.Add(block, buffer, buffer.Length);
+    }
+
+    /// <summary>Reads exactly, without building a message unless the volume is cut short (no allocation per read).</summary>
+    public void ReadExactly(long offset, Span<byte> destination, string what)
+    {
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int n = Data.ReadAt(offset + total, destination[total..]);
+            if (n <= 0)
+                throw new CorruptDataException($"{Name} {what}", offset + total,
+                    $"volume ends at {Data.Length}: truncated image? needed {destination.Length} bytes at {offset}");
+            total += n;
+        }
+    }
+
+    /// <summary>Same as <see cref="ReadExactly"/> for the data path, where the message is built only on failure.</summary>
+    public void ReadFileData(long offset, Span<byte> destination, uint inode)
+    {
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int n = Data.ReadAt(offset + total, destination[total..]);
+            if (n <= 0)
+                throw new CorruptDataException($"{Name} inode {inode} data", offset + total,
+                    $"volume ends at {Data.Length}: truncated image? needed {destination.Length} bytes at {offset}");
+            total += n;
+        }
+    }
+
+    public ExtInode ReadInode(uint number)
+    {
+        if (_inodes.TryGet(number, out var cached)) return cached;
+        if (number == 0 || number > Sb.InodesCount)
+            throw new CorruptDataException($"{Name} inode {number}", 0, $"inode number out of range (1 .. {Sb.InodesCount})");
+        uint group = (number - 1) / Sb.InodesPerGroup;
+        uint index = (number - 1) % Sb.InodesPerGroup;
+        var (descBlock, descOffset) = _descriptors.Locate(group);
+        var descriptors = ReadBlock(descBlock, $"group descriptor block of group {group}", ExtSuperblock.VolumeOffset);
+        long descByteOffset = BlockOffset(descBlock) + descOffset;
+        var (table, _, descProblem) = _descriptors.Parse(group, descriptors.AsSpan(descOffset, Sb.DescriptorSize), descByteOffset, Name);
+        Warnings.Add(descProblem);
+        long byteInTable = (long)index * Sb.InodeSize;
+        ulong block = table + (ulong)(byteInTable / Sb.BlockSize);
+        int within = (int)(byteInTable % Sb.BlockSize);
+        var tableBlock = ReadBlock(block, $"inode table of group {group}", descByteOffset);
+        long offset = BlockOffset(block) + within;
+        var inode = ExtInode.Parse(Sb, number, tableBlock.AsSpan(within, Sb.InodeSize), offset, Name);
+        Warnings.Add(inode.ChecksumProblem);
+        return _inodes.Add(number, inode, 1);
+    }
+
+    /// <summary>Seed of the per-inode checksums of extent blocks and directory blocks (metadata_csum).</summary>
+    public uint InodeChecksumSeed(ExtInode inode) =>
+        ExtCrc32c.UpdateUInt32(ExtCrc32c.UpdateUInt32(Sb.ChecksumSeed, inode.Number), inode.Generation);
+}

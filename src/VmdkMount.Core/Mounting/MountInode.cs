@@ -1,0 +1,63 @@
+using VmdkMount.Core.FileSystems;
+
+namespace VmdkMount.Core.Mounting;
+
+public enum MountNodeKind
+{
+    /// <summary>The mount root when it holds one folder per volume.</summary>
+    Root,
+    /// <summary>A node of a volume's filesystem (a volume's root folder is one too).</summary>
+    FsNode,
+    /// <summary>`disk.img`: the flattened disk as one read-only file.</summary>
+    DiskImage,
+    /// <summary>A mountable volume whose filesystem could not be opened: an empty folder whose reads fail.</summary>
+    UnreadableVolume,
+}
+
+/// <summary>
+/// One node as a frontend sees it, with a frontend inode number that is stable for the life of the mount.
+/// A filesystem node reached by several names (a hard link) is one <see cref="MountInode"/>; its
+/// <see cref="Name"/> and <see cref="Parent"/> are those of the first name seen (used in messages only).
+/// Nodes never change (backups are immutable), so <see cref="Node"/> is kept as first read.
+/// </summary>
+public sealed class MountInode
+{
+    internal MountInode(ulong ino, MountNodeKind kind, MountInode? parent, string name, int volumeIndex,
+        string? volumeId, IFileSystem? fileSystem, FsNode? node, string? error = null)
+    {
+        Ino = ino;
+        Kind = kind;
+        Parent = parent;
+        Name = name;
+        VolumeIndex = volumeIndex;
+        VolumeId = volumeId;
+        FileSystem = fileSystem;
+        Node = node;
+        Error = error;
+    }
+
+    public ulong Ino { get; }
+
+    public MountNodeKind Kind { get; }
+
+    public MountInode? Parent { get; }
+
+    public string Name { get; }
+
+    /// <summary>Index into the disk's volume list; -1 for the root and disk.img.</summary>
+    public int VolumeIndex { get; }
+
+    public string? VolumeId { get; }
+
+    /// <summary>The reader of the volume this node lives on (null for the root, disk.img, an unreadable volume).</summary>
+    public IFileSystem? FileSystem { get; }
+
+    /// <summary>The filesystem node (null unless <see cref="Kind"/> is <see cref="MountNodeKind.FsNode"/>).</summary>
+    public FsNode? Node { get; }
+
+    /// <summary>Why an <see cref="MountNodeKind.UnreadableVolume"/> cannot be read.</summary>
+    public string? Error { get; }
+
+    public bool IsDirectory => Kind is MountNodeKind.Root or MountNodeKind.UnreadableVolume
+        || (Kind == MountNodeKind.FsNode && Node!.Type == FsNodeType.Directory);
+}

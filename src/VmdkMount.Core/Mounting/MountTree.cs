@@ -1,0 +1,203 @@
+using System.Collections.Concurrent;
+using VmdkMount.Core.Disks;
+using VmdkMount.Core.Errors;
+using VmdkMount.Core.FileSystems;
+using VmdkMount.Core.Volumes;
+
+namespace VmdkMount.Core.Mounting;
+
+/// <summary>What a mount shows at its root.</summary>
+public sealed record MountTreeOptions
+{
+    /// <summary>Show only this volume, directly at the root; null: one folder per mountable volume.</summary>
+    public string? SingleVolume { get; init; }
+
+    /// <summary>Add `disk.img` (the flattened disk) beside the volume folders.</summary>
+    public bool RawImage { get; init; }
+}
+
+/// <summary>
+/// The tree a mount shows, as inode numbers: the root (one folder per mountable volume, plus `disk.img` with
+/// --raw, or one volume's root directly), and every filesystem node reached from it. Frontend-neutral: FUSE uses the
+/// numbers as node ids, another frontend may use them as file indexes. Thread-safe; numbers are handed out on first
+/// sight and never reused, and a (volume, filesystem node id) pair always gets the same number, so hard links
+/// share one inode.
+/// </summary>
+public sealed class MountTree
+{
+    public const ulong RootIno = 1;
+    public const string DiskImageName = "disk.img";
+
+    private readonly ConcurrentDictionary<ulong, MountInode> _byIno = new();
+    private readonly ConcurrentDictionary<(int Volume, long Id), MountInode> _byNode = new();
+    private readonly Lazy<IReadOnlyList<MountInode>> _rootChildren;
+    private readonly Action<string> _log;
+    private long _nextIno = (long)RootIno;
+
+    private readonly Func<Volume, IFileSystem> _openFileSystem;
+
+    public MountTree(MountedDisk disk, MountTreeOptions options, Action<string>? log = null)
+        : this(disk.Disk, disk.Layout.Volumes, v => disk.OpenFileSystem(v.Id), options, log)
+    {
+    }
+
+    /// <summary>A tree over any disk, volume list and reader factory (tests use it with in-memory filesystems).</summary>
+    public MountTree(IVirtualDisk disk, IReadOnlyList<Volume> volumes, Func<Volume, IFileSystem> openFileSystem,
+        MountTreeOptions options, Action<string>? log = null)
+    {
+        Disk = disk;
+        Volumes = volumes;
+        _openFileSystem = openFileSystem;
+        Options = options;
+        _log = log ?? (_ => { });
+        _rootChildren = new Lazy<IReadOnlyList<MountInode>>(BuildRootChildren, LazyThreadSafetyMode.ExecutionAndPublication);
+        if (options.SingleVolume is { } id)
+        {
+            int index = IndexOf(id);
+            var volume = volumes[index];
+            if (!volume.Mountable)
+                throw new UnsupportedFeatureException($"{disk.Source}:{id}", volume.Reason ?? "volume is not mountable");
+            var fs = openFileSystem(volume);
+            Root = new MountInode(RootIno, MountNodeKind.FsNode, null, "", index, id, fs, fs.Stat(fs.RootId));
+            _byNode[(index, fs.RootId)] = Root;
+        }
+        else
+        {
+            Root = new MountInode(RootIno, MountNodeKind.Root, null, "", -1, null, null, null);
+        }
+        _byIno[RootIno] = Root;
+    }
+
+    /// <summary>The flattened disk (what disk.img shows).</summary>
+    public IVirtualDisk Disk { get; }
+
+    public IReadOnlyList<Volume> Volumes { get; }
+
+    public MountTreeOptions Options { get; }
+
+    public MountInode Root { get; }
+
+    /// <summary>Nodes handed out so far.</summary>
+    public int Count => _byIno.Count;
+
+    public bool TryGet(ulong ino, out MountInode inode) => _byIno.TryGetValue(ino, out inode!);
+
+    /// <summary>The child called <paramref name="name"/>, or null when there is none (or the parent is no directory).</summary>
+    public MountInode? Lookup(MountInode parent, string name)
+    {
+        switch (parent.Kind)
+        {
+            case MountNodeKind.Root:
+                foreach (var child in _rootChildren.Value)
+                    if (string.Equals(child.Name, name, StringComparison.Ordinal)) return child;
+                return null;
+            case MountNodeKind.FsNode when parent.Node!.Type == FsNodeType.Directory:
+                var node = parent.FileSystem!.Lookup(parent.Node.Id, name);
+                return node is null ? null : Intern(parent, name, node);
+            case MountNodeKind.UnreadableVolume:
+                throw new FileReadException(DisplayPath(parent), parent.Error ?? "volume cannot be read");
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Every entry of a directory (without `.` and `..`), with the name it has there.</summary>
+    public List<(string Name, MountInode Inode)> List(MountInode dir)
+    {
+        var result = new List<(string, MountInode)>();
+        switch (dir.Kind)
+        {
+            case MountNodeKind.Root:
+                foreach (var child in _rootChildren.Value) result.Add((child.Name, child));
+                break;
+            case MountNodeKind.FsNode when dir.Node!.Type == FsNodeType.Directory:
+                foreach (var entry in dir.FileSystem!.List(dir.Node.Id))
+                    result.Add((entry.Name, Intern(dir, entry.Name, entry.Node)));
+                break;
+            case MountNodeKind.UnreadableVolume:
+                throw new FileReadException(DisplayPath(dir), dir.Error ?? "volume cannot be read");
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// A symlink's target as it must appear under <paramref name="mountRoot"/> (the absolute path where the mount root
+    /// is): volume-absolute targets become absolute paths inside the mount, relative ones stay as stored.
+    /// </summary>
+    public string LinkTarget(MountInode link, string mountRoot)
+    {
+        if (link.Kind != MountNodeKind.FsNode || link.Node!.Type != FsNodeType.Symlink)
+            throw new ArgumentException($"{DisplayPath(link)} is not a symbolic link");
+        string target = link.FileSystem!.ReadLink(link.Node.Id);
+        if (!target.StartsWith('/')) return target;
+        string volumeRoot = Options.SingleVolume is null ? mountRoot.TrimEnd('/') + "/" + link.VolumeId : mountRoot.TrimEnd('/');
+        return target == "/" ? (volumeRoot.Length == 0 ? "/" : volumeRoot) : volumeRoot + target;
+    }
+
+    /// <summary>`p2:/dir/file` for messages; `disk.img` or `/` for the virtual nodes. Bounded walk up the first-seen names.</summary>
+    public string DisplayPath(MountInode inode)
+    {
+        if (inode.Kind == MountNodeKind.Root) return "/";
+        if (inode.Kind == MountNodeKind.DiskImage) return DiskImageName;
+        var names = new Stack<string>();
+        var current = inode;
+        for (int depth = 0; current is not null && depth < 4096; depth++, current = current.Parent)
+        {
+            if (current.Kind != MountNodeKind.FsNode || current.Parent is null || current.Parent.VolumeIndex != current.VolumeIndex) break;
+            names.Push(current.Name);
+        }
+        return $"{inode.VolumeId}:/{string.Join('/', names)}";
+    }
+
+    private MountInode Intern(MountInode parent, string name, FsNode node)
+    {
+        var key = (parent.VolumeIndex, node.Id);
+        if (_byNode.TryGetValue(key, out var known)) return known;
+        var created = new MountInode(NextIno(), MountNodeKind.FsNode, parent, name, parent.VolumeIndex, parent.VolumeId, parent.FileSystem, node);
+        var winner = _byNode.GetOrAdd(key, created);
+        if (ReferenceEquals(winner, created)) _byIno[created.Ino] = created;
+        return winner;
+    }
+
+    private ulong NextIno() => (ulong)Interlocked.Increment(ref _nextIno);
+
+    private int IndexOf(string volumeId)
+    {
+        for (int i = 0; i < Volumes.Count; i++)
+            if (Volumes[i].Id == volumeId) return i;
+        var ids = string.Join(", ", Volumes.Select(v => v.Id));
+        throw new SourceUnavailableException($"{Disk.Source}:{volumeId}", $"no such volume (volumes: {ids})");
+    }
+
+    private IReadOnlyList<MountInode> BuildRootChildren()
+    {
+        var children = new List<MountInode>();
+        for (int i = 0; i < Volumes.Count; i++)
+        {
+            var volume = Volumes[i];
+            if (!volume.Mountable) continue;
+            MountInode child;
+            try
+            {
+                var fs = _openFileSystem(volume);
+                var node = fs.Stat(fs.RootId);
+                child = new MountInode(NextIno(), MountNodeKind.FsNode, Root, volume.Id, i, volume.Id, fs, node);
+                _byNode[(i, fs.RootId)] = child;
+            }
+            catch (VmdkMountException e)
+            {
+                _log($"{volume.Id}: cannot open the {volume.FileSystem} filesystem: {e.Message}");
+                child = new MountInode(NextIno(), MountNodeKind.UnreadableVolume, Root, volume.Id, i, volume.Id, null, null, e.Message);
+            }
+            _byIno[child.Ino] = child;
+            children.Add(child);
+        }
+        if (Options.RawImage)
+        {
+            var image = new MountInode(NextIno(), MountNodeKind.DiskImage, Root, DiskImageName, -1, null, null, null);
+            _byIno[image.Ino] = image;
+            children.Add(image);
+        }
+        return children;
+    }
+}

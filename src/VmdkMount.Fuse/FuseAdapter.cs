@@ -1,0 +1,355 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Text;
+using VmdkMount.Core.FileSystems;
+using VmdkMount.Core.Mounting;
+using VmdkMount.Fuse.Native;
+
+namespace VmdkMount.Fuse;
+
+/// <summary>
+/// The thin translation from FUSE low-level requests to <see cref="MountTree"/> and <see cref="IFileSystem"/>.
+/// Each method ends in exactly one reply; an exception that escapes one reaches <see cref="FuseCallbacks"/>,
+/// which replies with the errno from <see cref="ErrnoMapping"/>. Read-path methods rent their buffer from the
+/// shared pool and reply from it while it is pinned, so steady-state reads allocate nothing.
+/// </summary>
+public sealed unsafe class FuseAdapter
+{
+    /// <summary>Largest READ the kernel sends (256 pages, docs/fuse-dokan.md 1.6); larger requests are capped.</summary>
+    public const int MaxRead = 1 << 20;
+
+    /// <summary>Largest extended attribute value Linux passes (XATTR_SIZE_MAX).</summary>
+    private const int MaxXattrSize = 64 * 1024;
+    private const string XattrPrefix = "user.";
+    private const int SeekData = 3;
+    private const int SeekHole = 4;
+
+    private readonly ConcurrentDictionary<ulong, List<(string Name, MountInode Inode)>> _openDirs = new();
+    private readonly FuseAttributes _attributes;
+    private readonly string _mountRoot;
+    private readonly double _timeout;
+    private long _nextHandle;
+
+    public FuseAdapter(MountTree tree, FuseMountOptions options, Action<string>? log = null)
+    {
+        Tree = tree;
+        Log = log ?? (line => Console.Error.WriteLine("vmdkmount: " + line));
+        _mountRoot = Path.GetFullPath(options.MountPoint).TrimEnd('/');
+        _timeout = options.CacheSeconds;
+        _attributes = new FuseAttributes(tree, options.Uid ?? LibC.GetUid(), options.Gid ?? LibC.GetGid(), SymlinkSize);
+    }
+
+    public MountTree Tree { get; }
+
+    public Action<string> Log { get; }
+
+    internal string DescribeIno(ulong ino) => Tree.TryGet(ino, out var inode) ? Tree.DisplayPath(inode) : $"inode {ino}";
+
+    internal void Init(FuseConnInfo* conn)
+    {
+        uint want = conn->Want | FuseCapabilities.ReaddirPlus | FuseCapabilities.CacheSymlinks | FuseCapabilities.ParallelDirOps;
+        // "auto" makes the kernel fall back to plain READDIR plus one LOOKUP per entry after the first batch.
+        want &= ~FuseCapabilities.ReaddirPlusAuto;
+        conn->Want = want & conn->Capable;
+    }
+
+    internal void Lookup(nint req, ulong parentIno, byte* namePtr)
+    {
+        var parent = Get(parentIno);
+        if (!parent.IsDirectory) { FuseLowLevel.ReplyErr(req, Errno.ENOTDIR); return; }
+        string name = Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(namePtr));
+        var child = Tree.Lookup(parent, name);
+        FuseEntryParam entry = default;
+        entry.EntryTimeout = _timeout;
+        entry.AttrTimeout = _timeout;
+        if (child is not null)
+        {
+            entry.Ino = child.Ino;
+            _attributes.Fill(entry.Attr, child);
+        }
+        // ino 0 with a timeout is a negative entry: the kernel remembers the name is absent.
+        FuseLowLevel.ReplyEntry(req, &entry);
+    }
+
+    internal void GetAttr(nint req, ulong ino)
+    {
+        var inode = Get(ino);
+        byte* st = stackalloc byte[StatLayout.MaxSize];
+        _attributes.Fill(st, inode);
+        FuseLowLevel.ReplyAttr(req, st, _timeout);
+    }
+
+    internal void ReadLink(nint req, ulong ino)
+    {
+        var inode = Get(ino);
+        if (inode.Kind != MountNodeKind.FsNode || inode.Node!.Type != FsNodeType.Symlink) { FuseLowLevel.ReplyErr(req, Errno.EINVAL); return; }
+        string target = Tree.LinkTarget(inode, _mountRoot);
+        byte[] bytes = new byte[Encoding.UTF8.GetByteCount(target) + 1];
+        Encoding.UTF8.GetBytes(target, bytes);
+        fixed (byte* p = bytes) FuseLowLevel.ReplyReadlink(req, p);
+    }
+
+    internal void Open(nint req, ulong ino, FuseFileInfo* fi)
+    {
+        var inode = Get(ino);
+        if ((fi->Flags & 3) != 0) { FuseLowLevel.ReplyErr(req, Errno.EROFS); return; }
+        if (inode.IsDirectory) { FuseLowLevel.ReplyErr(req, Errno.EISDIR); return; }
+        fi->Fh = 0;
+        fi->Bits |= FuseFileInfo.KeepCacheBit;
+        FuseLowLevel.ReplyOpen(req, fi);
+    }
+
+    internal void Read(nint req, ulong ino, nuint size, long offset)
+    {
+        var inode = Get(ino);
+        if (offset < 0) { FuseLowLevel.ReplyErr(req, Errno.EINVAL); return; }
+        int want = (int)Math.Min(size, (nuint)MaxRead);
+        long length = LengthOf(inode);
+        if (offset >= length) want = 0;
+        else if (length - offset < want) want = (int)(length - offset);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(want, 1));
+        try
+        {
+            int total = ReadFully(inode, offset, buffer.AsSpan(0, want));
+            if (total < want)
+            {
+                // A short reply would make the kernel shrink its cached file size (fuse_short_read).
+                Log($"{Tree.DisplayPath(inode)}: read failed: data ends at {offset + total}, before the file's size {length}");
+                FuseLowLevel.ReplyErr(req, Errno.EIO);
+                return;
+            }
+            fixed (byte* p = buffer) FuseLowLevel.ReplyBuf(req, p, (nuint)total);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    internal void OpenDir(nint req, ulong ino, FuseFileInfo* fi)
+    {
+        var inode = Get(ino);
+        if (!inode.IsDirectory) { FuseLowLevel.ReplyErr(req, Errno.ENOTDIR); return; }
+        var entries = Tree.List(inode);
+        ulong handle = (ulong)Interlocked.Increment(ref _nextHandle);
+        _openDirs[handle] = entries;
+        fi->Fh = handle;
+        // cache_readdir lasts across opens only together with keep_cache (docs/fuse-dokan.md 2.4).
+        fi->Bits |= FuseFileInfo.KeepCacheBit | FuseCompat.CacheReaddirBit;
+        FuseLowLevel.ReplyOpen(req, fi);
+    }
+
+    internal void ReleaseDir(nint req, FuseFileInfo* fi)
+    {
+        _openDirs.TryRemove(fi->Fh, out _);
+        FuseLowLevel.ReplyErr(req, 0);
+    }
+
+    /// <summary>READDIR and READDIRPLUS: entry i carries cookie i+1; "." and ".." are entries 0 and 1.</summary>
+    internal void ReadDir(nint req, ulong ino, nuint size, long offset, FuseFileInfo* fi, bool plus)
+    {
+        var dir = Get(ino);
+        if (!_openDirs.TryGetValue(fi->Fh, out var entries)) { FuseLowLevel.ReplyErr(req, Errno.EBADF); return; }
+        int capacity = (int)Math.Min(size, (nuint)MaxRead);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 1));
+        try
+        {
+            fixed (byte* buf = buffer)
+            {
+                int used = 0;
+                byte* name = stackalloc byte[1024];
+                FuseEntryParam entry = default;
+                long count = entries.Count + 2L;
+                for (long i = Math.Max(0, offset); i < count; i++)
+                {
+                    MountInode? child = i >= 2 ? entries[(int)(i - 2)].Inode : null;
+                    string childName = i switch { 0 => ".", 1 => "..", _ => entries[(int)(i - 2)].Name };
+                    byte* namePtr = EncodeName(childName, name, 1024, out byte[]? spill);
+                    fixed (byte* spilled = spill)
+                    {
+                        if (spill is not null) namePtr = spilled;
+                        nuint needed;
+                        entry = default;
+                        if (child is null)
+                        {
+                            // "." and "..": node id 0 so the kernel does not count a lookup; only type and number matter.
+                            StatLayout.Fill(entry.Attr, _attributes.InodeNumber(dir), 0x4000, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                        }
+                        else
+                        {
+                            entry.Ino = child.Ino;
+                            entry.AttrTimeout = _timeout;
+                            entry.EntryTimeout = _timeout;
+                            if (plus) _attributes.Fill(entry.Attr, child);
+                            else StatLayout.Fill(entry.Attr, _attributes.InodeNumber(child), FuseAttributes.TypeBits(child), 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                        }
+                        needed = plus
+                            ? FuseLowLevel.AddDirentryPlus(req, buf + used, (nuint)(capacity - used), namePtr, &entry, i + 1)
+                            : FuseLowLevel.AddDirentry(req, buf + used, (nuint)(capacity - used), namePtr, entry.Attr, i + 1);
+                        if (needed > (nuint)(capacity - used)) break;
+                        used += (int)needed;
+                    }
+                }
+                FuseLowLevel.ReplyBuf(req, buf, (nuint)used);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    internal void StatFs(nint req, ulong ino)
+    {
+        StatVfs st = default;
+        long bytes = Tree.TryGet(ino, out var inode) && inode.VolumeIndex >= 0
+            ? Tree.Volumes[inode.VolumeIndex].Size
+            : Tree.Disk.Length;
+        st.BlockSize = 4096;
+        st.FragmentSize = 4096;
+        st.Blocks = (ulong)(bytes / 4096);
+        st.Files = (ulong)Tree.Count;
+        st.Flag = 1; // ST_RDONLY
+        st.NameMax = 255;
+        FuseLowLevel.ReplyStatfs(req, &st);
+    }
+
+    /// <summary>NTFS alternate data streams appear as `user.&lt;stream&gt;` attributes.</summary>
+    internal void ListXattr(nint req, ulong ino, nuint size)
+    {
+        var inode = Get(ino);
+        var streams = inode.Kind == MountNodeKind.FsNode ? inode.FileSystem!.ListStreams(inode.Node!.Id) : [];
+        var names = new StringBuilder();
+        foreach (var s in streams) names.Append(XattrPrefix).Append(s.Name).Append('\0');
+        byte[] bytes = Encoding.UTF8.GetBytes(names.ToString());
+        if (size == 0) FuseLowLevel.ReplyXattr(req, (nuint)bytes.Length);
+        else if ((nuint)bytes.Length > size) FuseLowLevel.ReplyErr(req, Errno.ERANGE);
+        else fixed (byte* p = bytes) FuseLowLevel.ReplyBuf(req, p, (nuint)bytes.Length);
+    }
+
+    internal void GetXattr(nint req, ulong ino, byte* namePtr, nuint size)
+    {
+        var inode = Get(ino);
+        string name = Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(namePtr));
+        FsStream? stream = null;
+        if (inode.Kind == MountNodeKind.FsNode && name.StartsWith(XattrPrefix, StringComparison.Ordinal))
+            stream = FindStream(inode.FileSystem!.ListStreams(inode.Node!.Id), name[XattrPrefix.Length..]);
+        if (stream is not { } found) { FuseLowLevel.ReplyErr(req, Errno.ENODATA); return; }
+        if (found.Size > MaxXattrSize) { FuseLowLevel.ReplyErr(req, Errno.E2BIG); return; }
+        if (size == 0) { FuseLowLevel.ReplyXattr(req, (nuint)found.Size); return; }
+        if ((nuint)found.Size > size) { FuseLowLevel.ReplyErr(req, Errno.ERANGE); return; }
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)found.Size));
+        try
+        {
+            var span = buffer.AsSpan(0, (int)found.Size);
+            int total = 0;
+            while (total < span.Length)
+            {
+                int n = inode.FileSystem!.ReadStream(inode.Node!.Id, found.Name, total, span[total..]);
+                if (n <= 0) break;
+                total += n;
+            }
+            fixed (byte* p = buffer) FuseLowLevel.ReplyBuf(req, p, (nuint)total);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>SEEK_DATA / SEEK_HOLE: disk.img answers from the allocation map; files are all data up to their size.</summary>
+    internal void Lseek(nint req, ulong ino, long offset, int whence)
+    {
+        var inode = Get(ino);
+        long length = LengthOf(inode);
+        if (whence is not (SeekData or SeekHole)) { FuseLowLevel.ReplyErr(req, Errno.EINVAL); return; }
+        if (offset < 0 || offset >= length) { FuseLowLevel.ReplyErr(req, Errno.ENXIO); return; }
+        long result;
+        if (inode.Kind != MountNodeKind.DiskImage)
+            result = whence == SeekData ? offset : length;
+        else if (whence == SeekData)
+            result = NextData(offset, length);
+        else
+            result = NextHole(offset, length);
+        if (result < 0) FuseLowLevel.ReplyErr(req, Errno.ENXIO);
+        else FuseLowLevel.ReplyLseek(req, result);
+    }
+
+    private long NextData(long offset, long length)
+    {
+        foreach (var range in Tree.Disk.QueryAllocated(offset, length - offset))
+            if (range.End > offset) return Math.Max(offset, range.Offset);
+        return -1;
+    }
+
+    private long NextHole(long offset, long length)
+    {
+        long position = offset;
+        foreach (var range in Tree.Disk.QueryAllocated(offset, length - offset))
+        {
+            if (range.Offset > position) return position;
+            position = Math.Max(position, range.End);
+        }
+        return Math.Min(position, length);
+    }
+
+    private static FsStream? FindStream(IReadOnlyList<FsStream> streams, string name)
+    {
+        foreach (var s in streams) if (string.Equals(s.Name, name, StringComparison.Ordinal)) return s;
+        foreach (var s in streams) if (string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase)) return s;
+        return null;
+    }
+
+    private int ReadFully(MountInode inode, long offset, Span<byte> destination)
+    {
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int n = inode.Kind == MountNodeKind.DiskImage
+                ? Tree.Disk.ReadAt(offset + total, destination[total..])
+                : inode.FileSystem!.Read(inode.Node!.Id, offset + total, destination[total..]);
+            if (n <= 0) break;
+            total += n;
+        }
+        return total;
+    }
+
+    private long LengthOf(MountInode inode) => inode.Kind switch
+    {
+        MountNodeKind.DiskImage => Tree.Disk.Length,
+        MountNodeKind.FsNode => inode.Node!.Size,
+        _ => 0,
+    };
+
+    private long SymlinkSize(MountInode inode)
+    {
+        try
+        {
+            return Encoding.UTF8.GetByteCount(Tree.LinkTarget(inode, _mountRoot));
+        }
+        catch (Core.Errors.VmdkMountException)
+        {
+            return inode.Node!.Size;
+        }
+    }
+
+    private MountInode Get(ulong ino) =>
+        Tree.TryGet(ino, out var inode) ? inode : throw new KeyNotFoundException($"inode {ino} was never handed out");
+
+    /// <summary>UTF-8 + NUL into <paramref name="scratch"/>, or into a spill array for names longer than it.</summary>
+    private static byte* EncodeName(string name, byte* scratch, int scratchSize, out byte[]? spill)
+    {
+        int count = Encoding.UTF8.GetByteCount(name);
+        if (count < scratchSize)
+        {
+            Encoding.UTF8.GetBytes(name, new Span<byte>(scratch, scratchSize));
+            scratch[count] = 0;
+            spill = null;
+            return scratch;
+        }
+        spill = new byte[count + 1];
+        Encoding.UTF8.GetBytes(name, spill);
+        return null;
+    }
+}

@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using VmdkMount.Fuse.Native;
+
+namespace VmdkMount.Fuse;
+
+/// <summary>Mounting failed (bad mount point, no /dev/fuse, libfuse missing...).</summary>
+public sealed class FuseMountException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// One libfuse low-level session: created and mounted by <see cref="Mount"/>, served by <see cref="Run"/> until
+/// unmounted, torn down by <see cref="Dispose"/>.
+///
+/// Stopping (docs/fuse-dokan.md 2.4): `fuse_session_exit` only sets a flag, and libfuse's own signal handlers are
+/// never installed under .NET (the runtime already owns SIGINT/SIGTERM). So <see cref="RequestStop"/> sets the flag
+/// and lazily unmounts; the kernel then aborts the connection and the loop returns. <see cref="HandleSignals"/> wires
+/// SIGINT, SIGTERM and SIGHUP to it through PosixSignalRegistration.
+/// </summary>
+public sealed unsafe class FuseSession : IDisposable
+{
+    private readonly FuseAdapter _adapter;
+    private readonly FuseMountOptions _options;
+    private GCHandle _self;
+    private FuseArgs* _args;
+    private nint _session;
+    private int _stopRequested;
+    private bool _mounted;
+
+    private FuseSession(FuseAdapter adapter, FuseMountOptions options)
+    {
+        _adapter = adapter;
+        _options = options;
+        MountPoint = Path.GetFullPath(options.MountPoint).TrimEnd('/');
+        if (MountPoint.Length == 0) MountPoint = "/";
+    }
+
+    public string MountPoint { get; }
+
+    /// <summary>Creates the session and mounts it; requests queue in the kernel until <see cref="Run"/>.</summary>
+    public static FuseSession Mount(FuseAdapter adapter, FuseMountOptions options)
+    {
+        var session = new FuseSession(adapter, options);
+        try
+        {
+            session.Create();
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    private void Create()
+    {
+        if (!OperatingSystem.IsLinux()) throw new FuseMountException("FUSE mounts need Linux");
+        try
+        {
+            _ = FuseCompat.Version;
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            throw new FuseMountException($"cannot load {FuseLowLevel.Library} (install the fuse3 package)", e);
+        }
+        var opts = new StringBuilder("ro,default_permissions,subtype=vmdkmount,fsname=");
+        // A comma would split the option list; fsname is informational only.
+        opts.Append(_options.FsName.Replace(',', '_'));
+        if (_options.AllowOther) opts.Append(",allow_other");
+        if (_options.AutoUnmount) opts.Append(",auto_unmount");
+        var argv = new List<string> { "vmdkmount", "-o", opts.ToString() };
+        if (_options.Debug) argv.Add("-d");
+
+        _args = (FuseArgs*)NativeMemory.AllocZeroed((nuint)sizeof(FuseArgs));
+        _args->Argc = argv.Count;
+        _args->Argv = (byte**)NativeMemory.AllocZeroed((nuint)(argv.Count + 1), (nuint)sizeof(nint));
+        for (int i = 0; i < argv.Count; i++) _args->Argv[i] = Utf8(argv[i]);
+        var original = _args->Argv;
+
+        _self = GCHandle.Alloc(_adapter);
+        _session = FuseLowLevel.SessionNew(_args, FuseCallbacks.Table, FuseCallbacks.TableSize, (void*)GCHandle.ToIntPtr(_self));
+        // fuse_opt_parse replaced argv with its own copy (ours has allocated = 0, so it was not freed): free both.
+        if (_args->Argv != original) FuseLowLevel.OptFreeArgs(_args);
+        for (int i = 0; i < argv.Count; i++) NativeMemory.Free(original[i]);
+        NativeMemory.Free(original);
+        _args->Argv = null;
+        _args->Argc = 0;
+        if (_session == 0) throw new FuseMountException("libfuse refused the session options (see the message above)");
+
+        var socketsBefore = _options.AutoUnmount ? UnixSocketFds() : [];
+        byte* mnt = Utf8(MountPoint);
+        try
+        {
+            if (FuseLowLevel.SessionMount(_session, mnt) != 0)
+                throw new FuseMountException($"cannot mount at {MountPoint} (see the message above)");
+        }
+        finally
+        {
+            NativeMemory.Free(mnt);
+        }
+        _mounted = true;
+        if (_options.AutoUnmount) MoveAutoUnmountSocket(socketsBefore, FuseLowLevel.SessionFd(_session));
+    }
+
+    /// <summary>
+    /// With auto_unmount, libfuse keeps its end of the socket to the fusermount3 helper open (by design, never closed,
+    /// not close-on-exec). Two things go wrong with it as libfuse leaves it:
+    /// (1) every program this process starts inherits it, and the helper waits for them all to exit;
+    /// (2) it has a lower number than the /dev/fuse descriptor, and a killed process's descriptors are closed in
+    /// ascending order, so the helper wakes while the connection is still alive, finds the mount answering (not
+    /// ENOTCONN), and leaves it mounted and dead a moment later (seen with kill -9).
+    /// So the new socket moves above the /dev/fuse descriptor, close-on-exec. libfuse never uses it again by number.
+    /// </summary>
+    private static void MoveAutoUnmountSocket(HashSet<int> before, int fuseFd)
+    {
+        if (fuseFd < 0) return;
+        foreach (int fd in UnixSocketFds())
+        {
+            if (before.Contains(fd)) continue;
+            int moved = LibC.Fcntl(fd, LibC.FDupFdCloexec, fuseFd + 1);
+            if (moved >= 0) LibC.Close(fd);
+        }
+    }
+
+    private static HashSet<int> UnixSocketFds()
+    {
+        var result = new HashSet<int>();
+        try
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+            {
+                if (!int.TryParse(Path.GetFileName(entry), out int fd)) continue;
+                try
+                {
+                    if (new FileInfo(entry).LinkTarget is { } target && target.StartsWith("socket:", StringComparison.Ordinal)) result.Add(fd);
+                }
+                catch (IOException)
+                {
+                    // The descriptor closed while listing.
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return result;
+    }
+
+    /// <summary>Serves requests until the file system is unmounted or <see cref="RequestStop"/>; returns libfuse's result.</summary>
+    public int Run() => FuseLoopBinding.Run(_session, _options.MaxThreads);
+
+    /// <summary>Ends <see cref="Run"/>: sets the exit flag and detaches the mount. Safe from any thread, more than once.</summary>
+    public void RequestStop()
+    {
+        if (Interlocked.Exchange(ref _stopRequested, 1) != 0 || _session == 0) return;
+        FuseLowLevel.SessionExit(_session);
+        LazyUnmount(MountPoint);
+    }
+
+    /// <summary>SIGINT, SIGTERM and SIGHUP stop the session cleanly instead of killing the process.</summary>
+    public IDisposable HandleSignals()
+    {
+        var registrations = new List<PosixSignalRegistration>();
+        foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
+            registrations.Add(PosixSignalRegistration.Create(signal, ctx =>
+            {
+                ctx.Cancel = true;
+                RequestStop();
+            }));
+        return new Registrations(registrations);
+    }
+
+    /// <summary>Detaches a mount now even if busy (`umount2(MNT_DETACH)` as root, else `fusermount3 -u -z`).</summary>
+    public static bool LazyUnmount(string mountPoint) => Unmount(mountPoint, lazy: true, out _);
+
+    /// <summary>Unmounts; <paramref name="lazy"/> detaches even when busy. <paramref name="error"/> says why not.</summary>
+    public static bool Unmount(string mountPoint, bool lazy, out string? error)
+    {
+        error = null;
+        if (LibC.GetEuid() == 0)
+        {
+            if (LibC.Umount2(mountPoint, lazy ? LibC.MntDetach : 0) == 0) return true;
+            error = Marshal.GetLastPInvokeErrorMessage();
+            return false;
+        }
+        try
+        {
+            var psi = new ProcessStartInfo("fusermount3") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("-u");
+            if (lazy) psi.ArgumentList.Add("-z");
+            psi.ArgumentList.Add(mountPoint);
+            using var p = Process.Start(psi)!;
+            string stderr = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode == 0) return true;
+            error = stderr.Trim();
+            return false;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            error = "cannot run fusermount3: " + e.Message;
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_session != 0)
+        {
+            if (_mounted) FuseLowLevel.SessionUnmount(_session);
+            FuseLowLevel.SessionDestroy(_session);
+            _session = 0;
+        }
+        if (_args is not null)
+        {
+            NativeMemory.Free(_args);
+            _args = null;
+        }
+        if (_self.IsAllocated) _self.Free();
+    }
+
+    private static byte* Utf8(string s)
+    {
+        int n = Encoding.UTF8.GetByteCount(s);
+        var p = (byte*)NativeMemory.Alloc((nuint)n + 1);
+        Encoding.UTF8.GetBytes(s, new Span<byte>(p, n));
+        p[n] = 0;
+        return p;
+    }
+
+    private sealed class Registrations(List<PosixSignalRegistration> items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var r in items) r.Dispose();
+        }
+    }
+}
