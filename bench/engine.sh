@@ -73,6 +73,8 @@ read -r q_base qc_base <<<"$q_base"; read -r v_base vc_base <<<"$v_base"
 read -r q_chain qc_chain <<<"$q_chain"; read -r v_chain vc_chain <<<"$v_chain"
 r_base=$("${quick[@]}" read base.vmdk)
 r_chain=$("${quick[@]}" read chain100/top.vmdk)
+x_base=$("${quick[@]}" rand base.vmdk)
+x_chain=$("${quick[@]}" rand chain100/top.vmdk)
 o_big=$("${quick[@]}" open big2t.vmdk)
 o_chain=$("${quick[@]}" open chain1000/top.vmdk)
 qo_big=$(best qemu-img info big2t.vmdk)
@@ -89,6 +91,7 @@ qemu-img $(qemu-img --version | head -1 | awk '{print $3}'), .NET $(dotnet --ver
 | chain / base export time | $(printf '%.2f' "$(calc "$v_chain / $v_base")") | $(printf '%.2f' "$(calc "$q_chain / $q_base")") | |
 | export CPU s (user+sys): base / chain | $vc_base / $vc_chain | $qc_base / $qc_chain | $(printf '%.2f' "$(calc "$vc_base / $qc_base")") / $(printf '%.2f' "$(calc "$vc_chain / $qc_chain")") |
 | in-process sequential read, MiB/s: base / 100-link chain | $r_base / $r_chain | | |
+| warm random 64 KiB read, us: base / 100-link chain | $x_base / $x_chain | | |
 | open 2 TB sparse disk, ms (qemu: whole \`qemu-img info\` process) | $o_big | $(printf '%.0f' "$(calc "$qo_big * 1000")") | |
 | open 1,000-link chain, ms (qemu: \`qemu-img info --backing-chain\`) | $o_chain | $(printf '%.0f' "$(calc "$qo_chain * 1000")") | |
 
