@@ -17,10 +17,11 @@ internal static class CheckCommand
         var json = CliCommon.JsonOption();
         var ignoreCid = CliCommon.IgnoreCidOption();
         var raw = CliCommon.RawInputOption();
-        var command = new Command("check", "structural check of every link; exit 0 clean, 1 problems found, 2 cannot open") { disk, json, ignoreCid, raw };
+        var recover = RecoverOption.Create();
+        var command = new Command("check", "structural check of every link; exit 0 clean, 1 problems found, 2 cannot open") { disk, json, ignoreCid, raw, recover };
         command.SetAction(p => CliCommon.Run(() =>
         {
-            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, raw));
+            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, raw) with { RecoverTruncatedStreams = p.GetValue(recover) });
             var links = new JsonArray();
             int count = 0;
             var chainProblems = d.Warnings.Where(w => w.Contains("CID mismatch", StringComparison.Ordinal)).ToList();

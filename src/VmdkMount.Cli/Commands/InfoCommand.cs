@@ -14,10 +14,11 @@ internal static class InfoCommand
         var json = CliCommon.JsonOption();
         var ignoreCid = CliCommon.IgnoreCidOption();
         var raw = CliCommon.RawInputOption();
-        var command = new Command("info", "chain links, createType, CID/parentCID, capacity, extents, allocated bytes") { disk, json, ignoreCid, raw };
+        var recover = RecoverOption.Create();
+        var command = new Command("info", "chain links, createType, CID/parentCID, capacity, extents, allocated bytes") { disk, json, ignoreCid, raw, recover };
         command.SetAction(p => CliCommon.Run(() =>
         {
-            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, raw));
+            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, raw) with { RecoverTruncatedStreams = p.GetValue(recover) });
             var doc = Describe(d);
             if (p.GetValue(json)) Console.WriteLine(doc.ToJsonString(DiskJson.Options));
             else PrintText(doc);

@@ -14,10 +14,11 @@ internal static class MapCommand
         var json = CliCommon.JsonOption();
         var ignoreCid = CliCommon.IgnoreCidOption();
         var raw = CliCommon.RawInputOption();
-        var command = new Command("map", "allocated ranges of the flattened disk (QueryAllocatedBlocks)") { disk, json, ignoreCid, raw };
+        var recover = RecoverOption.Create();
+        var command = new Command("map", "allocated ranges of the flattened disk (QueryAllocatedBlocks)") { disk, json, ignoreCid, raw, recover };
         command.SetAction(p => CliCommon.Run(() =>
         {
-            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, raw));
+            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, raw) with { RecoverTruncatedStreams = p.GetValue(recover) });
             bool asJson = p.GetValue(json);
             var ranges = new JsonArray();
             long total = 0;

@@ -13,6 +13,12 @@ public sealed record DiskOpenOptions
 
     /// <summary>Treat the source as a raw image instead of sniffing for VMDK.</summary>
     public bool Raw { get; init; }
+
+    /// <summary>
+    /// Read a streamOptimized file whose footer is missing (a cut-short download or copy) from the grain records that
+    /// survive, found by walking the stream; grains past the cut read as zeros. Off by default: such a file is an error.
+    /// </summary>
+    public bool RecoverTruncatedStreams { get; init; }
 }
 
 /// <summary>Opens a DISK argument: a VMDK (newest link of a chain) or a raw image.</summary>
