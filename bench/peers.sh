@@ -130,7 +130,7 @@ echo "|---|---|---|---|---|---|"
 for w in SEQ TREE LIST; do
   o=$(measure ours mount_ours_n "${!w}"); n=$(measure ntfs3g mount_ntfs3g "${!w}")
   l=$(measure libyal mount_libyal "${!w}"); q=$(measure qsd mount_qsd "${!w}")
-  printf '| NTFS %s | %.2f s | %.2f s | %.2f s | %.2f s | %.2fx faster |\n' "$w" "$o" "$n" "$l" "$q" "$(echo "$n / $o" | bc -l)"
+  printf '| NTFS %s | %.2f s | %.2f s | %.2f s | %.2f s | %.2f |\n' "$w" "$o" "$n" "$l" "$q" "$(echo "$n / $o" | bc -l)"
 done
 echo
 echo "| workload | ours (FUSE) on ext4 VMDK | kernel ext4, loop on raw | kernel / ours |"
