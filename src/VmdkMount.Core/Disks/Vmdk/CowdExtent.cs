@@ -14,7 +14,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
 {
     /// <summary>Grain-directory bytes per cached page (1024 entries).</summary>
-    private const int GdPageBytes = 4096;
+    private const int GdPageBytes = DeltaGrainDirectoryPage.Bytes;
     private const int GdEntriesPerPage = GdPageBytes / sizeof(uint);
 
     /// <summary>How many grains past the asked one <see cref="Map"/> looks at to return a longer run.</summary>
@@ -209,19 +209,8 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
         return Gde(GdPage(gdi / GdEntriesPerPage), gdi);
     }
 
-    /// <summary>
-    /// The first directory index after <paramref name="gdi"/> whose entry is not 0, looking only inside the cached
-    /// page of <paramref name="gdi"/>: a long hole then costs one lookup per 1024 tables instead of one per table.
-    /// </summary>
-    private long EndOfAbsentTables(long gdi)
-    {
-        long page = gdi / GdEntriesPerPage;
-        byte[] bytes = GdPage(page);
-        long limit = Math.Min((page + 1) * GdEntriesPerPage, _header.NeededGdEntries);
-        long next = gdi + 1;
-        while (next < limit && Gde(bytes, next) == 0) next++;
-        return next;
-    }
+    private long EndOfAbsentTables(long gdi) =>
+        DeltaGrainDirectoryPage.EndOfAbsentTables(GdPage(gdi / GdEntriesPerPage), gdi, sizeof(uint), _header.NeededGdEntries);
 
     private static uint Gde(byte[] page, long gdi) =>
         BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan((int)(gdi % GdEntriesPerPage) * sizeof(uint)));

@@ -14,7 +14,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// </summary>
 public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
 {
-    private const int GdPageBytes = 4096;
+    private const int GdPageBytes = DeltaGrainDirectoryPage.Bytes;
     private const int GdEntriesPerPage = GdPageBytes / SeSparseHeader.GdeSize;
     private const int MaxRunScanGrains = 1024;
     private const int SectorSize = SeSparseHeader.SectorSize;
@@ -244,19 +244,8 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
         return Gde(GdPage(gdi / GdEntriesPerPage), gdi);
     }
 
-    /// <summary>
-    /// The first directory index after <paramref name="gdi"/> whose entry is not 0, looking only inside the cached
-    /// page of <paramref name="gdi"/>: a long hole then costs one lookup per 512 tables instead of one per table.
-    /// </summary>
-    private long EndOfAbsentTables(long gdi)
-    {
-        long page = gdi / GdEntriesPerPage;
-        byte[] bytes = GdPage(page);
-        long limit = Math.Min((page + 1) * GdEntriesPerPage, _header.NeededGdEntries);
-        long next = gdi + 1;
-        while (next < limit && Gde(bytes, next) == 0) next++;
-        return next;
-    }
+    private long EndOfAbsentTables(long gdi) =>
+        DeltaGrainDirectoryPage.EndOfAbsentTables(GdPage(gdi / GdEntriesPerPage), gdi, SeSparseHeader.GdeSize, _header.NeededGdEntries);
 
     private static ulong Gde(byte[] page, long gdi) =>
         BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan((int)(gdi % GdEntriesPerPage) * SeSparseHeader.GdeSize));
