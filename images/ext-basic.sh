@@ -8,6 +8,8 @@
 #   ext4_metabg                            meta_bg, 1 KiB blocks (descriptor blocks spread over meta-groups)
 #   ext4_casefold                          casefold feature
 #   ext4_bigalloc                          bigalloc, 64 KiB clusters
+#   ext4_gdtcsum                           uninit_bg (crc16 descriptor checksums) instead of metadata_csum
+#   ext4_64k                               64 KiB blocks (this kernel cannot mount them: oracle is debugfs rdump)
 #   ext4_kernel                            1 KiB blocks; through the kernel: a depth-3 extent tree (punched holes),
 #                                          unwritten extents, a 3,000-entry htree dir, a 2100 timestamp,
 #                                          a file just over 4 GiB (sparse)
@@ -76,6 +78,8 @@ mk ext4_inline ext4 4096 96M -O inline_data
 mk ext4_metabg ext4 1024 128M -O meta_bg,^resize_inode -g 2048
 mk ext4_casefold ext4 4096 96M -O casefold
 mk ext4_bigalloc ext4 4096 128M -O bigalloc -C 65536
+mk ext4_64k ext4 65536 256M
+mk ext4_gdtcsum ext4 4096 96M -O ^metadata_csum,uninit_bg
 
 cp --sparse=always "$out/ext4_4k.img" "$out/ext4_recover.img"
 debugfs -w -R "feature needs_recovery" "$out/ext4_recover.img" >/dev/null 2>&1

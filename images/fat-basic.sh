@@ -1,6 +1,7 @@
 #!/bin/bash
 # FAT12/16/32 test images made by mkfs.fat + mtools (no mount needed). Usage: fat-basic.sh OUTDIR
-# fat12.img (4 MiB), fat16.img (32 MiB, 2 KiB clusters), fat32.img (64 MiB, 512 B clusters), each with:
+# fat12.img (4 MiB, one FAT), fat16.img (32 MiB, 2 KiB clusters), fat32.img (64 MiB, 512 B clusters),
+# fat16-4k.img (32 MiB, 4096-byte sectors), each with:
 #  long names, Unicode names, 8.3 names in lower case (NT case flags), nested dirs, empty files and dirs,
 #  a fragmented multi-cluster file (small files written, every other one deleted, then a big file fills the holes),
 #  a directory of 3,000 entries (FAT16/32), hidden/read-only/system attributes, a volume label (mkfs.fat -n), and
@@ -56,6 +57,7 @@ make_image() { # name fatbits sizeKiB label extra-mkfs-args...
 make_image fat12.img 12 4096 FAT12LABEL -f 1
 make_image fat16.img 16 32768 FAT16VOL -s 4
 make_image fat32.img 32 65536 "EFI SYSTEM" -s 1
+make_image fat16-4k.img 16 32768 SECT4K -S 4096 -s 1
 
 # a directory of 3,000 entries on FAT16 and FAT32 (long names: about 3 entries each)
 mkdir bigdir
@@ -69,4 +71,4 @@ mcopy -s -m -i fat32.img bigdir ::/
 head -c 5000000 /dev/urandom > large.bin
 mcopy -m -i fat32.img large.bin ::/large.bin
 
-cp fat12.img fat16.img fat32.img "$out/"
+cp --sparse=always fat12.img fat16.img fat32.img fat16-4k.img "$out/"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # exFAT test image made by mkfs.exfat (exfatprogs) and populated through exfat-fuse on a loop device.
-# Usage: fat-exfat.sh OUTDIR   ->  exfat.img (96 MiB, label EXVOL, 4 KiB clusters)
+# Usage: fat-exfat.sh OUTDIR   ->  exfat.img (96 MiB, label EXVOL, 4 KiB clusters),
+#                                  exfat-4k.img (160 MiB, label BIG4K, 4096-byte sectors, 64 KiB clusters)
 # Content: long and Unicode names, nested and empty dirs, empty files, a contiguous file (NoFatChain), two files
 # grown in turns (FAT chains), a 40 MiB file, a 1,000-entry directory, known mtimes.
 set -euo pipefail
@@ -15,13 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$work"
-truncate -s 96M exfat.img
-mkfs.exfat -L EXVOL exfat.img >/dev/null
-mkdir m
-loop=$(losetup -f --show exfat.img)
-mount.exfat-fuse "$loop" m 2>/dev/null
-mountpoint -q m
-
+populate() { # mounted at m: the same tree on every image
 mkdir -p m/Sub_Directory_Long/nested/deeper m/emptydir m/many
 echo hi > m/UPPER.TXT
 echo lo > m/lower.txt
@@ -33,7 +28,7 @@ echo e > "m/emoji 😀 name.txt"
 : > m/Sub_Directory_Long/empty_too.bin
 head -c 100000 /dev/urandom > m/Sub_Directory_Long/nested/deeper/random.bin
 head -c 3000000 /dev/urandom > m/contig.bin
-head -c 41943040 /dev/urandom > m/long40M.bin
+head -c "$1" /dev/urandom > m/long40M.bin
 python3 - <<'PY'
 import os
 a = open('m/fragA.bin', 'wb'); b = open('m/fragB.bin', 'wb')
@@ -51,7 +46,25 @@ while IFS= read -r -d '' f; do
   touch -d "@$((1500000000 + i * 86461 + i % 2))" "$f"
 done < <(find m -mindepth 1 -print0)
 sync
-umount m
-losetup -d "$loop"
-loop=""
-cp --sparse=always exfat.img "$out/"
+}
+
+make_image() { # image size label long-file-bytes losetup-args mkfs-args...
+  local img=$1 size=$2 label=$3 long=$4 losetup_args=$5
+  shift 5
+  truncate -s "$size" "$img"
+  loop=$(losetup -f --show $losetup_args "$img")
+  mkfs.exfat -L "$label" "$@" "$loop" >/dev/null
+  mount.exfat-fuse "$loop" m 2>/dev/null
+  mountpoint -q m
+  populate "$long"
+  umount m
+  losetup -d "$loop"
+  loop=""
+  cp --sparse=always "$img" "$out/"
+}
+
+mkdir m
+make_image exfat.img 96M EXVOL 41943040 ""
+# 4096-byte sectors (from the loop device) and 64 KiB clusters
+make_image exfat-4k.img 160M BIG4K 20000000 "--sector-size 4096" -c 64K
+

@@ -34,6 +34,8 @@ elif kind == 'lx':               # WSL symlink: version 2 + UTF-8 target
     buf = ms(0xA000001D, struct.pack('<I', 2) + sys.argv[2].encode())
 elif kind == 'tag':              # any Microsoft tag with a small opaque payload
     buf = ms(int(sys.argv[2], 16), bytes(16))
+elif kind == 'bare':             # a tag without data (WSL special files)
+    buf = ms(int(sys.argv[2], 16), b'')
 print('0x' + buf.hex())
 PY
 }
@@ -94,6 +96,8 @@ ln -s small.txt "$m/posix_link"                                 # ntfs-3g Interi
 touch "$m/win_symlink_rel"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink 'dir1\sub\nested.txt' 'dir1\sub\nested.txt' 1)" "$m/win_symlink_rel"
 touch "$m/win_symlink_abs"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '\??\C:\dir1\pattern.bin' 'C:\dir1\pattern.bin' 0)" "$m/win_symlink_abs"
 touch "$m/win_symlink_up"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '..\..\outside.txt' '..\..\outside.txt' 1)" "$m/win_symlink_up"
+touch "$m/win_symlink_via_junction"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '\??\C:\junction_in\nested.txt' 'C:\junction_in\nested.txt' 0)" "$m/win_symlink_via_junction"
+touch "$m/win_symlink_missing"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '\??\C:\no\such.txt' 'C:\no\such.txt' 0)" "$m/win_symlink_missing"
 touch "$m/win_symlink_other_drive"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '\??\D:\data\x.txt' 'D:\data\x.txt' 0)" "$m/win_symlink_other_drive"
 touch "$m/win_symlink_unc"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '\??\UNC\server\share\f.txt' '\\server\share\f.txt' 0)" "$m/win_symlink_unc"
 mkdir "$m/junction_in";  setfattr -n system.ntfs_reparse_data -v "$(hexrp junction '\??\C:\dir1\sub' 'C:\dir1\sub')" "$m/junction_in"
@@ -101,12 +105,25 @@ mkdir "$m/junction_out"; setfattr -n system.ntfs_reparse_data -v "$(hexrp juncti
 mkdir "$m/junction_vol"; setfattr -n system.ntfs_reparse_data -v "$(hexrp junction '\??\Volume{01234567-89ab-cdef-0123-456789abcdef}\' '')" "$m/junction_vol"
 mkdir -p "$m/loopdir"; mkdir "$m/loopdir/loop"; setfattr -n system.ntfs_reparse_data -v "$(hexrp junction '\??\C:\loopdir' 'C:\loopdir')" "$m/loopdir/loop"
 touch "$m/wsl_link"; setfattr -n system.ntfs_reparse_data -v "$(hexrp lx 'dir1/sub/nested.txt')" "$m/wsl_link"
+touch "$m/dir1/sub/up_link"; setfattr -n system.ntfs_reparse_data -v "$(hexrp symlink '..\pattern.bin' '..\pattern.bin' 1)" "$m/dir1/sub/up_link"
+touch "$m/wsl_abs_drive"; setfattr -n system.ntfs_reparse_data -v "$(hexrp lx '/mnt/c/dir1/pattern.bin')" "$m/wsl_abs_drive"
+touch "$m/wsl_abs_linux"; setfattr -n system.ntfs_reparse_data -v "$(hexrp lx '/etc/passwd')" "$m/wsl_abs_linux"
+mkdir "$m/special"
+mknod "$m/special/intx_chr" c 1 3                                # ntfs-3g Interix device files
+mknod "$m/special/intx_blk" b 8 1
 echo "dedup" > "$m/dedup.bin"; setfattr -n system.ntfs_reparse_data -v "$(hexrp tag 80000013)" "$m/dedup.bin"
 echo "cloud" > "$m/cloud.txt"; setfattr -n system.ntfs_reparse_data -v "$(hexrp tag 9000601A)" "$m/cloud.txt"
 echo "secret" > "$m/efs.txt"
 mkdir "$m/surrogates"
 echo high > "$m/surrogates/hi_$(printf '\xed\x9f\xbf')_x.txt"      # U+D7FF, patched to an unpaired U+D800 below
 echo low > "$m/surrogates/lo_$(printf '\xee\x80\x80')_y.txt"       # U+E000, patched to an unpaired U+DC00
+ntfs_umount
+# WSL special files (reparse tags LX_FIFO/AF_UNIX/LX_CHR/LX_BLK/LX_SYMLINK, device numbers in $EA $LXDEV)
+ntfs_mount "$img" "$m" special_files=wsl
+mkdir "$m/wsl"
+mkfifo "$m/wsl/fifo"; mknod "$m/wsl/chr" c 1 3; mknod "$m/wsl/blk" b 8 17
+python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('$m/wsl/sock')"
+ln -s ../dir1/sub/nested.txt "$m/wsl/lnk"
 ntfs_umount
 
 efs_rec=$(ifind -n /efs.txt "$img")

@@ -1,29 +1,27 @@
 #!/usr/bin/env bash
 # VMDK engine test images, all made by qemu-img/qemu-io (qemu-utils), with qemu's own flattening as the oracle:
-# for every disk NAME.vmdk that a test opens, NAME.sha256 holds the SHA-256 of `qemu-img convert -O raw`,
-# NAME.map.json the output of `qemu-img map --output=json`, and for small disks NAME.raw is kept for byte compares.
+# for every disk NAME.vmdk that a test opens, NAME.raw is `qemu-img convert -O raw` (a sparse file),
+# NAME.map.json the output of `qemu-img map --output=json`, NAME.info.json `qemu-img info --backing-chain`.
 set -euo pipefail
 out=${1:?usage: vmdk-qemu.sh OUTDIR}
 cd "$out"
 q() { qemu-img "$@" >/dev/null; }
 w() { local f=$1; shift; local args=(); for c in "$@"; do args+=(-c "$c"); done; qemu-io -f vmdk "${args[@]}" "$f" >/dev/null; }
-oracle() { # NAME [keep-raw]
+oracle() { # NAME
   qemu-img convert -O raw "$1.vmdk" "$1.raw"
-  sha256sum "$1.raw" | cut -d' ' -f1 > "$1.sha256"
   qemu-img map --output=json "$1.vmdk" > "$1.map.json"
   qemu-img info --output=json --backing-chain "$1.vmdk" > "$1.info.json"
-  [ "${2:-}" = keep ] || rm -f "$1.raw"
 }
 
 # monolithicSparse with data across grain-table boundaries (a GT covers 32 MiB), a partial grain and the last grain
 q create -f vmdk -o subformat=monolithicSparse ms.vmdk 80M
 w ms.vmdk 'write -P 0x11 0 128k' 'write -P 0x22 1M 64k' 'write -P 0x33 33M 4k' 'write -P 0x44 65600k 100k' 'write -P 0x55 80832k 4k'
-oracle ms keep
+oracle ms
 
 # monolithicFlat
 q create -f vmdk -o subformat=monolithicFlat mf.vmdk 16M
 w mf.vmdk 'write -P 0x66 0 64k' 'write -P 0x77 15M 1M'
-oracle mf keep
+oracle mf
 
 # split sparse and split flat (2 GiB pieces), data straddling the piece boundaries
 q create -f vmdk -o subformat=twoGbMaxExtentSparse ts.vmdk 5G
@@ -39,7 +37,7 @@ truncate -s 20M src.raw
 printf 'compressible text %.0s' $(seq 1 20000) | dd of=src.raw bs=1 seek=$((8*1024*1024)) conv=notrunc status=none
 printf 'tail' | dd of=src.raw bs=1 seek=$((20*1024*1024-4)) conv=notrunc status=none
 q convert -f raw -O vmdk -o subformat=streamOptimized src.raw so.vmdk
-oracle so keep
+oracle so
 rm -f src.raw
 
 # zeroed-grain child over a base with data: GTE 1 reads zeros without consulting the parent
@@ -47,7 +45,7 @@ q create -f vmdk -o subformat=monolithicSparse zbase.vmdk 16M
 w zbase.vmdk 'write -P 0x99 0 4M'
 q create -f vmdk -o zeroed_grain=on -b zbase.vmdk -F vmdk zchild.vmdk
 w zchild.vmdk 'write -z 0 64k' 'write -z 1M 128k' 'write -P 0xaa 2M 64k'
-oracle zchild keep
+oracle zchild
 
 # a chain of mixed kinds: sparse base <- sparse <- split sparse <- stream (compressed writes) <- zeroed-grain sparse
 q create -f vmdk -o subformat=monolithicSparse base.vmdk 64M
@@ -60,8 +58,8 @@ q create -f vmdk -o subformat=streamOptimized -b c2.vmdk -F vmdk c3.vmdk
 w c3.vmdk 'write -c -P 0x31 6M 64k'
 q create -f vmdk -o zeroed_grain=on -b c3.vmdk -F vmdk c4.vmdk
 w c4.vmdk 'write -z 7M 64k' 'write -P 0x41 63M 1M'
-oracle c4 keep
-oracle c2 keep
+oracle c4
+oracle c2
 
 # a 200-link chain, each link writing its own 4 KiB (whole-grain copy-on-write) and some overwriting older ones
 mkdir deep && cd deep
@@ -70,7 +68,7 @@ w deep000.vmdk 'write -P 0x5a 0 32M'
 prev=deep000.vmdk
 for i in $(seq 1 199); do
   n=$(printf 'deep%03d.vmdk' "$i")
-  q create -f vmdk -b "$prev" -F vmdk "$n"
+  q create -f vmdk -u -b "$prev" -F vmdk "$n" 32M   # -u + size: do not open the whole chain per link
   w "$n" "write -P $((i % 250 + 1)) $((i * 131072)) 4k"
   prev=$n
 done

@@ -35,7 +35,7 @@ internal static class NodeFormat
     {
         char type = n.Type switch
         {
-            FsNodeType.Directory => 'd', FsNodeType.Symlink => 'l', FsNodeType.Device => 'c',
+            FsNodeType.Directory => 'd', FsNodeType.Symlink => 'l', FsNodeType.Device => n.IsBlockDevice ? 'b' : 'c',
             FsNodeType.Fifo => 'p', FsNodeType.Socket => 's', FsNodeType.File => '-', _ => '?',
         };
         uint p = Permissions(n);
@@ -95,7 +95,11 @@ internal static class NodeFormat
             w.WriteEndArray();
         }
         if (target is not null) w.WriteString("target", target);
-        if (n.Type == FsNodeType.Device) w.WriteNumber("rdev", n.DeviceNumber);
+        if (n.Type == FsNodeType.Device)
+        {
+            w.WriteNumber("rdev", n.DeviceNumber);
+            w.WriteString("device", n.IsBlockDevice ? "block" : "char");
+        }
         w.WriteEndObject();
     }
 }

@@ -13,14 +13,11 @@ internal static class CheckCommand
 {
     public static Command Create()
     {
-        var disk = CliCommon.DiskArgument();
-        var json = CliCommon.JsonOption();
-        var ignoreCid = CliCommon.IgnoreCidOption();
-        var raw = CliCommon.RawInputOption();
-        var command = new Command("check", "structural check of every link; exit 0 clean, 1 problems found, 2 cannot open") { disk, json, ignoreCid, raw };
+        var options = new DiskCommandOptions();
+        var command = options.CreateCommand("check", "structural check of every link; exit 0 clean, 1 problems found, 2 cannot open");
         command.SetAction(p => CliCommon.Run(() =>
         {
-            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, raw));
+            using var d = options.OpenDisk(p);
             var links = new JsonArray();
             int count = 0;
             var chainProblems = d.Warnings.Where(w => w.Contains("CID mismatch", StringComparison.Ordinal)).ToList();
@@ -38,7 +35,7 @@ internal static class CheckCommand
                 }
             }
             count += chainProblems.Count;
-            if (p.GetValue(json))
+            if (p.GetValue(options.Json))
             {
                 var doc = new JsonObject
                 {

@@ -12,7 +12,7 @@ namespace VmdkMount.Cli.Commands;
 /// </summary>
 internal static class ExportCommand
 {
-    private const int ChunkBytes = 1 << 20;
+    private const int ChunkBytes = 4 << 20;
 
     public static Command Create()
     {
@@ -21,12 +21,13 @@ internal static class ExportCommand
         var json = CliCommon.JsonOption();
         var ignoreCid = CliCommon.IgnoreCidOption();
         var raw = CliCommon.RawInputOption();
-        var command = new Command("export", "the flattened disk as a raw image (sparse where unallocated), progress shown") { disk, output, json, ignoreCid, raw };
+        var recover = RecoverOption.Create();
+        var command = new Command("export", "the flattened disk as a raw image (sparse where unallocated), progress shown") { disk, output, json, ignoreCid, raw, recover };
         command.SetAction(p => CliCommon.Run(() =>
         {
             string source = p.GetValue(disk)!;
             string dest = p.GetValue(output)!;
-            using var d = DiskOpener.Open(source, CliCommon.DiskOptions(p, ignoreCid, raw));
+            using var d = DiskOpener.Open(source, CliCommon.DiskOptions(p, ignoreCid, raw) with { RecoverTruncatedStreams = p.GetValue(recover) });
             if (File.Exists(dest) && Path.GetFullPath(dest) == Path.GetFullPath(source))
                 throw new ArgumentException($"{dest}: output is the input");
             var ranges = d.QueryAllocated(0, d.Length).ToList();
@@ -70,38 +71,63 @@ internal static class ExportCommand
         return command;
     }
 
+    /// <summary>
+    /// Copies the allocated ranges in chunks with a few workers: reads are thread-safe and writes positional, so
+    /// reading one chunk overlaps writing another. Returns the bytes written (all-zero chunks are left as holes).
+    /// </summary>
     private static long Copy(IVirtualDisk d, string dest, List<AllocatedRange> ranges, Action<long> advance)
     {
         long written = 0;
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        using var outFile = new FileStream(dest, FileMode.Create, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
+        outFile.SetLength(d.Length);
+        var handle = outFile.SafeFileHandle;
+        var chunks = ranges.SelectMany(r => Chunks(r)).ToList();
+        var gate = new object();
         try
         {
-            using var outFile = new FileStream(dest, FileMode.Create, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
-            outFile.SetLength(0);
-            outFile.SetLength(d.Length);
-            var handle = outFile.SafeFileHandle;
-            foreach (var r in ranges)
-            {
-                for (long pos = r.Offset; pos < r.End;)
-                {
-                    int n = (int)Math.Min(ChunkBytes - pos % ChunkBytes, r.End - pos);
-                    var span = buffer.AsSpan(0, n);
-                    int got = d.ReadAt(pos, span);
-                    if (got != n) throw new IOException($"{d.Source}: short read at offset {pos}");
-                    if (span.ContainsAnyExcept((byte)0))
-                    {
-                        RandomAccess.Write(handle, span, pos);
-                        written += n;
-                    }
-                    advance(n);
-                    pos += n;
-                }
-            }
+            CopyChunks(d, handle, chunks, gate, advance, ref written);
         }
-        finally
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // One typed error (corrupt grain, unreadable file) is what the user needs, not the parallel wrapper.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
         return written;
+    }
+
+    private static void CopyChunks(IVirtualDisk d, Microsoft.Win32.SafeHandles.SafeFileHandle handle, List<(long Offset, int Length)> chunks,
+        object gate, Action<long> advance, ref long writtenTotal)
+    {
+        long written = 0;
+        Parallel.ForEach(chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 2, 4) }, c =>
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+            try
+            {
+                var span = buffer.AsSpan(0, c.Length);
+                if (d.ReadAt(c.Offset, span) != c.Length) throw new IOException($"{d.Source}: short read at offset {c.Offset}");
+                if (span.ContainsAnyExcept((byte)0))
+                {
+                    RandomAccess.Write(handle, span, c.Offset);
+                    Interlocked.Add(ref written, c.Length);
+                }
+                lock (gate) advance(c.Length);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        });
+        writtenTotal = written;
+    }
+
+    private static IEnumerable<(long Offset, int Length)> Chunks(AllocatedRange r)
+    {
+        for (long pos = r.Offset; pos < r.End;)
+        {
+            int n = (int)Math.Min(ChunkBytes - pos % ChunkBytes, r.End - pos);
+            yield return (pos, n);
+            pos += n;
+        }
     }
 }

@@ -10,16 +10,13 @@ internal static class InfoCommand
 {
     public static Command Create()
     {
-        var disk = CliCommon.DiskArgument();
-        var json = CliCommon.JsonOption();
-        var ignoreCid = CliCommon.IgnoreCidOption();
-        var raw = CliCommon.RawInputOption();
-        var command = new Command("info", "chain links, createType, CID/parentCID, capacity, extents, allocated bytes") { disk, json, ignoreCid, raw };
+        var options = new DiskCommandOptions();
+        var command = options.CreateCommand("info", "chain links, createType, CID/parentCID, capacity, extents, allocated bytes");
         command.SetAction(p => CliCommon.Run(() =>
         {
-            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, raw));
+            using var d = options.OpenDisk(p);
             var doc = Describe(d);
-            if (p.GetValue(json)) Console.WriteLine(doc.ToJsonString(DiskJson.Options));
+            if (p.GetValue(options.Json)) Console.WriteLine(doc.ToJsonString(DiskJson.Options));
             else PrintText(doc);
             return ExitCodes.Ok;
         }));

@@ -29,15 +29,20 @@ internal static class LsCommand
         return command;
     }
 
-    private sealed class Lister(IFileSystem fs, bool longFormat, bool recursive, bool json)
+    internal sealed class Lister(IFileSystem fs, bool longFormat, bool recursive, bool json)
     {
         private bool _failed;
 
         public int Run(string volume, string path, FsNode start)
         {
             using var stdout = Console.OpenStandardOutput();
+            return Run(volume, path, start, stdout);
+        }
+
+        public int Run(string volume, string path, FsNode start, Stream stdout)
+        {
             using var writer = json ? new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = false }) : null;
-            using var text = json ? null : new StreamWriter(stdout) { AutoFlush = false };
+            using var text = json ? null : new StreamWriter(stdout, leaveOpen: true) { AutoFlush = false };
             writer?.WriteStartObject();
             writer?.WriteString("volume", volume);
             writer?.WriteStartArray("entries");
@@ -51,6 +56,8 @@ internal static class LsCommand
             {
                 // Depth first without recursion: a stack of (directory path, its entries still to show).
                 var stack = new Stack<(string Dir, IEnumerator<FsDirEntry> Entries)>();
+                // A damaged volume can link a directory back to an ancestor: each directory is walked once.
+                var visited = new HashSet<long> { start.Id };
                 stack.Push((basePath, Entries(start.Id, path)));
                 while (stack.Count > 0)
                 {
@@ -68,6 +75,8 @@ internal static class LsCommand
                     {
                         if (stack.Count > 4096)
                             Fail($"{volume}:{childPath}: directory tree deeper than 4096 levels; not descending");
+                        else if (!visited.Add(entry.Node.Id))
+                            Fail($"{volume}:{childPath}: directory already listed under another path (a loop in a damaged volume); not descending");
                         else
                             stack.Push((childPath, Entries(entry.Node.Id, childPath)));
                     }

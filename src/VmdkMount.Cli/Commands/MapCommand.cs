@@ -10,15 +10,12 @@ internal static class MapCommand
 {
     public static Command Create()
     {
-        var disk = CliCommon.DiskArgument();
-        var json = CliCommon.JsonOption();
-        var ignoreCid = CliCommon.IgnoreCidOption();
-        var raw = CliCommon.RawInputOption();
-        var command = new Command("map", "allocated ranges of the flattened disk (QueryAllocatedBlocks)") { disk, json, ignoreCid, raw };
+        var options = new DiskCommandOptions();
+        var command = options.CreateCommand("map", "allocated ranges of the flattened disk (QueryAllocatedBlocks)");
         command.SetAction(p => CliCommon.Run(() =>
         {
-            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, raw));
-            bool asJson = p.GetValue(json);
+            using var d = options.OpenDisk(p);
+            bool asJson = p.GetValue(options.Json);
             var ranges = new JsonArray();
             long total = 0;
             if (!asJson) Console.WriteLine($"{"offset",20} {"length",20} {"end",20}  link");

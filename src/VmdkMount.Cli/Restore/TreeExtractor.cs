@@ -27,10 +27,12 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume)
     {
         long files = 0, bytes = 0;
         var pending = new Stack<FsNode>();
+        var visited = new HashSet<long>();
         pending.Push(root);
         while (pending.Count > 0)
         {
             var node = pending.Pop();
+            if (node.Type == FsNodeType.Directory && !visited.Add(node.Id)) continue;
             if (node.Type != FsNodeType.Directory)
             {
                 files++;
@@ -52,6 +54,8 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume)
     public void Extract(FsNode root, string sourcePath, string destination)
     {
         var pending = new Stack<(FsNode Node, string Source, string Dest)>();
+        // A damaged volume can link a directory back to an ancestor: each directory is restored once.
+        var visited = new HashSet<long>();
         pending.Push((root, sourcePath, destination));
         while (pending.Count > 0)
         {
@@ -61,6 +65,11 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume)
                 switch (node.Type)
                 {
                     case FsNodeType.Directory:
+                        if (!visited.Add(node.Id))
+                        {
+                            Fail($"{volume}:{source}", "directory already restored under another path (a loop in a damaged volume); not descending");
+                            break;
+                        }
                         Directory.CreateDirectory(dest);
                         _directoryTimes.Add((dest, node));
                         foreach (var e in fs.List(node.Id))

@@ -13,6 +13,18 @@ public sealed record DiskOpenOptions
 
     /// <summary>Treat the source as a raw image instead of sniffing for VMDK.</summary>
     public bool Raw { get; init; }
+
+    /// <summary>
+    /// Read a streamOptimized file whose footer is missing (a cut-short download or copy) from the grain records that
+    /// survive, found by walking the stream; grains past the cut read as zeros. Off by default: such a file is an error.
+    /// </summary>
+    public bool RecoverTruncatedStreams { get; init; }
+
+    /// <summary>
+    /// Bytes of the block cache in front of the flattened disk (small metadata reads); 0 for none. Worth it for
+    /// long-lived users such as a mount; a one-shot command reads each block once anyway.
+    /// </summary>
+    public long BlockCacheBytes { get; init; }
 }
 
 /// <summary>Opens a DISK argument: a VMDK (newest link of a chain) or a raw image.</summary>
@@ -21,7 +33,7 @@ public static class DiskOpener
     public static IVirtualDisk Open(string source, DiskOpenOptions? options = null)
     {
         options ??= new DiskOpenOptions();
-        if (options.Raw) return new RawDisk(source);
-        return VmdkDisk.Open(source, options);
+        IVirtualDisk disk = options.Raw ? new RawDisk(source) : VmdkDisk.Open(source, options);
+        return options.BlockCacheBytes > 0 ? new CachedDisk(disk, options.BlockCacheBytes) : disk;
     }
 }

@@ -111,6 +111,8 @@ public sealed record FsNode
     public FsAttributes Attributes { get; init; }
     /// <summary>Device number for device nodes (Linux encoding: major/minor as `makedev`).</summary>
     public ulong DeviceNumber { get; init; }
+    /// <summary>For <see cref="FsNodeType.Device"/>: true for a block device, false for a character device.</summary>
+    public bool IsBlockDevice { get; init; }
     /// <summary>Bytes actually allocated on disk, when known (st_blocks * 512).</summary>
     public long? AllocatedSize { get; init; }
 }

@@ -171,6 +171,22 @@ public sealed class ExtCorruptionTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("ext4_4k", "crc32c")]   // metadata_csum
+    [InlineData("ext4_gdtcsum", "crc16")] // uninit_bg
+    public void Group_descriptor_checksum_mismatch_is_a_warning(string name, string kind)
+    {
+        string img = Copy(name);
+        Patch(img, 4096 + 0x0C, 0x34, 0x12); // group 0's free block count, checksum left stale
+        var (disk, fs) = ExtOracle.Open(img);
+        using (disk) using (fs)
+        {
+            Assert.NotNull(fs.Lookup(fs.RootId, "small.txt"));
+            Assert.Contains(fs.Warnings, w => w.Contains("group descriptor 0 checksum", StringComparison.Ordinal)
+                && (kind == "crc16") == w.Contains("crc16", StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public void Encrypted_directory_is_listed_with_a_reason()
     {

@@ -38,7 +38,13 @@ public static class ExtOracle
         }
     }
 
-    private static Dictionary<string, string> Describe(string mnt)
+    /// <summary>
+    /// The reduced description (type, size, SHA-256 or link target) of a host folder holding an extracted tree, e.g.
+    /// `debugfs rdump` output: for volumes the kernel cannot mount. Only files, directories and symlinks.
+    /// </summary>
+    public static Dictionary<string, string> FromHostTree(string dir) => Describe(dir, full: false);
+
+    private static Dictionary<string, string> Describe(string mnt, bool full = true)
     {
         var env = new Dictionary<string, string> { ["TZ"] = "UTC", ["LC_ALL"] = "C" };
         var find = Tool.Run("find", [".", "-mindepth", "1", "-printf",
@@ -59,7 +65,7 @@ public static class ExtOracle
             string path = "/" + string.Join('/', SplitBytes(rel, (byte)'/').Select(c => Escape(c, keepSlash: false)));
             string type = Encoding.ASCII.GetString(fields[i + 1]) switch
             {
-                "f" => "file", "d" => "dir", "l" => "symlink", "c" or "b" => "device", "p" => "fifo", "s" => "socket", var t => "other:" + t,
+                "f" => "file", "d" => "dir", "l" => "symlink", "c" => "device char", "b" => "device block", "p" => "fifo", "s" => "socket", var t => "other:" + t,
             };
             string mode = Convert.ToString(Convert.ToInt32(Encoding.ASCII.GetString(fields[i + 2]), 8), 8);
             string uid = Encoding.ASCII.GetString(fields[i + 3]), gid = Encoding.ASCII.GetString(fields[i + 4]);
@@ -67,20 +73,22 @@ public static class ExtOracle
             string mtime = ParseTime(Encoding.ASCII.GetString(fields[i + 6]));
             string links = Encoding.ASCII.GetString(fields[i + 7]), ino = Encoding.ASCII.GetString(fields[i + 8]);
             if (type == "dir") links = "-"; // dir_nlink: counts differ in meaning; not compared
-            if (type is "device" or "fifo" or "socket") size = 0;
+            if (type.StartsWith("device", StringComparison.Ordinal) || type is "fifo" or "socket") size = 0;
             string extra = type switch
             {
                 "symlink" => " -> " + Escape(fields[i + 9], keepSlash: true),
                 "file" => " sha " + Sha256File(Path.Combine(mnt, Encoding.UTF8.GetString(rel)), rel, mnt),
-                "device" => " dev " + rdev[ino],
+                "device char" or "device block" => " dev " + rdev[ino],
                 _ => "",
             };
-            result[path] = $"{type} {mode} {uid}:{gid} size {size} mtime {mtime} links {links} ino {ino}{extra}";
+            if (full) result[path] = $"{type} {mode} {uid}:{gid} size {size} mtime {mtime} links {links} ino {ino}{extra}";
+            else if (type is "file" or "symlink") result[path] = $"{type} size {size}{extra}";
+            else if (type == "dir") result[path] = "dir";
         }
         return result;
     }
 
-    public static Dictionary<string, string> FromReader(IFileSystem fs)
+    public static Dictionary<string, string> FromReader(IFileSystem fs, bool full = true)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         var pending = new Stack<(long Id, string Path)>();
@@ -98,7 +106,7 @@ public static class ExtOracle
                 string type = n.Type switch
                 {
                     FsNodeType.File => "file", FsNodeType.Directory => "dir", FsNodeType.Symlink => "symlink",
-                    FsNodeType.Device => "device", FsNodeType.Fifo => "fifo", FsNodeType.Socket => "socket", _ => "other",
+                    FsNodeType.Device => n.IsBlockDevice ? "device block" : "device char", FsNodeType.Fifo => "fifo", FsNodeType.Socket => "socket", _ => "other",
                 };
                 string extra = n.Type switch
                 {
@@ -109,7 +117,12 @@ public static class ExtOracle
                 };
                 var m = n.Modified!.Value;
                 string links = n.Type == FsNodeType.Directory ? "-" : n.Links.ToString(CultureInfo.InvariantCulture);
-                result[path] = $"{type} {Convert.ToString(n.Mode!.Value, 8)} {n.Uid}:{n.Gid} size {n.Size} mtime {m.UnixSeconds}.{m.Nanoseconds:D9} links {links} ino {n.Id}{extra}";
+                if (!full)
+                {
+                    if (type is "file" or "symlink") result[path] = $"{type} size {n.Size}{extra}";
+                    else if (type == "dir") result[path] = "dir";
+                }
+                else result[path] = $"{type} {Convert.ToString(n.Mode!.Value, 8)} {n.Uid}:{n.Gid} size {n.Size} mtime {m.UnixSeconds}.{m.Nanoseconds:D9} links {links} ino {n.Id}{extra}";
                 if (n.Type == FsNodeType.Directory) pending.Push((n.Id, path));
             }
         }

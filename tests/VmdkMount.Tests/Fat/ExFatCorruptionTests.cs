@@ -96,6 +96,54 @@ public class ExFatCorruptionTests
     });
 
     [Fact]
+    public void Bytes_past_ValidDataLength_read_as_zeros() => WithCopy(image =>
+    {
+        // exfat-fuse 1.3 ignores ValidDataLength, so the expectation is the spec's: data before it, zeros after
+        byte[] original;
+        using (var clean = new Opened(image, exFat: true))
+        {
+            var node = clean.Fs.Lookup(clean.Fs.RootId, "contig.bin")!;
+            original = new byte[node.Size];
+            Assert.Equal(original.Length, clean.Fs.Read(node.Id, 0, original));
+            var set = Set(image, node);
+            BinaryPrimitives.WriteUInt64LittleEndian(set.AsSpan(EntrySize + 8), 1_000_001);
+            WriteSetWithChecksum(image, node.Id, set);
+        }
+        using var opened = new Opened(image, exFat: true);
+        var fs = opened.Fs;
+        var file = fs.Lookup(fs.RootId, "contig.bin")!;
+        Assert.Equal(3_000_000, file.Size);
+        var data = new byte[file.Size];
+        Assert.Equal(data.Length, fs.Read(file.Id, 0, data));
+        Assert.True(original.AsSpan(0, 1_000_001).SequenceEqual(data.AsSpan(0, 1_000_001)));
+        Assert.True(data.AsSpan(1_000_001).IndexOfAnyExcept((byte)0) < 0);
+        var tail = new byte[10];
+        Assert.Equal(10, fs.Read(file.Id, 999_996, tail));
+        Assert.Equal([.. original.AsSpan(999_996, 5), 0, 0, 0, 0, 0], tail);
+    });
+
+    [Fact]
+    public void Subdirectory_pointing_at_its_parent_is_a_cross_link() => WithCopy(image =>
+    {
+        FsNode sub, nested;
+        using (var clean = new Opened(image, exFat: true))
+        {
+            sub = clean.Fs.Lookup(clean.Fs.RootId, "Sub_Directory_Long")!;
+            nested = clean.Fs.Lookup(sub.Id, "nested")!;
+        }
+        uint subCluster = BinaryPrimitives.ReadUInt32LittleEndian(Set(image, sub).AsSpan(EntrySize + 20));
+        var set = Set(image, nested);
+        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(EntrySize + 20), subCluster);
+        WriteSetWithChecksum(image, nested.Id, set);
+        using var opened = new Opened(image, exFat: true);
+        var fs = opened.Fs;
+        var parent = fs.Lookup(fs.RootId, "Sub_Directory_Long")!;
+        var child = fs.Lookup(parent.Id, "nested")!;
+        var e = Assert.Throws<CorruptDataException>(() => fs.List(child.Id).ToList());
+        Assert.Contains("cross-linked", e.Message);
+    });
+
+    [Fact]
     public void FAT_loop_in_a_chained_file_is_reported() => WithCopy(image =>
     {
         var node = Root(image, "fragA.bin");

@@ -12,10 +12,12 @@ public class ExFatOracleTests
 
     private static string ExFatImage => Image("fat-exfat", "exfat.img");
 
-    [Fact]
-    public void Every_file_reads_like_the_exfat_fuse_mount()
+    [Theory]
+    [InlineData("exfat.img")]
+    [InlineData("exfat-4k.img")]
+    public void Every_file_reads_like_the_exfat_fuse_mount(string file)
     {
-        string image = ExFatImage;
+        string image = Image("fat-exfat", file);
         string before = Hashing.Sha256File(image);
         Dictionary<string, string> expected;
         using (var mount = new ExFatFuseMount(image))
@@ -26,13 +28,15 @@ public class ExFatOracleTests
         Assert.Equal(before, Hashing.Sha256File(image));
     }
 
-    [Fact]
-    public void Label_kind_and_case_insensitive_lookup()
+    [Theory]
+    [InlineData("exfat.img", "EXVOL")]
+    [InlineData("exfat-4k.img", "BIG4K")]
+    public void Label_kind_and_case_insensitive_lookup(string file, string label)
     {
-        using var opened = new Opened(ExFatImage, exFat: true);
+        using var opened = new Opened(Image("fat-exfat", file), exFat: true);
         var fs = opened.Fs;
         Assert.Equal("exfat", fs.Kind);
-        Assert.Equal("EXVOL", fs.Label);
+        Assert.Equal(label, fs.Label);
         Assert.Empty(fs.Warnings);
         foreach (var item in Walk(fs).Where(i => !i.Path.StartsWith("/many/") || i.Path.EndsWith("7 with a longer name.txt")))
         {
@@ -46,7 +50,7 @@ public class ExFatOracleTests
     }
 
     [Fact]
-    public void Contiguous_files_are_NoFatChain_and_grown_files_follow_the_FAT()
+    public void Contiguous_files_and_dirs_are_NoFatChain_and_grown_ones_follow_the_FAT()
     {
         // The node id is the byte offset of the file entry; the stream extension is the next entry.
         string image = ExFatImage;
@@ -63,6 +67,8 @@ public class ExFatOracleTests
         Assert.NotEqual(0, StreamFlags("long40M.bin") & NoFatChain);
         Assert.Equal(0, StreamFlags("fragA.bin") & NoFatChain);
         Assert.Equal(0, StreamFlags("fragB.bin") & NoFatChain);
+        Assert.Equal(0, StreamFlags("many") & NoFatChain);            // a 160 KiB directory grown between files
+        Assert.NotEqual(0, StreamFlags("Sub_Directory_Long") & NoFatChain);
         Assert.Equal(40L << 20, fs.Lookup(fs.RootId, "long40M.bin")!.Size);
     }
 }

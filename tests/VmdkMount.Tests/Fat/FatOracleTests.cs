@@ -8,7 +8,7 @@ namespace VmdkMount.Tests.Fat;
 /// <summary>FAT12/16/32 images made by mkfs.fat + mcopy, read by our reader and by mtools and sleuthkit.</summary>
 public class FatOracleTests
 {
-    public static TheoryData<string> Images => new() { "fat12.img", "fat16.img", "fat32.img" };
+    public static TheoryData<string> Images => new() { "fat12.img", "fat16.img", "fat32.img", "fat16-4k.img" };
 
     private static Tool.Result Run(string program, params string[] args) =>
         Tool.Run(program, args, env: ToolEnv);
@@ -38,11 +38,12 @@ public class FatOracleTests
 
     [Theory]
     [MemberData(nameof(Images))]
-    public void Listing_sizes_and_times_match_sleuthkit_fls(string file)
+    public void Listing_sizes_times_and_contents_match_sleuthkit_fls_and_icat(string file)
     {
         string image = Image("fat-basic", file);
         var body = Run("fls", "-r", "-u", "-m", "/", image).StdOut;
         var expected = new Dictionary<string, string>(StringComparer.Ordinal);
+        var icatHashes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var line in body.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             // MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime
@@ -51,16 +52,23 @@ public class FatOracleTests
             if (path.StartsWith("/$") || path.EndsWith("(Volume Label Entry)")) continue;
             bool dir = f[3].StartsWith('d');
             expected[path] = Times(dir ? "dir" : "file:" + f[6], long.Parse(f[8]), long.Parse(f[7]), long.Parse(f[10]));
+            if (!dir && long.Parse(f[6]) > 0)
+                icatHashes[path] = Hashing.Sha256(Run("icat", image, f[2]).StdOutBytes);
         }
         using var opened = new Opened(image, exFat: false);
+        var fs = opened.Fs;
         var actual = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var item in Walk(opened.Fs))
+        var ourHashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var item in Walk(fs))
         {
             var n = item.Node;
             string kind = n.Type == FsNodeType.Directory ? "dir" : "file:" + n.Size;
             actual[item.Path] = Times(kind, Sleuthkit(n.Modified), Sleuthkit(n.Accessed), Sleuthkit(n.Created));
+            if (n.Type == FsNodeType.File && n.Size > 0) ourHashes[item.Path] = Sha256(fs, n);
         }
         AssertSameTree(expected, actual);
+        Assert.True(icatHashes.Count >= 20, $"only {icatHashes.Count} non-empty files per fls");
+        AssertSameTree(icatHashes, ourHashes);
     }
 
     /// <summary>sleuthkit (4.x) prints times as signed 32-bit Unix seconds: 0 when absent or past 2038.</summary>

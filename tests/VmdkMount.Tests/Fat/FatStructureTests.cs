@@ -118,3 +118,94 @@ public class FatConcurrencyTests
         return node;
     }
 }
+
+/// <summary>Reading file data allocates nothing once a file's cluster runs are cached (the hot path of a mount).</summary>
+public class FatAllocationTests
+{
+    [Theory]
+    [InlineData("fat-basic", "fat32.img", false, "/large.bin")]
+    [InlineData("fat-basic", "fat16.img", false, "/frag/BIGFRAG.BIN")]
+    [InlineData("fat-exfat", "exfat.img", true, "/fragA.bin")]
+    [InlineData("fat-exfat", "exfat.img", true, "/long40M.bin")]
+    public void Steady_state_reads_allocate_nothing(string set, string file, bool exFat, string path)
+    {
+        using var opened = new Opened(Image(set, file), exFat);
+        var fs = opened.Fs;
+        var node = fs.Stat(fs.RootId);
+        foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries)) node = fs.Lookup(node.Id, part)!;
+        var buffer = new byte[65536];
+        long ReadAll()
+        {
+            long total = 0;
+            for (long off = 0; off < node.Size; off += buffer.Length) total += fs.Read(node.Id, off, buffer);
+            return total;
+        }
+        Assert.Equal(node.Size, ReadAll());
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long read = ReadAll();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(node.Size, read);
+        Assert.Equal(0, allocated);
+    }
+}
+
+/// <summary>FAT chain walks over a hand-made FAT16 table.</summary>
+public class FatTableTests
+{
+    private sealed class Bytes(byte[] data) : VmdkMount.Core.Transports.IReadAt
+    {
+        public long Length => data.Length;
+
+        public int ReadAt(long offset, Span<byte> destination)
+        {
+            if (offset >= data.Length) return 0;
+            int n = (int)Math.Min(destination.Length, data.Length - offset);
+            data.AsSpan((int)offset, n).CopyTo(destination);
+            return n;
+        }
+    }
+
+    private const uint Clusters = 100;
+
+    private static FatTable Fat16(params (uint Cluster, ushort Next)[] links)
+    {
+        var fat = new byte[FatTable.RequiredBytes(FatKind.Fat16, Clusters)];
+        foreach (var (c, next) in links) System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(fat.AsSpan((int)c * 2), next);
+        return new FatTable(new Bytes(fat), "test", 0, fat.Length, FatKind.Fat16, Clusters);
+    }
+
+    [Fact]
+    public void Directory_chain_of_exactly_the_maximum_length_is_fine_one_more_is_not()
+    {
+        var fat = Fat16((2, 3), (3, 4), (4, 0xFFFF));
+        var exact = fat.Chain(2, -1, 3, "dir", 0);
+        Assert.Null(exact.Problem);
+        Assert.Equal(3, exact.ValidClusters);
+        var tooLong = fat.Chain(2, -1, 2, "dir", 0);
+        Assert.Contains("longer than 2 clusters", tooLong.Problem);
+    }
+
+    [Fact]
+    public void Loops_are_cut_where_the_chain_first_repeats()
+    {
+        // 2 -> 3 -> 50 -> 51 -> 3 (loop of three after one cluster)
+        var fat = Fat16((2, 3), (3, 50), (50, 51), (51, 3));
+        var dir = fat.Chain(2, -1, 1000, "dir", 0);
+        Assert.Contains("loops back to cluster 3", dir.Problem);
+        Assert.Equal(4, dir.ValidClusters);
+        var file = fat.Chain(2, 1_000_000, -1, "file", 0);
+        Assert.Equal(4, file.ValidClusters);
+        Assert.True(file.TryMap(3, out uint c, out _) && c == 51);
+        Assert.False(file.TryMap(4, out _, out _));
+    }
+
+    [Fact]
+    public void File_chain_longer_than_its_size_is_cut_at_the_size()
+    {
+        var fat = Fat16((2, 3), (3, 4), (4, 5), (5, 0xFFFF));
+        var runs = fat.Chain(2, 2, -1, "file", 0);
+        Assert.Null(runs.Problem);
+        Assert.Equal(2, runs.ValidClusters);
+        Assert.Equal(1, runs.RunCount);
+    }
+}

@@ -64,10 +64,12 @@ internal static class FatTestSupport
         return items;
     }
 
+    private static readonly string EmptySha256 = Hashing.Sha256([]);
+
     public static string Sha256(IFileSystem fs, FsNode node)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[1 << 16];
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
         long offset = 0;
         while (true)
         {
@@ -76,6 +78,7 @@ internal static class FatTestSupport
             sha.AppendData(buffer, 0, n);
             offset += n;
         }
+        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         Assert.Equal(node.Size, offset);
         return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
     }
@@ -113,7 +116,9 @@ internal static class FatTestSupport
                 else
                 {
                     long mtime = new DateTimeOffset(entry.LastWriteTimeUtc).ToUnixTimeSeconds();
-                    result[rel] = $"file:{((FileInfo)entry).Length}:{Hashing.Sha256File(entry.FullName)}:{mtime}";
+                    long length = ((FileInfo)entry).Length;
+                    string hash = length == 0 ? EmptySha256 : Hashing.Sha256File(entry.FullName);
+                    result[rel] = $"file:{length}:{hash}:{mtime}";
                 }
             }
         }

@@ -158,6 +158,12 @@ public class NtfsFeatureTests : IDisposable
     [InlineData("/junction_out", "/.NTFS-unresolved/E:/Users")]
     [InlineData("/junction_vol", "/.NTFS-unresolved/Volume{01234567-89ab-cdef-0123-456789abcdef}")]
     [InlineData("/loopdir/loop", "/.NTFS-unresolved/C:/loopdir")]
+    [InlineData("/dir1/sub/up_link", "../pattern.bin")]
+    [InlineData("/win_symlink_via_junction", "/junction_in/nested.txt")]
+    [InlineData("/win_symlink_missing", "/.NTFS-unresolved/C:/no/such.txt")]
+    [InlineData("/wsl_abs_drive", "/dir1/pattern.bin")]
+    [InlineData("/wsl_abs_linux", "/.NTFS-unresolved/etc/passwd")]
+    [InlineData("/wsl/lnk", "../dir1/sub/nested.txt")]
     public void Links_are_symlinks_whose_targets_stay_inside_the_volume(string path, string target)
     {
         var parent = _vol.Resolve(path[..path.LastIndexOf('/')]);
@@ -174,8 +180,25 @@ public class NtfsFeatureTests : IDisposable
         Assert.Equal(_vol.Resolve("/dir1/sub/nested.txt").Id, viaJunction.Id);
         Assert.Equal(_vol.Resolve("/dir1/pattern.bin").Id, PathResolver.Resolve(Fs, "/win_symlink_abs", true, "t").Id);
         Assert.Equal(_vol.Resolve("/dir1/sub/nested.txt").Id, PathResolver.Resolve(Fs, "/wsl_link", true, "t").Id);
+        Assert.Equal(_vol.Resolve("/dir1/sub/nested.txt").Id, PathResolver.Resolve(Fs, "/win_symlink_via_junction", true, "t").Id);
+        Assert.Equal(_vol.Resolve("/dir1/pattern.bin").Id, PathResolver.Resolve(Fs, "/dir1/sub/up_link", true, "t").Id);
         foreach (var dead in new[] { "/win_symlink_up", "/junction_out", "/junction_vol", "/loopdir/loop", "/win_symlink_unc" })
             Assert.Throws<PathNotFoundException>(() => PathResolver.Resolve(Fs, dead, true, "t"));
+    }
+
+    [Theory]
+    [InlineData("/wsl/fifo", FsNodeType.Fifo, 0UL)]
+    [InlineData("/wsl/sock", FsNodeType.Socket, 0UL)]
+    [InlineData("/wsl/chr", FsNodeType.Device, (1UL << 8) | 3)]
+    [InlineData("/wsl/blk", FsNodeType.Device, (8UL << 8) | 17)]
+    [InlineData("/special/intx_chr", FsNodeType.Device, (1UL << 8) | 3)]
+    [InlineData("/special/intx_blk", FsNodeType.Device, (8UL << 8) | 1)]
+    public void Wsl_and_interix_special_files_have_their_types(string path, FsNodeType type, ulong device)
+    {
+        var node = _vol.Resolve(path);
+        Assert.Equal(type, node.Type);
+        Assert.Equal(device, node.DeviceNumber);
+        Assert.Throws<FileReadException>(() => Fs.Read(node.Id, 0, new byte[8]));
     }
 
     [Fact]
@@ -278,7 +301,9 @@ public class NtfsFeatureTests : IDisposable
         for (int i = 0; i < 1000; i++) total += Fs.Read(id, i * 7919L % size, buf);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(total > 0);
-        Assert.True(allocated < 1000, $"{allocated} bytes allocated by 1000 reads");
+        // The smallest object is 24 bytes: one per read would be 24,000+. Lock contention with tests running in
+        // parallel can allocate a little once in a while, which is not per read.
+        Assert.True(allocated < 16_000, $"{allocated} bytes allocated by 1000 reads");
     }
 
     [Fact]

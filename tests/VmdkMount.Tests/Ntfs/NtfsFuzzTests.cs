@@ -38,7 +38,7 @@ public class NtfsFuzzTests
         using var disk = new RawDisk(_image);
         var sector = new byte[512];
         disk.ReadExactly(0, sector, "boot");
-        var boot = NtfsBootSector.Parse(sector, "fuzz", disk.Length);
+        var boot = NtfsBootSector.Parse(sector, "fuzz");
         var records = new List<byte[]>();
         for (int n = 0; n < 120; n++)
         {
@@ -68,6 +68,7 @@ public class NtfsFuzzTests
                     case NtfsAttributeType.IndexRoot: NtfsIndexRoot.Parse(a.Value.Span, "fuzz", 0); break;
                     case NtfsAttributeType.ReparsePoint: NtfsReparsePoint.Parse(a.Value.Span, "fuzz", 0); break;
                     case NtfsAttributeType.AttributeList: NtfsAttributeList.Parse(a.Value.Span, "fuzz", 0); break;
+                    case NtfsAttributeType.Ea: NtfsExtendedAttributes.LinuxDevice(NtfsExtendedAttributes.Parse(a.Value.Span, "fuzz", 0)); break;
                     case NtfsAttributeType.StandardInformation: NtfsStandardInformation.TryParse(a.Value.Span); break;
                 }
             });
@@ -203,7 +204,7 @@ public class NtfsFuzzTests
         using var disk = new RawDisk(_image);
         var sector = new byte[512];
         disk.ReadExactly(0, sector, "boot");
-        var boot = NtfsBootSector.Parse(sector, "fuzz", disk.Length);
+        var boot = NtfsBootSector.Parse(sector, "fuzz");
         long mftStart = boot.MftLcn * boot.ClusterSize;
         var indexBlocks = IndexBlockOffsets();
         Assert.NotEmpty(indexBlocks);

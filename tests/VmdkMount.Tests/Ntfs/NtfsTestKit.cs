@@ -11,21 +11,26 @@ namespace VmdkMount.Tests.Ntfs;
 /// <summary>Opens generated NTFS images and walks them the way a frontend would (List, Lookup, Read, streams).</summary>
 internal sealed class NtfsVolume : IDisposable
 {
-    private readonly RawDisk _disk;
+    private readonly IDisposable? _owner;
     public IFileSystem Fs { get; }
 
     public NtfsVolume(string image, FileSystemOptions? options = null)
     {
-        _disk = new RawDisk(image);
-        Fs = NtfsFileSystem.Open(new SubRange(_disk, 0, _disk.Length), Path.GetFileName(image), options ?? new FileSystemOptions());
+        var disk = new RawDisk(image);
+        _owner = disk;
+        Fs = NtfsFileSystem.Open(new SubRange(disk, 0, disk.Length), Path.GetFileName(image), options ?? new FileSystemOptions());
     }
+
+    /// <summary>Walks a filesystem someone else opened (a MountedDisk's); disposing this does not close it.</summary>
+    public NtfsVolume(IFileSystem fs) => Fs = fs;
 
     public static string Image(string set, string name) => Path.Combine(TestImages.Get(set), name);
 
     public void Dispose()
     {
+        if (_owner is null) return;
         Fs.Dispose();
-        _disk.Dispose();
+        _owner.Dispose();
     }
 
     public sealed record Entry(string Path, FsNode Node, string? Target, string? Sha256, List<(string Name, long Size, string Sha256)> Streams);

@@ -207,3 +207,38 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(1, VmdkMount.Cli.Program.Main(["check", copy]));
     }
 }
+
+/// <summary>`check` walks the markers of a VMWare-layout stream file.</summary>
+public sealed class StreamMarkerCheckTests : IDisposable
+{
+    private readonly string _dir = RepoPaths.NewScratch("vmdk-markers");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Unknown_marker_type_is_reported_by_check_while_reads_still_work()
+    {
+        var raw = new byte[1 << 20];
+        new Random(9).NextBytes(raw.AsSpan(0, 100_000));
+        string path = Path.Combine(_dir, "s.vmdk");
+        W.WriteVmwareStream(path, raw, 0x99);
+        Assert.Equal(0, VmdkMount.Cli.Program.Main(["check", path]));
+        // the GD marker sits 1 sector before the GD; the footer names the GD sector
+        long footer = new FileInfo(path).Length - 1024;
+        ulong gd;
+        using (var f = File.OpenRead(path))
+        {
+            var b = new byte[8];
+            f.Position = footer + W.Off.GdOffset;
+            f.ReadExactly(b);
+            gd = BinaryPrimitives.ReadUInt64LittleEndian(b);
+        }
+        W.PatchU32(path, (long)(gd - 1) * 512 + 12, 9);
+        Assert.Equal(1, VmdkMount.Cli.Program.Main(["check", path]));
+        using var disk = (VmdkMount.Core.Disks.Vmdk.VmdkDisk)DiskOpener.Open(path);
+        Assert.Contains(disk.Links[0].Check(), p => p.Contains("unknown stream marker type 9"));
+        var buf = new byte[raw.Length];
+        disk.ReadAt(0, buf);
+        Assert.Equal(raw, buf);
+    }
+}

@@ -60,6 +60,18 @@ public sealed class ChainResolutionTests : IDisposable
     }
 
     [Fact]
+    public void Absolute_hint_to_another_folder_is_used_when_nothing_is_beside_the_child()
+    {
+        string other = Path.Combine(_dir, "elsewhere");
+        Directory.CreateDirectory(other);
+        string parent = Link("base.vmdk", 0xB5, 0xFFFFFFFF, null, 1, other);
+        string child = Link("child.vmdk", 0xB6, 0xB5, parent, 2);
+        using var disk = (VmdkDisk)DiskOpener.Open(child);
+        Assert.Equal(parent, disk.Links[1].Path);
+        Assert.Equal("parentFileNameHint (absolute path)", disk.Links[1].FoundBy);
+    }
+
+    [Fact]
     public void Moved_folder_with_renamed_parent_is_found_by_CID()
     {
         string a = Path.Combine(_dir, "original");

@@ -154,13 +154,16 @@ public class CowdExtentTests
             long off0 = 7 * 512;
             e.Map(off0);
             e.ReadData(off0, buf);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 1000; i++)
+            // The table cache is shared by the whole process, so a test running beside this one can evict the
+            // table between warm-up and measurement; steady state is proven when one pass of 1,000 reads allocates nothing.
+            Assert.Equal(0, DeltaTestKit.LeastAllocatedOfPasses(() =>
             {
-                e.Map(off0);
-                e.ReadData(off0, buf);
-            }
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+                for (int i = 0; i < 1000; i++)
+                {
+                    e.Map(off0);
+                    e.ReadData(off0, buf);
+                }
+            }));
         }
         finally
         {

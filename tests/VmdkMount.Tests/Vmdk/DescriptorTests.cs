@@ -111,6 +111,22 @@ public sealed class DescriptorTests : IDisposable
     }
 
     [Fact]
+    public void Sparse_piece_smaller_than_its_descriptor_size_reads_zeros_past_its_end()
+    {
+        VmdkTestWriter.WriteHosted(Path.Combine(_dir, "p1.vmdk"), 16, 8, new Dictionary<long, byte[]?> { [1] = VmdkTestWriter.Fill(4096, 0x3C) }, null);
+        File.WriteAllText(Path.Combine(_dir, "sized.vmdk"),
+            "# Disk DescriptorFile\nversion=1\nCID=5\nparentCID=ffffffff\ncreateType=\"twoGbMaxExtentSparse\"\nRW 32 SPARSE \"p1.vmdk\"\nRW 8 ZERO\n");
+        using var disk = DiskOpener.Open(Path.Combine(_dir, "sized.vmdk"));
+        Assert.Equal(40 * 512, disk.Length);
+        Assert.Contains(disk.Warnings, w => w.Contains("laid out by the descriptor"));
+        var buf = new byte[disk.Length];
+        disk.ReadAt(0, buf);
+        Assert.All(buf.AsSpan(4096, 4096).ToArray(), b => Assert.Equal(0x3C, b));
+        Assert.False(buf.AsSpan(0, 4096).ContainsAnyExcept((byte)0));
+        Assert.False(buf.AsSpan(8192).ContainsAnyExcept((byte)0));
+    }
+
+    [Fact]
     public void Noaccess_extent_fails_reads_there_and_only_there()
     {
         File.WriteAllBytes(Path.Combine(_dir, "ok-flat.vmdk"), VmdkTestWriter.Fill(8 * 512, 0x42));
@@ -136,5 +152,42 @@ public sealed class DescriptorTests : IDisposable
         var buf = new byte[data.Length];
         disk.ReadAt(0, buf);
         Assert.Equal(data, buf);
+    }
+}
+
+/// <summary>qemu's "descriptor container" (digest 1.6) and the byte-bounded metadata cache.</summary>
+public sealed class DescriptorContainerAndCacheTests : IDisposable
+{
+    private readonly string _dir = RepoPaths.NewScratch("vmdk-container");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Sparse_header_with_capacity_0_holds_a_full_descriptor()
+    {
+        var data = new byte[32 * 512];
+        new Random(3).NextBytes(data);
+        File.WriteAllBytes(Path.Combine(_dir, "data.bin"), data);
+        string path = Path.Combine(_dir, "container.vmdk");
+        VmdkTestWriter.WriteHosted(path, 0, 8, new Dictionary<long, byte[]?>(),
+            "# Disk DescriptorFile\nversion=1\nCID=abcdef01\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\nRW 32 FLAT \"data.bin\" 0\n");
+        using var disk = DiskOpener.Open(path);
+        var buf = new byte[data.Length];
+        disk.ReadAt(0, buf);
+        Assert.Equal(data, buf);
+    }
+
+    [Fact]
+    public void Byte_bounded_cache_evicts_least_recently_used_to_stay_within_budget()
+    {
+        var cache = new VmdkMount.Core.Caching.ByteBoundedCache<int, byte[]>(10_000);
+        for (int i = 0; i < 100; i++)
+        {
+            cache.Add(i, new byte[1000], 1000);
+            Assert.True(cache.TryGet(0, out _), "recently used entry evicted");
+            Assert.True(cache.Bytes <= 10_000);
+        }
+        Assert.False(cache.TryGet(50, out _));
+        Assert.True(cache.TryGet(99, out _));
     }
 }

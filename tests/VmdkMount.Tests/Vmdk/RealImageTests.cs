@@ -67,6 +67,29 @@ public class RealImageTests
     }
 
     [Fact]
+    public void Truncated_ovftool_stream_recovers_the_35_grains_the_readme_lists()
+    {
+        string file = Real("govmomi-ttylinux", "ttylinux-pc_i486-16.1-disk1.vmdk");
+        using var disk = DiskOpener.Open(file, new DiskOpenOptions { RecoverTruncatedStreams = true });
+        Assert.Contains(disk.Warnings, w => w.Contains("recovered 35 grain(s)") && w.Contains("offset 1029120"));
+        long[] lbas = [0, 128, 256, 768, 2048, 3072, 3200, 3328, 7168, 7296, 7424, 7552, 7680, 7808, 7936, 8064, 8192, 8320, 8448,
+            8576, 8704, 8832, 9216, 9344, 12288, 12416, 12544, 12672, 12800, 12928, 13056, 13184, 13312, 13440, 13568];
+        var grains = disk.QueryAllocated(0, disk.Length).SelectMany(r => Enumerable.Range(0, (int)(r.Length / 65536)).Select(i => (r.Offset + i * 65536L) / 512));
+        Assert.Equal(lbas, grains);
+        var g = new byte[65536];
+        disk.ReadAt(0, g);
+        Assert.Equal("0e0dc06779d5da7139940be51b52528024c741a0b9670b5a62d58e7215456814", Hashing.Sha256(g));
+        Assert.Equal("936bea4d6dbfb52312771810053378d82d1085707104dc5fca5c453f9e378bbf", Hashing.Sha256(g.AsSpan(0, 512)));
+        disk.ReadAt(128 * 512, g);
+        Assert.Equal("dfb3c01fdb2da67fe6e3664619d0212331457d90f238014574e1a6f0ac31ba97", Hashing.Sha256(g));
+        disk.ReadAt(256 * 512, g);
+        Assert.Equal("6f6cf23c5c9b58ecd1f468c498730c90df3b68df19a21f32e61d0224abbbdfe0", Hashing.Sha256(g));
+        var rest = new byte[disk.Length - 13696 * 512];
+        disk.ReadAt(13696 * 512, rest);
+        Assert.False(rest.AsSpan().ContainsAnyExcept((byte)0));
+    }
+
+    [Fact]
     public void VirtualBox_stream_without_grains_is_8_GiB_of_zeros()
     {
         string file = Real("cot-virtualbox", "ubuntu.2.0-disk1.vmdk");

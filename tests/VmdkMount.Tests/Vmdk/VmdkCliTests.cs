@@ -68,6 +68,21 @@ public sealed class VmdkCliTests : IDisposable
     }
 
     [Fact]
+    public void Export_shows_a_progress_bar_only_on_a_terminal()
+    {
+        string cli = Path.Combine(AppContext.BaseDirectory, "vmdkmount.dll");
+        string disk = Path.Combine(Images, "ms.vmdk");
+        var piped = Cli("export", disk, Path.Combine(_dir, "a.raw"));
+        Assert.Equal(0, piped.ExitCode);
+        Assert.DoesNotContain('\u001b', piped.StdOut);
+        // `script` (bsdutils) runs the command on a pseudo-terminal
+        var tty = Tool.Run("script", ["-qec", $"dotnet '{cli}' export '{disk}' '{Path.Combine(_dir, "b.raw")}'", "/dev/null"]);
+        Assert.Contains("100%", tty.StdOut);
+        Assert.Contains('\u001b', tty.StdOut);
+        Assert.Equal(Hashing.Sha256File(Path.Combine(_dir, "a.raw")), Hashing.Sha256File(Path.Combine(_dir, "b.raw")));
+    }
+
+    [Fact]
     public void Check_exit_codes_clean_problems_and_cannot_open()
     {
         var clean = Cli("check", "--json", Path.Combine(Images, "c4.vmdk"));

@@ -11,10 +11,10 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// COWD has no zeroed-grain value. Opening reads the header only; directory pages and grain tables are read on
 /// first use into <see cref="CowdSeSparseTableCache"/>. The extent does not own <c>file</c>.
 /// </summary>
-public sealed class CowdExtent : IExtent
+public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
 {
     /// <summary>Grain-directory bytes per cached page (1024 entries).</summary>
-    private const int GdPageBytes = 4096;
+    private const int GdPageBytes = DeltaGrainDirectoryPage.Bytes;
     private const int GdEntriesPerPage = GdPageBytes / sizeof(uint);
 
     /// <summary>How many grains past the asked one <see cref="Map"/> looks at to return a longer run.</summary>
@@ -27,6 +27,7 @@ public sealed class CowdExtent : IExtent
     private readonly long _grainBytes;
     private readonly long _totalGrains;
     private readonly List<string> _warnings = new();
+    private readonly DeltaExtentReader _reader;
 
     private CowdExtent(IReadAt file, string fileName, CowdHeader header)
     {
@@ -37,6 +38,7 @@ public sealed class CowdExtent : IExtent
         _grainBytes = header.GrainBytes;
         Length = header.CapacityBytes;
         _totalGrains = (Length + _grainBytes - 1) / _grainBytes;
+        _reader = new DeltaExtentReader(file, fileName, "COWD", Length, _grainBytes, this);
         if (header.UncleanShutdown != 0)
             _warnings.Add($"{fileName}: COWD header: uncleanShutdown is set (the delta was not closed cleanly; reading it anyway)");
     }
@@ -97,36 +99,7 @@ public sealed class CowdExtent : IExtent
         return new ExtentRun(state, end - offset);
     }
 
-    public void ReadData(long offset, Span<byte> destination)
-    {
-        if (offset < 0 || destination.Length > Length - offset)
-            throw new ArgumentOutOfRangeException(nameof(offset), $"{FileName}: read of {destination.Length} bytes at {offset} is outside the extent");
-        long pendingFileOffset = 0, pendingGrain = 0;
-        int pendingStart = 0, pendingLength = 0;
-        int done = 0;
-        while (done < destination.Length)
-        {
-            long pos = offset + done;
-            long grain = pos / _grainBytes;
-            long inGrain = pos % _grainBytes;
-            int n = (int)Math.Min(destination.Length - done, _grainBytes - inGrain);
-            long fileOffset = DataFileOffset(grain, pos) + inGrain;
-            if (pendingLength > 0 && pendingFileOffset + pendingLength == fileOffset)
-            {
-                pendingLength += n;
-            }
-            else
-            {
-                ReadFromFile(pendingFileOffset, destination.Slice(pendingStart, pendingLength), pendingGrain);
-                pendingFileOffset = fileOffset;
-                pendingGrain = grain;
-                pendingStart = done;
-                pendingLength = n;
-            }
-            done += n;
-        }
-        ReadFromFile(pendingFileOffset, destination.Slice(pendingStart, pendingLength), pendingGrain);
-    }
+    public void ReadData(long offset, Span<byte> destination) => _reader.ReadData(offset, destination);
 
     public IReadOnlyList<string> Check()
     {
@@ -236,19 +209,8 @@ public sealed class CowdExtent : IExtent
         return Gde(GdPage(gdi / GdEntriesPerPage), gdi);
     }
 
-    /// <summary>
-    /// The first directory index after <paramref name="gdi"/> whose entry is not 0, looking only inside the cached
-    /// page of <paramref name="gdi"/>: a long hole then costs one lookup per 1024 tables instead of one per table.
-    /// </summary>
-    private long EndOfAbsentTables(long gdi)
-    {
-        long page = gdi / GdEntriesPerPage;
-        byte[] bytes = GdPage(page);
-        long limit = Math.Min((page + 1) * GdEntriesPerPage, _header.NeededGdEntries);
-        long next = gdi + 1;
-        while (next < limit && Gde(bytes, next) == 0) next++;
-        return next;
-    }
+    private long EndOfAbsentTables(long gdi) =>
+        DeltaGrainDirectoryPage.EndOfAbsentTables(GdPage(gdi / GdEntriesPerPage), gdi, sizeof(uint), _header.NeededGdEntries);
 
     private static uint Gde(byte[] page, long gdi) =>
         BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan((int)(gdi % GdEntriesPerPage) * sizeof(uint)));
@@ -284,7 +246,7 @@ public sealed class CowdExtent : IExtent
     private static uint Gte(byte[] gt, int index) => BinaryPrimitives.ReadUInt32LittleEndian(gt.AsSpan(index * sizeof(uint)));
 
     /// <summary>File offset of the start of an allocated grain; throws if the grain is not this link's data.</summary>
-    private long DataFileOffset(long grain, long virtualOffset)
+    long DeltaExtentReader.IGrainLocator.DataFileOffset(long grain, long virtualOffset)
     {
         long gdi = grain / CowdHeader.EntriesPerGt;
         int gti = (int)(grain % CowdHeader.EntriesPerGt);
@@ -296,14 +258,5 @@ public sealed class CowdExtent : IExtent
             throw new CorruptDataException($"{FileName}: COWD grain table {gdi} entry {gti}",
                 (long)gtSector * CowdHeader.SectorSize + gti * sizeof(uint), $"grain sector {gte} points into the header");
         return (long)gte * CowdHeader.SectorSize;
-    }
-
-    private void ReadFromFile(long fileOffset, Span<byte> destination, long grain)
-    {
-        if (destination.IsEmpty) return;
-        int n = _file.ReadAt(fileOffset, destination);
-        if (n != destination.Length)
-            throw new CorruptDataException($"{FileName}: COWD grain {grain}", fileOffset,
-                $"grain data runs past the end of the file ({_file.Length} bytes)");
     }
 }

@@ -24,6 +24,9 @@ public sealed class HostedSparseExtent : IExtent
     private readonly List<string> _warnings = new();
     private readonly long _fileLength;
 
+    /// <summary>For a truncated stream read without its footer: grain index -> record sector, from a walk of the stream.</summary>
+    private Dictionary<long, uint>? _recovered;
+
     private HostedSparseExtent(IReadAt file, string fileName, SparseExtentHeader header, bool fromFooter)
     {
         _file = file;
@@ -73,6 +76,58 @@ public sealed class HostedSparseExtent : IExtent
             throw new CorruptDataException($"{fileName}: stream footer", tail + 512 + SparseExtentHeader.GdOffsetField, "invalid footer: its gdOffset is GD_AT_END again");
         fromFooter = true;
         return footer;
+    }
+
+    /// <summary>The header in sector 0 (not the footer), or null when it does not parse.</summary>
+    public static SparseExtentHeader? FirstHeader(IReadAt file, string fileName)
+    {
+        Span<byte> sector = stackalloc byte[SparseExtentHeader.Size];
+        if (file.ReadAt(0, sector) != sector.Length) return null;
+        try
+        {
+            return SparseExtentHeader.Parse(sector, $"{fileName}: sparse extent header", 0, allowZeroCapacity: false);
+        }
+        catch (VmdkMountException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Opens a stream file whose footer is missing by walking its grain records from overHead (digest 3.3,
+    /// "fallback for truncated streams"); the walk stops at the first record or marker that does not fit the file.
+    /// </summary>
+    public static HostedSparseExtent OpenTruncatedStream(IReadAt file, string fileName, SparseExtentHeader header)
+    {
+        var extent = new HostedSparseExtent(file, fileName, header, false);
+        var map = new Dictionary<long, uint>();
+        long length = file.Length, pos = (long)header.OverHeadSectors * 512, grainBytes = header.GrainBytes;
+        Span<byte> head = stackalloc byte[16];
+        string stop = "the end of the file";
+        while (pos + 512 <= length)
+        {
+            file.ReadExactly(pos, head, $"{fileName}: stream record");
+            var m = StreamMarker.Read(head);
+            if (!m.IsMarker)
+            {
+                long next = pos + (12 + m.Size + 511) / 512 * 512;
+                if (m.Size > 2 * grainBytes || next > length || m.Value % header.GrainSectors != 0 || m.Value >= header.CapacitySectors)
+                {
+                    stop = $"an incomplete or invalid grain record at offset {pos}";
+                    break;
+                }
+                map[(long)(m.Value / header.GrainSectors)] = (uint)(pos / 512);
+                pos = next;
+            }
+            else if (m.Type == StreamMarker.TypeEos) { stop = $"the end-of-stream marker at offset {pos}"; break; }
+            else if (m.Type is StreamMarker.TypeGrainTable or StreamMarker.TypeGrainDirectory or StreamMarker.TypeFooter && m.Value <= (ulong)((length - pos) / 512))
+                pos += (1 + (long)m.Value) * 512;
+            else if (m.Type == StreamMarker.TypeProgress) pos += 512;
+            else { stop = $"an invalid marker at offset {pos}"; break; }
+        }
+        extent._recovered = map;
+        extent._warnings.Add($"{fileName}: truncated stream (no footer): recovered {map.Count} grain(s) by walking the records up to {stop}; everything else reads as zeros");
+        return extent;
     }
 
     /// <summary>The embedded descriptor bytes, or null when the header has none.</summary>
@@ -160,7 +215,7 @@ public sealed class HostedSparseExtent : IExtent
     {
         if (gte == 0) return GrainState.Unallocated;
         if (gte == 1) return GrainState.Zero;
-        if (gte < Header.OverHeadSectors && !Header.IsCompressed || gte < 1)
+        if (gte < Header.OverHeadSectors)
             throw new CorruptDataException(Where($"grain table entry of grain {grain}"), (long)gte * 512,
                 $"grain points inside the metadata area (sector {gte} < overHead {Header.OverHeadSectors})");
         return GrainState.Data;
@@ -171,6 +226,13 @@ public sealed class HostedSparseExtent : IExtent
         if ((ulong)offset >= (ulong)Length) throw new ArgumentOutOfRangeException(nameof(offset));
         long grainBytes = Header.GrainBytes;
         long grain = offset / grainBytes;
+        if (_recovered is { } rec)
+        {
+            bool has = rec.ContainsKey(grain);
+            long g = grain + 1, limit = grain + Header.GtesPerGt;
+            while (g < limit && g * grainBytes < Length && rec.ContainsKey(g) == has) g++;
+            return new ExtentRun(has ? GrainState.Data : GrainState.Unallocated, Math.Min(Length, g * grainBytes) - offset);
+        }
         long gdi = grain / Header.GtesPerGt;
         int gti = (int)(grain % Header.GtesPerGt);
         uint gde = _gd.Value[gdi];
@@ -194,6 +256,7 @@ public sealed class HostedSparseExtent : IExtent
 
     private uint GrainEntry(long grain)
     {
+        if (_recovered is { } rec) return rec.GetValueOrDefault(grain);
         long gdi = grain / Header.GtesPerGt;
         uint gde = _gd.Value[gdi];
         return gde == 0 ? 0 : GrainTable(gde, gdi)[(int)(grain % Header.GtesPerGt)];
@@ -287,6 +350,7 @@ public sealed class HostedSparseExtent : IExtent
     public IReadOnlyList<string> Check()
     {
         var problems = new List<string>();
+        if (_recovered is not null) return [$"{FileName}: truncated stream: no footer, no grain directory (read by walking the records)"];
         void Report(string p)
         {
             if (problems.Count < MaxProblems) problems.Add(p);
@@ -342,6 +406,13 @@ public sealed class HostedSparseExtent : IExtent
             if (used[i - 1].Start + used[i - 1].Sectors > used[i].Start)
                 Report($"{FileName}: grains {used[i - 1].Grain} and {used[i].Grain} overlap (sectors {used[i - 1].Start} and {used[i].Start})");
         if (Header.HasRedundantGd) CheckRedundant(gd, Report);
+        // Only the VMware layout (footer at the end) is a pure sequence of records and markers; qemu may leave
+        // stale bytes between records of a stream file it wrote to, which a sequential walk would misread.
+        if (Header.HasMarkers && HeaderFromFooter)
+        {
+            try { StreamScanner.Scan(_file, FileName, Header, Report); }
+            catch (VmdkMountException e) { Report(e.Message); }
+        }
         return problems;
     }
 

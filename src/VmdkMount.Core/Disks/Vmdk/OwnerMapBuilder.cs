@@ -50,8 +50,5 @@ internal static class OwnerMapBuilder
         return merged.ToArray();
     }
 
-    private static bool Same(OwnerRun a, OwnerRun b) =>
-        a.State == b.State && (a.Link == b.Link || (a.State is GrainState.Zero or GrainState.Unallocated && !IsNoAccess(a)));
-
-    private static bool IsNoAccess(OwnerRun r) => r.State == GrainState.NoAccess;
+    private static bool Same(OwnerRun a, OwnerRun b) => a.State == b.State && a.Link == b.Link;
 }

@@ -12,9 +12,9 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// pages and grain tables are read on first use into <see cref="CowdSeSparseTableCache"/>. The extent does not
 /// own <c>file</c>.
 /// </summary>
-public sealed class SeSparseExtent : IExtent
+public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
 {
-    private const int GdPageBytes = 4096;
+    private const int GdPageBytes = DeltaGrainDirectoryPage.Bytes;
     private const int GdEntriesPerPage = GdPageBytes / SeSparseHeader.GdeSize;
     private const int MaxRunScanGrains = 1024;
     private const int SectorSize = SeSparseHeader.SectorSize;
@@ -25,6 +25,7 @@ public sealed class SeSparseExtent : IExtent
     private readonly long _id = CowdSeSparseTableCache.NewExtentId();
     private readonly long _fileLength;
     private readonly List<string> _warnings = new();
+    private readonly DeltaExtentReader _reader;
 
     private SeSparseExtent(IReadAt file, string fileName, SeSparseHeader header, SeSparseVolatileHeader volatileHeader)
     {
@@ -34,6 +35,7 @@ public sealed class SeSparseExtent : IExtent
         VolatileHeader = volatileHeader;
         _fileLength = file.Length;
         Length = header.CapacityBytes;
+        _reader = new DeltaExtentReader(file, fileName, "SEsparse", Length, GrainBytes, this);
     }
 
     public static IExtent Open(IReadAt file, string fileName)
@@ -105,36 +107,7 @@ public sealed class SeSparseExtent : IExtent
         return new ExtentRun(state, end - offset);
     }
 
-    public void ReadData(long offset, Span<byte> destination)
-    {
-        if (offset < 0 || destination.Length > Length - offset)
-            throw new ArgumentOutOfRangeException(nameof(offset), $"{FileName}: read of {destination.Length} bytes at {offset} is outside the extent");
-        long pendingFileOffset = 0, pendingGrain = 0;
-        int pendingStart = 0, pendingLength = 0;
-        int done = 0;
-        while (done < destination.Length)
-        {
-            long pos = offset + done;
-            long grain = pos / GrainBytes;
-            long inGrain = pos % GrainBytes;
-            int n = (int)Math.Min(destination.Length - done, GrainBytes - inGrain);
-            long fileOffset = DataFileOffset(grain, pos) + inGrain;
-            if (pendingLength > 0 && pendingFileOffset + pendingLength == fileOffset)
-            {
-                pendingLength += n;
-            }
-            else
-            {
-                ReadFromFile(pendingFileOffset, destination.Slice(pendingStart, pendingLength), pendingGrain);
-                pendingFileOffset = fileOffset;
-                pendingGrain = grain;
-                pendingStart = done;
-                pendingLength = n;
-            }
-            done += n;
-        }
-        ReadFromFile(pendingFileOffset, destination.Slice(pendingStart, pendingLength), pendingGrain);
-    }
+    public void ReadData(long offset, Span<byte> destination) => _reader.ReadData(offset, destination);
 
     public IReadOnlyList<string> Check()
     {
@@ -271,19 +244,8 @@ public sealed class SeSparseExtent : IExtent
         return Gde(GdPage(gdi / GdEntriesPerPage), gdi);
     }
 
-    /// <summary>
-    /// The first directory index after <paramref name="gdi"/> whose entry is not 0, looking only inside the cached
-    /// page of <paramref name="gdi"/>: a long hole then costs one lookup per 512 tables instead of one per table.
-    /// </summary>
-    private long EndOfAbsentTables(long gdi)
-    {
-        long page = gdi / GdEntriesPerPage;
-        byte[] bytes = GdPage(page);
-        long limit = Math.Min((page + 1) * GdEntriesPerPage, _header.NeededGdEntries);
-        long next = gdi + 1;
-        while (next < limit && Gde(bytes, next) == 0) next++;
-        return next;
-    }
+    private long EndOfAbsentTables(long gdi) =>
+        DeltaGrainDirectoryPage.EndOfAbsentTables(GdPage(gdi / GdEntriesPerPage), gdi, SeSparseHeader.GdeSize, _header.NeededGdEntries);
 
     private static ulong Gde(byte[] page, long gdi) =>
         BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan((int)(gdi % GdEntriesPerPage) * SeSparseHeader.GdeSize));
@@ -324,7 +286,7 @@ public sealed class SeSparseExtent : IExtent
             $"invalid entry 0x{entry:x16} (type nibble {entry >> 60:x}; type 0 must be all zero, types 4-15 are unknown)");
 
     /// <summary>File offset of the start of an allocated grain; throws if the grain is not this link's data.</summary>
-    private long DataFileOffset(long grain, long virtualOffset)
+    long DeltaExtentReader.IGrainLocator.DataFileOffset(long grain, long virtualOffset)
     {
         long gdi = grain / EntriesPerGt;
         int gti = (int)(grain % EntriesPerGt);
@@ -342,14 +304,5 @@ public sealed class SeSparseExtent : IExtent
                 GtByteOffset(gtIndex) + gti * sizeof(ulong),
                 $"grain index {index} is outside the grains region ({_header.GrainSlots} grains)");
         return GrainByteOffset(index);
-    }
-
-    private void ReadFromFile(long fileOffset, Span<byte> destination, long grain)
-    {
-        if (destination.IsEmpty) return;
-        int n = _file.ReadAt(fileOffset, destination);
-        if (n != destination.Length)
-            throw new CorruptDataException($"{FileName}: SEsparse grain {grain}", fileOffset,
-                $"grain data runs past the end of the file ({_file.Length} bytes)");
     }
 }

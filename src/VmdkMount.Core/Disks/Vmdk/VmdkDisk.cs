@@ -48,7 +48,7 @@ public sealed class VmdkDisk : IVirtualDisk
         var locator = new ParentLocator(pool);
         try
         {
-            var link = VmdkLinkOpener.Open(full, pool);
+            var link = VmdkLinkOpener.Open(full, pool, options.RecoverTruncatedStreams);
             links.Add(link);
             seen.Add(VmdkChainPaths.Canonical(full));
             while (link.HasParent)
@@ -59,7 +59,7 @@ public sealed class VmdkDisk : IVirtualDisk
                 string canonical = VmdkChainPaths.Canonical(parentPath);
                 if (!seen.Add(canonical))
                     throw new ChainException($"{link.Path}: parent loop: its parent {parentPath} is already in the chain of {full}");
-                var parent = VmdkLinkOpener.Open(parentPath, pool);
+                var parent = VmdkLinkOpener.Open(parentPath, pool, options.RecoverTruncatedStreams);
                 links.Add(parent);
                 parent.FoundBy = foundBy;
                 if (parent.Cid != link.ParentCid)

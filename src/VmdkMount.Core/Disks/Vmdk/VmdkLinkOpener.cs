@@ -10,7 +10,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// </summary>
 internal static class VmdkLinkOpener
 {
-    public static VmdkLink Open(string path, FileHandlePool pool)
+    public static VmdkLink Open(string path, FileHandlePool pool, bool recoverTruncatedStream = false)
     {
         var owned = new List<IDisposable>();
         var placed = new List<PlacedExtent>();
@@ -24,7 +24,16 @@ internal static class VmdkLinkOpener
             {
                 case VmdkFileKind.HostedSparse:
                 {
-                    var header = HostedSparseExtent.ReadHeader(file, path, out bool fromFooter);
+                    SparseExtentHeader header;
+                    bool fromFooter, recovered = false;
+                    try
+                    {
+                        header = HostedSparseExtent.ReadHeader(file, path, out fromFooter);
+                    }
+                    catch (CorruptDataException) when (recoverTruncatedStream && HostedSparseExtent.FirstHeader(file, path) is { GdIsAtEnd: true, HasMarkers: true } first)
+                    {
+                        (header, fromFooter, recovered) = (first, false, true);
+                    }
                     var text = HostedSparseExtent.ReadEmbeddedDescriptor(file, header, path);
                     var descriptor = text is null ? null : DescriptorFile.Parse(text, $"{path}: embedded descriptor");
                     if (descriptor is not null) warnings.AddRange(descriptor.Warnings);
@@ -34,7 +43,7 @@ internal static class VmdkLinkOpener
                         PlaceExtents(descriptor, path, pool, owned, placed, warnings);
                         return new VmdkLink(path, descriptor, placed.ToArray(), owned.ToArray(), warnings, "sparse file holding a descriptor");
                     }
-                    var extent = HostedSparseExtent.Open(file, path, header, fromFooter);
+                    var extent = recovered ? HostedSparseExtent.OpenTruncatedStream(file, path, header) : HostedSparseExtent.Open(file, path, header, fromFooter);
                     placed.Add(new PlacedExtent(0, extent, null));
                     if (descriptor is { Extents.Count: > 1 })
                         warnings.Add($"{path}: embedded descriptor lists {descriptor.Extents.Count} extents; this file is used as the only one");

@@ -40,7 +40,7 @@ public sealed class ExtFileSystem : IFileSystem
         int n = data.ReadAt(ExtSuperblock.VolumeOffset, raw);
         if (n < ExtSuperblock.Size)
             throw new CorruptDataException($"{name} superblock", ExtSuperblock.VolumeOffset, $"volume of {data.Length} bytes is too small for an ext superblock");
-        var sb = ExtSuperblock.Parse(raw, name, data.Length);
+        var sb = ExtSuperblock.Parse(raw, name);
         var vol = new ExtVolume(data, name, sb);
         foreach (var w in sb.OpenWarnings(name)) vol.Warnings.Add(w);
         if (sb.BlocksCount > (ulong)(data.Length / sb.BlockSize))
@@ -250,6 +250,7 @@ public sealed class ExtFileSystem : IFileSystem
             Accessed = inode.Accessed,
             Attributes = inode.Has(ExtInode.FlagEncrypt) ? FsAttributes.Encrypted : FsAttributes.None,
             DeviceNumber = type == FsNodeType.Device ? inode.DeviceNumber : 0,
+            IsBlockDevice = inode.Type == ExtInode.TypeBlock,
             AllocatedSize = (long)Math.Min(inode.AllocatedBytes, long.MaxValue),
         };
     }

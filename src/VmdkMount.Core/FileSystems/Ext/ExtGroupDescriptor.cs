@@ -61,6 +61,40 @@ internal sealed class ExtGroupDescriptor
             if ((ushort)crc != stored)
                 problem = $"{where}: group descriptor {group} checksum mismatch at offset {byteOffset + ChecksumOffset} (stored 0x{stored:X4}, computed 0x{(ushort)crc:X4})";
         }
+        else if (_sb.HasRo(ExtSuperblock.RoCompatGdtCsum))
+        {
+            // gdt_csum (uninit_bg): crc16 over UUID, group number and descriptor without its checksum field
+            ushort crc = Crc16(0xFFFF, _sb.Uuid);
+            Span<byte> le = stackalloc byte[4];
+            BinaryPrimitives.WriteUInt32LittleEndian(le, group);
+            crc = Crc16(crc, le);
+            crc = Crc16(crc, d[..ChecksumOffset]);
+            if (_sb.DescriptorSize > ChecksumOffset + 2) crc = Crc16(crc, d[(ChecksumOffset + 2).._sb.DescriptorSize]);
+            ushort stored = BinaryPrimitives.ReadUInt16LittleEndian(d[ChecksumOffset..]);
+            if (crc != stored)
+                problem = $"{where}: group descriptor {group} checksum (crc16) mismatch at offset {byteOffset + ChecksumOffset} (stored 0x{stored:X4}, computed 0x{crc:X4})";
+        }
         return (table, flags, problem);
+    }
+
+    private static readonly ushort[] Crc16Table = BuildCrc16Table();
+
+    /// <summary>CRC-16 (polynomial 0x8005, reflected: 0xA001) as the kernel's lib/crc16.c computes it.</summary>
+    private static ushort Crc16(ushort crc, ReadOnlySpan<byte> data)
+    {
+        foreach (byte b in data) crc = (ushort)((crc >> 8) ^ Crc16Table[(crc ^ b) & 0xFF]);
+        return crc;
+    }
+
+    private static ushort[] BuildCrc16Table()
+    {
+        var t = new ushort[256];
+        for (int i = 0; i < 256; i++)
+        {
+            int c = i;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? (c >> 1) ^ 0xA001 : c >> 1;
+            t[i] = (ushort)c;
+        }
+        return t;
     }
 }

@@ -105,7 +105,7 @@ internal sealed class ExtSuperblock
     public bool MetadataCsum => HasRo(RoCompatMetadataCsum);
 
     /// <summary>Parses and validates; refuses (by feature name) what cannot be read read-only.</summary>
-    public static ExtSuperblock Parse(ReadOnlySpan<byte> b, string where, long volumeLength)
+    public static ExtSuperblock Parse(ReadOnlySpan<byte> b, string where)
     {
         long at = VolumeOffset;
         if (b.Length < Size) throw new CorruptDataException(where + " superblock", at, "volume too small for an ext superblock");
@@ -150,7 +150,7 @@ internal sealed class ExtSuperblock
             throw new CorruptDataException(where + " superblock", at + BlocksPerGroupOffset, $"blocks per group {bpg} invalid");
         if (ipg == 0 || ipg > 8u * (uint)blockSize)
             throw new CorruptDataException(where + " superblock", at + InodesPerGroupOffset, $"inodes per group {ipg} invalid");
-        if (blocks == 0 || blocks >= 1UL << 48 || firstData >= blocks || firstData > 1)
+        if (blocks == 0 || blocks >= 1UL << 48 || blocks > (ulong)(long.MaxValue / blockSize) || firstData >= blocks || firstData > 1)
             throw new CorruptDataException(where + " superblock", at + BlocksCountLoOffset, $"block count {blocks} / first data block {firstData} invalid");
         ulong groups = (blocks - firstData + bpg - 1) / bpg;
         if (groups == 0 || groups > uint.MaxValue || (ulong)ipg * groups < inodes || inodes < 11 && rev != 0 && inodes < firstIno)

@@ -26,6 +26,23 @@ internal sealed class ClusterHeap
     public long ClustersFor(long bytes) => bytes <= 0 ? 0 : (bytes - 1) / ClusterSize + 1;
 
     /// <summary>
+    /// Reads the first <paramref name="length"/> bytes of a stream laid out by <paramref name="runs"/> whole (a
+    /// directory), and gives the volume offset of each byte position in it: entries are named by where they sit.
+    /// </summary>
+    public byte[] ReadWhole(ClusterRuns runs, long length, long ownerOffset, out Func<long, long> volumeOffsetOf)
+    {
+        var bytes = new byte[length];
+        Read(runs, length, length, 0, bytes, ownerOffset);
+        long cs = ClusterSize;
+        volumeOffsetOf = pos =>
+        {
+            runs.TryMap(pos / cs, out uint c, out _);
+            return OffsetOf(c) + pos % cs;
+        };
+        return bytes;
+    }
+
+    /// <summary>
     /// Reads [offset, offset + destination.Length) of a stream of <paramref name="length"/> bytes laid out by
     /// <paramref name="runs"/>. Bytes at or past <paramref name="validLength"/> read as zeros (exFAT
     /// ValidDataLength). Allocation-free.

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
 
@@ -29,10 +28,11 @@ public sealed class ExFatFileSystem : IFileSystem
     private readonly FatTable _fat;
     private readonly ClusterHeap _heap;
     private readonly List<string> _warnings;
-    private readonly ConcurrentDictionary<long, ExFatNode> _nodes = new();
+    private readonly FatNodeTable<ExFatNode> _nodes;
     private readonly BoundedCache<long, FatDirectory> _directories = new(DirectoryCacheWeight);
     private readonly BoundedCache<long, ClusterRuns> _chains = new(ChainCacheRuns);
     private readonly FsNode _root;
+    private readonly DirectoryClusterOwners _directoryClusters;
     private string? _label;
     private ExFatUpCaseTable _upCase = ExFatUpCaseTable.Invariant;
 
@@ -47,6 +47,8 @@ public sealed class ExFatFileSystem : IFileSystem
         _fat = new FatTable(data, name, boot.FatOffset, boot.FatLength, FatKind.ExFat, boot.ClusterCount);
         _heap = new ClusterHeap(data, name, boot.HeapOffset, boot.ClusterSize);
         _root = new FsNode { Id = RootNodeId, Type = FsNodeType.Directory, Size = 0 };
+        _directoryClusters = new DirectoryClusterOwners(name);
+        _nodes = new FatNodeTable<ExFatNode>(name);
     }
 
     public static IFileSystem Open(IReadAt data, string name, FileSystemOptions options)
@@ -112,10 +114,7 @@ public sealed class ExFatFileSystem : IFileSystem
     {
     }
 
-    private ExFatNode Node(long id) =>
-        _nodes.TryGetValue(id, out var node)
-            ? node
-            : throw new FileReadException($"{_name}: node {id}", "no such node (ids come from List or Lookup)");
+    private ExFatNode Node(long id) => _nodes.Get(id);
 
     /// <summary>A node whose entry set is damaged is listed, but its data and children are not trusted.</summary>
     private ExFatNode Usable(long id)
@@ -166,19 +165,13 @@ public sealed class ExFatFileSystem : IFileSystem
             runs = StreamRuns(id, node, "directory");
         }
         if (runs.Problem is not null) throw new CorruptDataException($"{_name}: {what}", runs.ProblemOffset, runs.Problem);
+        _directoryClusters.Claim(runs, id, _heap.OffsetOf);
         long length = runs.ValidClusters * _heap.ClusterSize;
         if (node is not null) length = Math.Min(length, node.Node.Size);
-        var bytes = new byte[length];
-        _heap.Read(runs, length, length, 0, bytes, id);
-        long cs = _heap.ClusterSize;
-        long OffsetOf(long pos)
-        {
-            runs.TryMap(pos / cs, out uint c, out _);
-            return _heap.OffsetOf(c) + pos % cs;
-        }
+        var bytes = _heap.ReadWhole(runs, length, id, out var offsetOf);
 
         var problems = new List<CorruptDataException>();
-        var records = ExFatDirectoryEntrySet.Read(bytes, OffsetOf, $"{_name}: {what}", node is null, out label, out upCase, problems);
+        var records = ExFatDirectoryEntrySet.Read(bytes, offsetOf, $"{_name}: {what}", node is null, out label, out upCase, problems);
         foreach (var p in problems) AddWarning(p.Message + " (entry set skipped)");
         foreach (var r in records)
             if (r.Problem is not null) AddWarning($"{_name}: {what}: '{r.Name}' (entry at offset {r.EntryOffset}): {r.Problem}");
@@ -198,10 +191,10 @@ public sealed class ExFatFileSystem : IFileSystem
                 Created = r.Created,
                 Modified = r.Modified,
                 Accessed = r.Accessed,
-                Attributes = Attributes(r.Attributes),
+                Attributes = FatDirectoryReader.ToFsAttributes(r.Attributes),
                 AllocatedSize = r.IsDirectory ? null : _heap.ClustersFor((long)r.DataLength) * _heap.ClusterSize,
             };
-            _nodes.TryAdd(fsNode.Id, new ExFatNode(fsNode, r.FirstCluster, r.NoFatChain, (long)r.ValidDataLength, r.Problem));
+            _nodes.Add(fsNode.Id, new ExFatNode(fsNode, r.FirstCluster, r.NoFatChain, (long)r.ValidDataLength, r.Problem));
             entries[i] = new FsDirEntry(r.Name, fsNode);
             byName.TryAdd(_upCase.Fold(r.Name), i);
         }
@@ -216,16 +209,6 @@ public sealed class ExFatFileSystem : IFileSystem
         {
             if (_warnings.Count < MaxWarnings && !_warnings.Contains(warning)) _warnings.Add(warning);
         }
-    }
-
-    private static FsAttributes Attributes(ushort attr)
-    {
-        var a = FsAttributes.None;
-        if ((attr & FatDirectoryReader.AttrReadOnly) != 0) a |= FsAttributes.ReadOnly;
-        if ((attr & FatDirectoryReader.AttrHidden) != 0) a |= FsAttributes.Hidden;
-        if ((attr & FatDirectoryReader.AttrSystem) != 0) a |= FsAttributes.System;
-        if ((attr & FatDirectoryReader.AttrArchive) != 0) a |= FsAttributes.Archive;
-        return a;
     }
 
     /// <summary>Reads the root once at open: the label and the up-case table (needed before any lookup) live there.</summary>

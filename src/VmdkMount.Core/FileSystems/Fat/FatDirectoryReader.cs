@@ -38,6 +38,17 @@ internal static class FatDirectoryReader
     private const byte AttrLongNameMask = 0x3F;
 
     private const byte EndOfDirectory = 0x00;
+
+    /// <summary>The FAT attribute bits (exFAT keeps them in the same places, in 16 bits) as <see cref="FsAttributes"/>.</summary>
+    public static FsAttributes ToFsAttributes(ushort attr)
+    {
+        var a = FsAttributes.None;
+        if ((attr & AttrReadOnly) != 0) a |= FsAttributes.ReadOnly;
+        if ((attr & AttrHidden) != 0) a |= FsAttributes.Hidden;
+        if ((attr & AttrSystem) != 0) a |= FsAttributes.System;
+        if ((attr & AttrArchive) != 0) a |= FsAttributes.Archive;
+        return a;
+    }
     private const byte Deleted = 0xE5;
     private const int CaseFlagsOffset = 12;
     private const int CreateTenMsOffset = 13;

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
 
@@ -31,11 +30,12 @@ public sealed class FatFileSystem : IFileSystem
     private readonly FatTable _fat;
     private readonly ClusterHeap _heap;
     private readonly List<string> _warnings;
-    private readonly ConcurrentDictionary<long, FatNode> _nodes = new();
+    private readonly FatNodeTable<FatNode> _nodes;
     private readonly BoundedCache<long, FatDirectory> _directories = new(DirectoryCacheWeight);
     private readonly BoundedCache<long, ClusterRuns> _chains = new(ChainCacheRuns);
     private readonly FsNode _root;
     private readonly Lazy<string?> _label;
+    private readonly DirectoryClusterOwners _directoryClusters;
 
     private sealed record FatNode(FsNode Node, uint FirstCluster);
 
@@ -49,6 +49,8 @@ public sealed class FatFileSystem : IFileSystem
         _heap = new ClusterHeap(data, name, boot.DataOffset, boot.ClusterSize);
         _root = new FsNode { Id = RootNodeId, Type = FsNodeType.Directory, Size = 0, Attributes = FsAttributes.None };
         _label = new Lazy<string?>(ReadLabel, LazyThreadSafetyMode.ExecutionAndPublication);
+        _directoryClusters = new DirectoryClusterOwners(name);
+        _nodes = new FatNodeTable<FatNode>(name);
     }
 
     public static IFileSystem Open(IReadAt data, string name, FileSystemOptions options)
@@ -114,10 +116,7 @@ public sealed class FatFileSystem : IFileSystem
     {
     }
 
-    private FatNode Node(long id) =>
-        _nodes.TryGetValue(id, out var node)
-            ? node
-            : throw new FileReadException($"{_name}: node {id}", "no such node (ids come from List or Lookup)");
+    private FatNode Node(long id) => _nodes.Get(id);
 
     private FatDirectory Directory(long id)
     {
@@ -151,15 +150,8 @@ public sealed class FatFileSystem : IFileSystem
             long maxClusters = Math.Max(1, MaxDirectoryBytes / _heap.ClusterSize);
             var runs = _fat.Chain(first, -1, maxClusters, what, id);
             if (runs.Problem is not null) throw new CorruptDataException(_name + ": " + what, runs.ProblemOffset, runs.Problem);
-            long length = runs.ValidClusters * _heap.ClusterSize;
-            bytes = new byte[length];
-            _heap.Read(runs, length, length, 0, bytes, id);
-            long cs = _heap.ClusterSize;
-            offsetOf = pos =>
-            {
-                runs.TryMap(pos / cs, out uint c, out _);
-                return _heap.OffsetOf(c) + pos % cs;
-            };
+            _directoryClusters.Claim(runs, id, _heap.OffsetOf);
+            bytes = _heap.ReadWhole(runs, runs.ValidClusters * _heap.ClusterSize, id, out offsetOf);
         }
 
         var records = FatDirectoryReader.Read(bytes, offsetOf, _boot.Kind == FatKind.Fat32, out string? label);
@@ -176,25 +168,15 @@ public sealed class FatFileSystem : IFileSystem
                 Created = r.Created,
                 Modified = r.Modified,
                 Accessed = r.Accessed,
-                Attributes = Attributes(r.Attributes),
+                Attributes = FatDirectoryReader.ToFsAttributes(r.Attributes),
                 AllocatedSize = r.IsDirectory ? null : _heap.ClustersFor(r.Size) * _heap.ClusterSize,
             };
-            _nodes.TryAdd(node.Id, new FatNode(node, r.FirstCluster));
+            _nodes.Add(node.Id, new FatNode(node, r.FirstCluster));
             entries[i] = new FsDirEntry(r.Name, node);
             byName.TryAdd(r.Name, i);
         }
         for (int i = 0; i < records.Count; i++) byName.TryAdd(records[i].ShortName, i);
         return new FatDirectory(entries, byName, label);
-    }
-
-    private static FsAttributes Attributes(byte attr)
-    {
-        var a = FsAttributes.None;
-        if ((attr & FatDirectoryReader.AttrReadOnly) != 0) a |= FsAttributes.ReadOnly;
-        if ((attr & FatDirectoryReader.AttrHidden) != 0) a |= FsAttributes.Hidden;
-        if ((attr & FatDirectoryReader.AttrSystem) != 0) a |= FsAttributes.System;
-        if ((attr & FatDirectoryReader.AttrArchive) != 0) a |= FsAttributes.Archive;
-        return a;
     }
 
     private string? ReadLabel()

@@ -131,7 +131,7 @@ internal sealed class FatTable
         // FAT cannot make us collect millions of clusters before the loop is found.
         uint tortoise = 0;
         long power = 1, lambda = 0;
-        bool looped = false;
+        bool looped = false, ended = false;
         while (runs.Count < limit)
         {
             if (cluster < 2 || cluster > _maxCluster)
@@ -156,6 +156,7 @@ internal sealed class FatTable
             uint next = Get(cluster);
             if (IsEndOfChain(next))
             {
+                ended = true;
                 if (needed >= 0)
                 {
                     problem = $"{what}: cluster chain ends at cluster {cluster} after {runs.Count} clusters, the size needs {needed}";
@@ -176,7 +177,7 @@ internal sealed class FatTable
             }
             cluster = next;
         }
-        if (problem is null && !looped && needed < 0 && runs.Count >= maxClusters)
+        if (problem is null && !looped && !ended && needed < 0)
         {
             problem = $"{what}: cluster chain longer than {maxClusters} clusters (loop or corrupt FAT)";
             problemOffset = EntryOffset(cluster);
@@ -207,13 +208,16 @@ internal sealed class FatTable
         return fat;
     }
 
-    private byte[] Block(long index) => _blocks.GetOrAdd(index, i =>
+    private byte[] Block(long index) =>
+        _blocks.TryGet(index, out var block) ? block : _blocks.GetOrAdd(index, LoadBlock, static b => b.Length);
+
+    private byte[] LoadBlock(long index)
     {
-        long start = i << BlockShift;
+        long start = index << BlockShift;
         var block = new byte[(int)Math.Min(BlockSize, _length - start)];
         _data.ReadExactly(_offset + start, block, _where);
         return block;
-    }, b => b.Length);
+    }
 
     private CorruptDataException OutOfTable(uint cluster) =>
         new(_where, EntryOffset(cluster), $"entry of cluster {cluster} lies past the end of the FAT");

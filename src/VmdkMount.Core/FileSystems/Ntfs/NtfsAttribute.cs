@@ -87,15 +87,15 @@ internal sealed class NtfsAttribute
         }
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(a[FlagsOffset..]);
         ushort instance = BinaryPrimitives.ReadUInt16LittleEndian(a[InstanceOffset..]);
-        string label = $"attribute 0x{type:X}{(name.Length > 0 ? " '" + name + "'" : "")}";
+        string Label() => $"attribute 0x{type:X}{(name.Length > 0 ? " '" + name + "'" : "")}"; // only on error paths
         if (!nonResident)
         {
-            if (len < ResidentHeaderSize) throw new CorruptDataException(where, at, $"resident {label} is shorter than its header");
+            if (len < ResidentHeaderSize) throw new CorruptDataException(where, at, $"resident {Label()} is shorter than its header");
             uint vlen = BinaryPrimitives.ReadUInt32LittleEndian(a[ResidentValueLengthOffset..]);
             int voff = BinaryPrimitives.ReadUInt16LittleEndian(a[ResidentValueOffsetOffset..]);
             // A zero-length value may start exactly at the attribute's end (ColinFinck/ntfs #6).
             if (voff > len || vlen > (uint)(len - voff))
-                throw new CorruptDataException(where, at + ResidentValueLengthOffset, $"resident {label} value ({vlen} bytes at {voff}) lies outside the attribute");
+                throw new CorruptDataException(where, at + ResidentValueLengthOffset, $"resident {Label()} value ({vlen} bytes at {voff}) lies outside the attribute");
             return new NtfsAttribute
             {
                 Type = type, Name = name, Flags = flags, Instance = instance, NonResident = false,
@@ -104,7 +104,7 @@ internal sealed class NtfsAttribute
                 DataSize = vlen, InitializedSize = vlen, AllocatedSize = vlen,
             };
         }
-        if (len < NonResidentHeaderSize) throw new CorruptDataException(where, at, $"non-resident {label} is shorter than its header");
+        if (len < NonResidentHeaderSize) throw new CorruptDataException(where, at, $"non-resident {Label()} is shorter than its header");
         long lowest = BinaryPrimitives.ReadInt64LittleEndian(a[LowestVcnOffset..]);
         long highest = BinaryPrimitives.ReadInt64LittleEndian(a[HighestVcnOffset..]);
         int runOff = BinaryPrimitives.ReadUInt16LittleEndian(a[RunlistOffsetOffset..]);
@@ -116,12 +116,12 @@ internal sealed class NtfsAttribute
         if ((flags & (FlagCompressionMask | FlagSparse)) != 0 && len >= NonResidentHeaderSize + 8 && runOff >= NonResidentHeaderSize + 8)
             compressed = BinaryPrimitives.ReadInt64LittleEndian(a[CompressedSizeOffset..]);
         if (lowest < 0 || highest < -1 || (highest >= 0 && highest < lowest) || highest > long.MaxValue / 4 / NtfsBootSector.MaxClusterSize)
-            throw new CorruptDataException(where, at + LowestVcnOffset, $"{label} VCN range {lowest}..{highest} is invalid");
+            throw new CorruptDataException(where, at + LowestVcnOffset, $"{Label()} VCN range {lowest}..{highest} is invalid");
         if (runOff < NonResidentHeaderSize || runOff > len)
-            throw new CorruptDataException(where, at + RunlistOffsetOffset, $"{label} runlist offset {runOff} lies outside the attribute");
-        if (cu > 16) throw new CorruptDataException(where, at + CompressionUnitOffset, $"{label} compression unit exponent {cu} is absurd");
-        if (lowest == 0 && (size < 0 || alloc < 0 || init < 0 || init > size && init > alloc))
-            throw new CorruptDataException(where, at + AllocatedSizeOffset, $"{label} sizes (allocated {alloc}, data {size}, initialized {init}) are inconsistent");
+            throw new CorruptDataException(where, at + RunlistOffsetOffset, $"{Label()} runlist offset {runOff} lies outside the attribute");
+        if (cu > 16) throw new CorruptDataException(where, at + CompressionUnitOffset, $"{Label()} compression unit exponent {cu} is absurd");
+        if (lowest == 0 && (size < 0 || alloc < 0 || init < 0 || (init > size && init > alloc)))
+            throw new CorruptDataException(where, at + AllocatedSizeOffset, $"{Label()} sizes (allocated {alloc}, data {size}, initialized {init}) are inconsistent");
         return new NtfsAttribute
         {
             Type = type, Name = name, Flags = flags, Instance = instance, NonResident = true,

@@ -35,7 +35,7 @@ internal sealed record NtfsBootSector
     public static bool LooksLikeNtfs(ReadOnlySpan<byte> sector) =>
         sector.Length >= Size && sector.Slice(OemIdOffset, OemId.Length).SequenceEqual(OemId);
 
-    public static NtfsBootSector Parse(ReadOnlySpan<byte> b, string volume, long dataLength)
+    public static NtfsBootSector Parse(ReadOnlySpan<byte> b, string volume)
     {
         string where = $"{volume}: NTFS boot sector";
         if (!LooksLikeNtfs(b)) throw new CorruptDataException(where, OemIdOffset, "OEM id is not 'NTFS    '");
@@ -62,7 +62,6 @@ internal sealed record NtfsBootSector
         int indexSize = DecodeRecordSize((sbyte)b[ClustersPerIndexRecordOffset], cluster);
         if (indexSize is < 512 or > 65536 || (indexSize & (indexSize - 1)) != 0)
             indexSize = 4096; // only a default: every directory's $INDEX_ROOT carries the real value
-        _ = dataLength;
         return new NtfsBootSector
         {
             BytesPerSector = bps,

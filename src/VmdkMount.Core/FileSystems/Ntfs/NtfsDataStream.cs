@@ -14,6 +14,8 @@ internal sealed class NtfsDataStream
 {
     /// <summary>Largest compression unit accepted (16 clusters of 4 KiB is what Windows writes).</summary>
     private const int MaxUnitBytes = 1024 * 1024;
+    /// <summary>Compression-unit buffers. A pool of our own: the shared pool trims (and so reallocates) under GC pressure.</summary>
+    private static readonly ArrayPool<byte> UnitPool = ArrayPool<byte>.Create(MaxUnitBytes, 64);
     private readonly IReadAt _volume;
     private readonly string _where;
     private readonly ReadOnlyMemory<byte> _resident;
@@ -159,8 +161,8 @@ internal sealed class NtfsDataStream
                 else if (mapped == 0) part.Clear();                        // sparse unit
                 else
                 {
-                    packed ??= ArrayPool<byte>.Shared.Rent((int)unitBytes);
-                    unpacked ??= ArrayPool<byte>.Shared.Rent((int)unitBytes);
+                    packed ??= UnitPool.Rent((int)unitBytes);
+                    unpacked ??= UnitPool.Rent((int)unitBytes);
                     int packedLen = GatherMapped(firstVcn, _unitClusters, packed);
                     NtfsLznt1.Decompress(packed.AsSpan(0, packedLen), unpacked.AsSpan(0, (int)unitBytes), _where, unitStart);
                     unpacked.AsSpan(within, count).CopyTo(part);
@@ -170,8 +172,8 @@ internal sealed class NtfsDataStream
         }
         finally
         {
-            if (packed is not null) ArrayPool<byte>.Shared.Return(packed);
-            if (unpacked is not null) ArrayPool<byte>.Shared.Return(unpacked);
+            if (packed is not null) UnitPool.Return(packed);
+            if (unpacked is not null) UnitPool.Return(unpacked);
         }
     }
 

@@ -53,7 +53,11 @@ public sealed class NtfsFileSystem : IFileSystem
     public string Kind => "ntfs";
     public string? Label { get; private set; }
     public long RootId => RootRecord;
-    public IReadOnlyList<string> Warnings => _warnings;
+    /// <summary>A snapshot: $UpCase problems are only found (and added) on first lookup, maybe on another thread.</summary>
+    public IReadOnlyList<string> Warnings
+    {
+        get { lock (_warnings) return _warnings.ToArray(); }
+    }
 
     private NtfsFileSystem(IReadAt data, string name, FileSystemOptions options, NtfsBootSector boot, NtfsDataStream mft)
     {
@@ -71,7 +75,7 @@ public sealed class NtfsFileSystem : IFileSystem
         var warnings = new List<string>();
         try
         {
-            boot = NtfsBootSector.Parse(sector, name, data.Length);
+            boot = NtfsBootSector.Parse(sector, name);
         }
         catch (CorruptDataException primary)
         {
@@ -79,12 +83,12 @@ public sealed class NtfsFileSystem : IFileSystem
             if (data.Length < 2 * NtfsBootSector.Size) throw;
             data.ReadExactly(data.Length - NtfsBootSector.Size, sector, $"{name}: NTFS backup boot sector");
             if (!NtfsBootSector.LooksLikeNtfs(sector)) throw;
-            boot = NtfsBootSector.Parse(sector, name, data.Length);
+            boot = NtfsBootSector.Parse(sector, name);
             warnings.Add($"boot sector damaged ({primary.Problem}); using the backup boot sector");
         }
         if (boot.VolumeSize > data.Length)
             warnings.Add($"volume claims {boot.VolumeSize} bytes but only {data.Length} are present; reads past the end will fail");
-        var mft = BootstrapMft(data, name, boot);
+        var mft = BootstrapMft(data, name, boot, warnings);
         var fs = new NtfsFileSystem(data, name, options, boot, mft);
         fs._warnings.AddRange(warnings);
         fs.ReadVolumeInformation();
@@ -102,13 +106,27 @@ public sealed class NtfsFileSystem : IFileSystem
     /// fragmented, record 0 has an $ATTRIBUTE_LIST naming extension records that hold further runlist pieces; they
     /// are read (in lowest-VCN order) through the map known so far, which always covers them.
     /// </summary>
-    private static NtfsDataStream BootstrapMft(IReadAt data, string name, NtfsBootSector boot)
+    private static NtfsDataStream BootstrapMft(IReadAt data, string name, NtfsBootSector boot, List<string> warnings)
     {
         int rs = boot.MftRecordSize;
         long at = checked(boot.MftLcn * boot.ClusterSize);
         var buffer = new byte[rs];
-        data.ReadExactly(at, buffer, $"{name}: MFT record 0");
-        var rec0 = NtfsMftRecord.Parse(buffer, MftRecord, at, name);
+        NtfsMftRecord rec0;
+        try
+        {
+            data.ReadExactly(at, buffer, $"{name}: MFT record 0");
+            rec0 = NtfsMftRecord.Parse(buffer, MftRecord, at, name);
+        }
+        catch (CorruptDataException primary)
+        {
+            // $MFTMirr holds copies of the first records; its record 0 maps the $MFT just as well.
+            long mirror = boot.MftMirrLcn * boot.ClusterSize;
+            if (boot.MftMirrLcn <= 0 || boot.MftMirrLcn >= boot.ClusterCount) throw;
+            buffer = new byte[rs];
+            data.ReadExactly(mirror, buffer, $"{name}: $MFTMirr record 0");
+            rec0 = NtfsMftRecord.Parse(buffer, MftRecord, mirror, name);
+            warnings.Add($"MFT record 0 is damaged ({primary.Problem}); the $MFT was mapped from its copy in $MFTMirr");
+        }
         string where = $"{name}: $MFT";
         var pieces = rec0.Attributes.Where(a => a.Type == NtfsAttributeType.Data && a.Name.Length == 0).ToList();
         if (pieces.Count == 0 || !pieces[0].NonResident) throw new CorruptDataException($"{name}: MFT record 0", at, "$MFT has no non-resident $DATA");
@@ -487,7 +505,7 @@ public sealed class NtfsFileSystem : IFileSystem
                 case NtfsReparseKind.Symlink or NtfsReparseKind.Junction or NtfsReparseKind.LxSymlink: return (FsNodeType.Symlink, 0);
                 case NtfsReparseKind.LxSocket: return (FsNodeType.Socket, 0);
                 case NtfsReparseKind.LxFifo: return (FsNodeType.Fifo, 0);
-                case NtfsReparseKind.LxCharDevice or NtfsReparseKind.LxBlockDevice: return (FsNodeType.Device, 0);
+                case NtfsReparseKind.LxCharDevice or NtfsReparseKind.LxBlockDevice: return (FsNodeType.Device, LinuxDevice(f));
             }
         }
         if (f.HasIndex) return (FsNodeType.Directory, 0);
@@ -498,6 +516,15 @@ public sealed class NtfsFileSystem : IFileSystem
             { Kind: NtfsInterix.Kind.CharDevice or NtfsInterix.Kind.BlockDevice } i => (FsNodeType.Device, i.Device),
             _ => (FsNodeType.File, 0),
         };
+    }
+
+    private ulong LinuxDevice(NtfsFile f)
+    {
+        var ea = f.Pieces(NtfsAttributeType.Ea, "").FirstOrDefault();
+        if (ea is null) return 0;
+        string where = $"{f.Where} $EA";
+        if (ea.DataSize > NtfsExtendedAttributes.MaxSize) throw new CorruptDataException(where, ea.VolumeOffset, "$EA larger than 64 KiB");
+        return NtfsExtendedAttributes.LinuxDevice(NtfsExtendedAttributes.Parse(ReadAttributeValue(Volume, ea, Boot, where), where, ea.VolumeOffset));
     }
 
     // ------------------------------------------------------------------------------------------------ data
@@ -653,7 +680,9 @@ public sealed class NtfsFileSystem : IFileSystem
             path.Add(c);
             if (stoppedAtLink) continue;
             var cur = nodes[^1];
-            if (!cur.HasIndex || cur.Reparse is { IsLink: true }) { stoppedAtLink = cur.Reparse is { IsLink: true }; if (!stoppedAtLink) return Unresolved(original); continue; }
+            // Through another link the rest can only be checked by following it, which the resolver will do.
+            if (cur.Reparse is { IsLink: true }) { stoppedAtLink = true; continue; }
+            if (!cur.HasIndex) return Unresolved(original);
             var next = LookupRaw(cur, c);
             if (next is null) return Unresolved(original);
             nodes.Add(next);

@@ -11,11 +11,41 @@ internal sealed record NtfsIndexEntry(ulong FileReference, NtfsFileName? Key, lo
     private const int KeyLengthOffset = 10;
     private const int FlagsOffset = 12;
     private const int KeyOffset = 16;
-    private const int FlagHasSubnode = 0x01;
-    private const int FlagLast = 0x02;
+    private const int MinimumSize = 16;
+    private const int SubnodeVcnSize = 8;
+    private const uint FlagHasSubnode = 0x01;
+    private const uint FlagLast = 0x02;
     public const long NoSubnode = -1;
 
     public bool HasSubnode => SubnodeVcn != NoSubnode;
+
+    /// <summary>Parses the entry at <paramref name="p"/>; <paramref name="end"/> is the node's end of used bytes.</summary>
+    public static NtfsIndexEntry Parse(ReadOnlySpan<byte> b, int p, int end, string where, long volumeOffset, out int length)
+    {
+        if (p + MinimumSize > end) throw new CorruptDataException(where, volumeOffset + p, "index entries run past the node without a last entry");
+        int len = BinaryPrimitives.ReadUInt16LittleEndian(b[(p + LengthOffset)..]);
+        int keyLen = BinaryPrimitives.ReadUInt16LittleEndian(b[(p + KeyLengthOffset)..]);
+        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(b[(p + FlagsOffset)..]);
+        bool hasSub = (flags & FlagHasSubnode) != 0;
+        bool last = (flags & FlagLast) != 0;
+        int tail = hasSub ? SubnodeVcnSize : 0;
+        if (len < MinimumSize + tail || (len & 7) != 0 || len > end - p || KeyOffset + keyLen > len - tail)
+            throw new CorruptDataException(where, volumeOffset + p, $"index entry length {len} (key {keyLen}) is invalid");
+        long sub = NoSubnode;
+        if (hasSub)
+        {
+            sub = BinaryPrimitives.ReadInt64LittleEndian(b[(p + len - SubnodeVcnSize)..]);
+            if (sub < 0 || sub > int.MaxValue) throw new CorruptDataException(where, volumeOffset + p + len - SubnodeVcnSize, $"sub-node VCN {sub} is out of range");
+        }
+        NtfsFileName? key = null;
+        if (!last)
+        {
+            if (keyLen == 0) throw new CorruptDataException(where, volumeOffset + p, "index entry without a key");
+            key = NtfsFileName.Parse(b.Slice(p + KeyOffset, keyLen), where, volumeOffset + p + KeyOffset);
+        }
+        length = len;
+        return new NtfsIndexEntry(BinaryPrimitives.ReadUInt64LittleEndian(b[(p + ReferenceOffset)..]), key, sub, last);
+    }
 }
 
 /// <summary>A B-tree node (the $INDEX_ROOT's or one INDX block's): entries in collation order, the last one keyless.</summary>
@@ -39,28 +69,9 @@ internal sealed record NtfsIndexNode(IReadOnlyList<NtfsIndexEntry> Entries)
         // Each entry is at least 16 bytes, so this loop is bounded by the node size.
         while (true)
         {
-            if (p + 16 > end) throw new CorruptDataException(where, volumeOffset + p, "index entries run past the node without a last entry");
-            int len = BinaryPrimitives.ReadUInt16LittleEndian(b[(p + 8)..]);
-            int keyLen = BinaryPrimitives.ReadUInt16LittleEndian(b[(p + 10)..]);
-            uint flags = BinaryPrimitives.ReadUInt32LittleEndian(b[(p + 12)..]);
-            bool hasSub = (flags & 0x01) != 0;
-            bool last = (flags & 0x02) != 0;
-            if (len < 16 || (len & 7) != 0 || len > end - p || (hasSub && len < 24) || 16 + keyLen > len - (hasSub ? 8 : 0))
-                throw new CorruptDataException(where, volumeOffset + p, $"index entry length {len} (key {keyLen}) is invalid");
-            long sub = NtfsIndexEntry.NoSubnode;
-            if (hasSub)
-            {
-                sub = BinaryPrimitives.ReadInt64LittleEndian(b[(p + len - 8)..]);
-                if (sub < 0 || sub > int.MaxValue) throw new CorruptDataException(where, volumeOffset + p + len - 8, $"sub-node VCN {sub} is out of range");
-            }
-            NtfsFileName? key = null;
-            if (!last)
-            {
-                if (keyLen == 0) throw new CorruptDataException(where, volumeOffset + p, "index entry without a key");
-                key = NtfsFileName.Parse(b.Slice(p + 16, keyLen), where, volumeOffset + p + 16);
-            }
-            entries.Add(new NtfsIndexEntry(BinaryPrimitives.ReadUInt64LittleEndian(b[p..]), key, sub, last));
-            if (last) break;
+            var e = NtfsIndexEntry.Parse(b, p, end, where, volumeOffset, out int len);
+            entries.Add(e);
+            if (e.IsLast) break;
             p += len;
         }
         return new NtfsIndexNode(entries);

@@ -20,6 +20,10 @@ internal static class NtfsInterix
     private const int MagicSize = 8;
     private const int MaxSize = 8 + 2 * 4096;
 
+    /// <summary>glibc's makedev encoding (what st_rdev holds on Linux).</summary>
+    public static ulong MakeDev(ulong major, ulong minor) =>
+        ((major & 0xFFFFF000) << 32) | ((major & 0xFFF) << 8) | ((minor & 0xFFFFFF00) << 12) | (minor & 0xFF);
+
     public static Info? Detect(NtfsFileSystem fs, NtfsFile f)
     {
         if ((f.FileAttributes & NtfsStandardInformation.System) == 0 || f.IsEncrypted) return null;
@@ -39,8 +43,7 @@ internal static class NtfsInterix
         {
             ulong major = BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(MagicSize));
             ulong minor = BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(MagicSize + 8));
-            ulong dev = ((major & 0xFFFFF000) << 32) | ((major & 0xFFF) << 8) | ((minor & 0xFFFFFF00) << 12) | (minor & 0xFF);
-            return new Info(chr ? Kind.CharDevice : Kind.BlockDevice, null, dev);
+            return new Info(chr ? Kind.CharDevice : Kind.BlockDevice, null, MakeDev(major, minor));
         }
         return null;
     }

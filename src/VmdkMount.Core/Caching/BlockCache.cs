@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Caching.Memory;
+using VmdkMount.Core.Transports;
+
+namespace VmdkMount.Core.Caching;
+
+/// <summary>
+/// A size-bounded block cache in front of a byte source (the flattened disk, in practice), for the small scattered reads filesystem readers make
+/// (MFT records, index blocks, inode tables, FAT sectors), which in a deep chain or a compressed stream are the
+/// costly ones. Large reads (file data) go straight through: the kernel's page cache keeps those in a mount, and
+/// copying them through here would only double the memory. The sources never change, so blocks never go stale.
+/// </summary>
+public sealed class BlockCache : IReadAt, IDisposable
+{
+    /// <summary>Cache granularity: a common grain size, so one miss costs one grain read.</summary>
+    public const int BlockSize = 64 * 1024;
+
+    /// <summary>Reads at least this long bypass the cache.</summary>
+    public const int BypassBytes = 128 * 1024;
+
+    private readonly IReadAt _inner;
+    private readonly string _name;
+    private readonly MemoryCache _cache;
+
+    public BlockCache(IReadAt inner, string name, long capacityBytes)
+    {
+        if (capacityBytes < BlockSize) throw new ArgumentOutOfRangeException(nameof(capacityBytes), "cache smaller than one block");
+        _inner = inner;
+        _name = name;
+        CapacityBytes = capacityBytes;
+        _cache = new MemoryCache(new MemoryCacheOptions
+        {
+            SizeLimit = capacityBytes,
+            CompactionPercentage = 0.25,
+            TrackStatistics = true,
+        });
+    }
+
+    public long CapacityBytes { get; }
+
+    /// <summary>Bytes the cache holds now (for tests and `--debug`).</summary>
+    public long CachedBytes => _cache.GetCurrentStatistics()?.CurrentEstimatedSize ?? 0;
+
+    public long Length => _inner.Length;
+
+    public int ReadAt(long offset, Span<byte> destination)
+    {
+        if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
+        if (offset >= Length || destination.IsEmpty) return 0;
+        if (destination.Length > Length - offset) destination = destination[..(int)(Length - offset)];
+        if (destination.Length >= BypassBytes) return _inner.ReadAt(offset, destination);
+
+        int done = 0;
+        while (done < destination.Length)
+        {
+            long position = offset + done;
+            long blockIndex = position / BlockSize;
+            byte[] block = GetBlock(blockIndex);
+            int within = (int)(position - blockIndex * BlockSize);
+            int n = Math.Min(destination.Length - done, block.Length - within);
+            if (n <= 0) break;
+            block.AsSpan(within, n).CopyTo(destination[done..]);
+            done += n;
+        }
+        return done;
+    }
+
+    private byte[] GetBlock(long blockIndex)
+    {
+        if (_cache.TryGetValue(blockIndex, out byte[]? cached) && cached is not null) return cached;
+        long start = blockIndex * BlockSize;
+        var block = new byte[(int)Math.Min(BlockSize, Length - start)];
+        _inner.ReadExactly(start, block, $"{_name}: block cache fill");
+        using (var entry = _cache.CreateEntry(blockIndex))
+        {
+            entry.Size = block.Length;
+            entry.Value = block;
+        }
+        return block;
+    }
+
+    public void Dispose() => _cache.Dispose();
+}

@@ -1,0 +1,33 @@
+using VmdkMount.Core.Caching;
+
+namespace VmdkMount.Core.Disks;
+
+/// <summary>A virtual disk read through a <see cref="BlockCache"/> (see <see cref="DiskOpenOptions.BlockCacheBytes"/>).</summary>
+public sealed class CachedDisk : IVirtualDisk
+{
+    private readonly IVirtualDisk _inner;
+
+    public CachedDisk(IVirtualDisk inner, long capacityBytes)
+    {
+        _inner = inner;
+        Cache = new BlockCache(inner, inner.Source, capacityBytes);
+    }
+
+    public BlockCache Cache { get; }
+
+    public string Source => _inner.Source;
+
+    public long Length => _inner.Length;
+
+    public IReadOnlyList<string> Warnings => _inner.Warnings;
+
+    public int ReadAt(long offset, Span<byte> destination) => Cache.ReadAt(offset, destination);
+
+    public IEnumerable<AllocatedRange> QueryAllocated(long offset, long length) => _inner.QueryAllocated(offset, length);
+
+    public void Dispose()
+    {
+        Cache.Dispose();
+        _inner.Dispose();
+    }
+}
