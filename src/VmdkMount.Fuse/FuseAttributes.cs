@@ -16,6 +16,7 @@ internal sealed unsafe class FuseAttributes(MountTree tree, uint uid, uint gid, 
     private const uint TypeFile = 0x8000;
     private const uint TypeSymlink = 0xA000;
     private const uint TypeCharDevice = 0x2000;
+    private const uint TypeBlockDevice = 0x6000;
     private const uint TypeFifo = 0x1000;
     private const uint TypeSocket = 0xC000;
 
@@ -30,7 +31,7 @@ internal sealed unsafe class FuseAttributes(MountTree tree, uint uid, uint gid, 
     {
         MountNodeKind.Root or MountNodeKind.UnreadableVolume => TypeDirectory,
         MountNodeKind.DiskImage => TypeFile,
-        _ => TypeBits(inode.Node!.Type),
+        _ => TypeBits(inode.Node!),
     };
 
     public void Fill(byte* st, MountInode inode)
@@ -55,7 +56,7 @@ internal sealed unsafe class FuseAttributes(MountTree tree, uint uid, uint gid, 
         var modified = node.Modified ?? new FsTime(0, 0);
         var accessed = node.Accessed ?? modified;
         var changed = node.Changed ?? modified;
-        StatLayout.Fill(st, InodeNumber(inode), TypeBits(node.Type) | perms, (ulong)Math.Max(1, node.Links),
+        StatLayout.Fill(st, InodeNumber(inode), TypeBits(node) | perms, (ulong)Math.Max(1, node.Links),
             node.Uid ?? uid, node.Gid ?? gid, node.DeviceNumber, size, blocks, BlockSize,
             accessed.UnixSeconds, accessed.Nanoseconds, modified.UnixSeconds, modified.Nanoseconds,
             changed.UnixSeconds, changed.Nanoseconds);
@@ -68,11 +69,11 @@ internal sealed unsafe class FuseAttributes(MountTree tree, uint uid, uint gid, 
         _ => (node.Attributes & FsAttributes.ReadOnly) != 0 ? 0x124u /* 0444 */ : 0x1A4u, // 0644
     };
 
-    private static uint TypeBits(FsNodeType type) => type switch
+    private static uint TypeBits(FsNode node) => node.Type switch
     {
         FsNodeType.Directory => TypeDirectory,
         FsNodeType.Symlink => TypeSymlink,
-        FsNodeType.Device => TypeCharDevice,
+        FsNodeType.Device => node.IsBlockDevice ? TypeBlockDevice : TypeCharDevice,
         FsNodeType.Fifo => TypeFifo,
         FsNodeType.Socket => TypeSocket,
         _ => TypeFile,

@@ -26,7 +26,7 @@ internal static class MountCommand
         var volume = new Option<string?>("--volume") { Description = "mount only this volume (as `volumes` names it) at MOUNTPOINT" };
         var raw = new Option<bool>("--raw") { Description = "add disk.img: the whole flattened disk, read-only, sparse-aware (SEEK_DATA/SEEK_HOLE)" };
         var allowOther = new Option<bool>("--allow-other") { Description = "let other users in (non-root needs user_allow_other in /etc/fuse.conf)" };
-        var cacheSize = new Option<string?>("--cache-size") { Description = "block cache size, e.g. 512M (accepted and checked; the engine's cache budgets are fixed for now)" };
+        var cacheSize = new Option<string?>("--cache-size") { Description = "size of the block cache for the small metadata reads of the filesystem readers, e.g. 512M (default); 0 turns it off" };
         var foreground = new Option<bool>(ForegroundFlag) { Description = "stay in the foreground until unmounted (Ctrl+C unmounts)" };
         var uid = new Option<uint?>("--uid") { Description = "owner of files whose filesystem records none (NTFS, FAT); default: you" };
         var gid = new Option<uint?>("--gid") { Description = "group of files whose filesystem records none (NTFS, FAT); default: yours" };
@@ -52,14 +52,15 @@ internal static class MountCommand
             if (p.GetValue(logFile) is { } log) DetachedStdio.RedirectTo(log);
             string mnt = Path.GetFullPath(p.GetValue(mountPoint)!).TrimEnd('/');
             if (mnt.Length == 0) throw new ArgumentException("cannot mount on /");
-            if (p.GetValue(cacheSize) is { } cs) _ = ParseSize(cs);
+            long blockCacheBytes = ParseSize(p.GetValue(cacheSize) ?? DefaultCacheSize);
             if (p.GetValue(raw) && p.GetValue(volume) is not null)
                 throw new ArgumentException("--raw adds disk.img beside the volume folders; it cannot be combined with --volume");
             var state = MountState.Open(p.GetValue(stateDir));
             PrepareMountPoint(mnt, state);
             if (!p.GetValue(foreground)) return Detach(state, mnt);
 
-            using var mounted = MountedDisk.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, rawInput),
+            using var mounted = MountedDisk.Open(p.GetValue(disk)!,
+                CliCommon.DiskOptions(p, ignoreCid, rawInput) with { BlockCacheBytes = blockCacheBytes },
                 new FileSystemOptions { ShowSystemFiles = p.GetValue(system) });
             void Log(string line) => Console.Error.WriteLine($"vmdkmount: {line}");
             var tree = new MountTree(mounted, new MountTreeOptions { SingleVolume = p.GetValue(volume), RawImage = p.GetValue(raw) }, Log);
@@ -206,6 +207,8 @@ internal static class MountCommand
         Path.GetFileNameWithoutExtension(Environment.ProcessPath ?? "").Equals("dotnet", StringComparison.Ordinal);
 
     /// <summary>`512M`, `2G`, `65536`: bytes.</summary>
+    private const string DefaultCacheSize = "512M";
+
     internal static long ParseSize(string text)
     {
         string t = text.Trim().ToUpperInvariant();
