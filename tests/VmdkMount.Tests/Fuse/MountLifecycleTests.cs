@@ -28,6 +28,27 @@ public class MountLifecycleTests
         return result;
     }
 
+    /// <summary>fusermount3 processes whose command line names <paramref name="mountPoint"/>.</summary>
+    private static List<int> AutoUnmountHelpers(string mountPoint)
+    {
+        var result = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                if (File.ReadAllText(Path.Combine(dir, "comm")).Trim() != "fusermount3") continue;
+                var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                if (args.Contains(mountPoint)) result.Add(pid);
+            }
+            catch (IOException)
+            {
+                // The process ended while listing.
+            }
+        }
+        return result;
+    }
+
     private static bool WaitUntil(Func<bool> condition, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -96,11 +117,16 @@ public class MountLifecycleTests
             using (var m = new CliMount(Path.Combine(images, "child2.vmdk"), mnt, state))
             {
                 int pid = m.Pid;
-                // fusermount3 (the auto_unmount helper) is the mount process's child; stop it first, then the mount process.
-                foreach (int helper in ChildrenNamed(pid, "fusermount3")) Tool.Bash($"kill -9 {helper}");
+                // fusermount3 (the auto_unmount helper) is started by the mount process but may be reparented, so it is
+                // found by its command line, which names the mount point; stop it first, then the mount process.
+                List<int> helpers = [];
+                Assert.True(WaitUntil(() => (helpers = AutoUnmountHelpers(mnt)).Count > 0, TimeSpan.FromSeconds(10)),
+                    "no fusermount3 auto_unmount helper found for the mount");
+                foreach (int helper in helpers) Tool.Bash($"kill -9 {helper}");
                 Tool.Bash($"kill -9 {pid}");
                 Assert.True(WaitUntil(() => MountState.ProcessStartTime(pid) is null, TimeSpan.FromSeconds(10)));
-                Assert.True(MountTable.IsDead(mnt), "expected a dead mount (Transport endpoint is not connected)");
+                Assert.True(WaitUntil(() => MountTable.IsDead(mnt), TimeSpan.FromSeconds(10)),
+                    "expected a dead mount (Transport endpoint is not connected)");
                 var cleanup = OurCli.Run("cleanup", "--state-dir", state);
                 Assert.True(cleanup.ExitCode == 0, cleanup.StdOut + cleanup.StdErr);
                 Assert.Null(MountTable.Find(mnt));
