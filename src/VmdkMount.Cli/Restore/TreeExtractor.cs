@@ -113,26 +113,10 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume)
             FilesDone++;
             return;
         }
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
-            using (var output = new FileStream(dest, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
-            {
-                long offset = 0;
-                while (true)
-                {
-                    int n = fs.Read(node.Id, offset, buffer.AsSpan(0, ChunkSize));
-                    if (n <= 0) break;
-                    var chunk = buffer.AsSpan(0, n);
-                    if (chunk.IndexOfAnyExcept((byte)0) < 0)
-                        output.Seek(n, SeekOrigin.Current); // leave a hole
-                    else
-                        output.Write(chunk);
-                    offset += n;
-                    BytesDone += n;
-                }
-                output.SetLength(offset);
-            }
+            using (var output = File.OpenHandle(dest, FileMode.Create, FileAccess.Write, FileShare.None))
+                RandomAccess.SetLength(output, CopyData(node, output));
             ApplyTimes(dest, node, isDirectory: false);
             if (node.Links > 1) _extractedLinks.TryAdd(node.Id, dest);
             FilesDone++;
@@ -143,9 +127,55 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume)
             try { File.Delete(dest); } catch (IOException) { }
             throw;
         }
+    }
+
+    /// <summary>
+    /// Copies the file's data, leaving a hole for every all-zero <see cref="ChunkSize"/> slice. A file larger than one
+    /// chunk is read one chunk ahead on another thread while this one writes, so reading the image and writing the
+    /// copy overlap (two buffers in flight, no more).
+    /// </summary>
+    private long CopyData(FsNode node, Microsoft.Win32.SafeHandles.SafeFileHandle output)
+    {
+        byte[] current = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        byte[]? next = null;
+        Task<int>? ahead = null;
+        long offset = 0;
+        try
+        {
+            int n = fs.Read(node.Id, 0, current.AsSpan(0, ChunkSize));
+            while (n > 0)
+            {
+                if (n == ChunkSize)
+                {
+                    next ??= ArrayPool<byte>.Shared.Rent(ChunkSize);
+                    byte[] target = next;
+                    long at = offset + n;
+                    ahead = Task.Run(() => fs.Read(node.Id, at, target.AsSpan(0, ChunkSize)));
+                }
+                var chunk = current.AsSpan(0, n);
+                if (chunk.IndexOfAnyExcept((byte)0) >= 0) RandomAccess.Write(output, chunk, offset); // else leave a hole
+                offset += n;
+                BytesDone += n;
+                if (ahead is null)
+                {
+                    n = fs.Read(node.Id, offset, current.AsSpan(0, ChunkSize));
+                    continue;
+                }
+                n = ahead.GetAwaiter().GetResult();
+                ahead = null;
+                (current, next) = (next!, current);
+            }
+            return offset;
+        }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // A read still in flight (the write failed) must finish before its buffer goes back to the pool.
+            if (ahead is not null)
+            {
+                try { ahead.Wait(); } catch (AggregateException) { }
+            }
+            ArrayPool<byte>.Shared.Return(current);
+            if (next is not null) ArrayPool<byte>.Shared.Return(next);
         }
     }
 
