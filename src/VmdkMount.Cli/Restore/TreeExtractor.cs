@@ -113,26 +113,10 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume)
             FilesDone++;
             return;
         }
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
-            using (var output = new FileStream(dest, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
-            {
-                long offset = 0;
-                while (true)
-                {
-                    int n = fs.Read(node.Id, offset, buffer.AsSpan(0, ChunkSize));
-                    if (n <= 0) break;
-                    var chunk = buffer.AsSpan(0, n);
-                    if (chunk.IndexOfAnyExcept((byte)0) < 0)
-                        output.Seek(n, SeekOrigin.Current); // leave a hole
-                    else
-                        output.Write(chunk);
-                    offset += n;
-                    BytesDone += n;
-                }
-                output.SetLength(offset);
-            }
+            using (var output = File.OpenHandle(dest, FileMode.Create, FileAccess.Write, FileShare.None))
+                RandomAccess.SetLength(output, CopyData(node, output));
             ApplyTimes(dest, node, isDirectory: false);
             if (node.Links > 1) _extractedLinks.TryAdd(node.Id, dest);
             FilesDone++;
@@ -142,6 +126,28 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume)
             // A half-written file must not pass for a restored one.
             try { File.Delete(dest); } catch (IOException) { }
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Copies the file's data with positional writes, leaving a hole for every all-zero <see cref="ChunkSize"/> chunk.
+    /// (Reading the next chunk on another thread while writing was tried: on a 1 GiB file it saved ~0.02 s of 0.48
+    /// and cost ~0.17 s more CPU, since writing the copy, not reading the image, is where the time goes.)
+    /// </summary>
+    private long CopyData(FsNode node, Microsoft.Win32.SafeHandles.SafeFileHandle output)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            long offset = 0;
+            for (int n; (n = fs.Read(node.Id, offset, buffer.AsSpan(0, ChunkSize))) > 0;)
+            {
+                var chunk = buffer.AsSpan(0, n);
+                if (chunk.IndexOfAnyExcept((byte)0) >= 0) RandomAccess.Write(output, chunk, offset); // else leave a hole
+                offset += n;
+                BytesDone += n;
+            }
+            return offset;
         }
         finally
         {

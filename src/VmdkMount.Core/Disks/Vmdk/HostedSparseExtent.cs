@@ -281,15 +281,49 @@ public sealed class HostedSparseExtent : IExtent
             }
             else
             {
+                // Grains written in order sit back to back in the file: read every following grain whose data
+                // continues where this one ends with the same pread (one syscall per run, not per grain).
+                int more = ContiguousGrainsAfter(grain, gte, destination.Length - n);
+                n = (int)Math.Min(destination.Length, n + more * grainBytes);
                 long at = (long)gte * 512 + inGrain;
                 int got = _file.ReadAt(at, destination[..n]);
                 if (got != n)
-                    throw new CorruptDataException(Where($"grain {grain}"), (long)gte * 512,
+                {
+                    long shortGrain = (inGrain + got) / grainBytes;
+                    throw new CorruptDataException(Where($"grain {grain + shortGrain}"), ((long)gte + shortGrain * (long)Header.GrainSectors) * 512,
                         $"grain data runs past the end of the file ({_fileLength} bytes)");
+                }
             }
             destination = destination[n..];
             offset += n;
         }
+    }
+
+    /// <summary>
+    /// How many grains after <paramref name="grain"/> (within its grain table) hold data stored right after the
+    /// previous one's, counting only as many as <paramref name="wanted"/> more bytes reach into.
+    /// </summary>
+    private int ContiguousGrainsAfter(long grain, uint gte, int wanted)
+    {
+        if (wanted <= 0 || _recovered is not null) return 0;
+        long gdi = grain / Header.GtesPerGt;
+        uint gde = _gd.Value[gdi];
+        if (gde == 0) return 0;
+        var gt = GrainTable(gde, gdi);
+        long grainSectors = (long)Header.GrainSectors;
+        long grainBytes = Header.GrainBytes;
+        int i = (int)(grain % Header.GtesPerGt) + 1;
+        int count = 0;
+        long expected = gte + grainSectors;
+        long reach = wanted;
+        while (reach > 0 && i < gt.Length && gt[i] == expected && gt[i] >= Header.OverHeadSectors)
+        {
+            count++;
+            i++;
+            expected += grainSectors;
+            reach -= grainBytes;
+        }
+        return count;
     }
 
     private byte[] DecompressedGrain(long grain, uint gte) =>
