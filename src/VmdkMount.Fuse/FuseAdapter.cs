@@ -67,6 +67,7 @@ public sealed unsafe class FuseAdapter
         {
             entry.Ino = child.Ino;
             _attributes.Fill(entry.Attr, child);
+            Tree.Referenced(child);
         }
         // ino 0 with a timeout is a negative entry: the kernel remembers the name is absent.
         FuseLowLevel.ReplyEntry(req, &entry);
@@ -188,6 +189,8 @@ public sealed unsafe class FuseAdapter
                             ? FuseLowLevel.AddDirentryPlus(req, buf + used, (nuint)(capacity - used), namePtr, &entry, i + 1)
                             : FuseLowLevel.AddDirentry(req, buf + used, (nuint)(capacity - used), namePtr, entry.Attr, i + 1);
                         if (needed > (nuint)(capacity - used)) break;
+                        // every readdirplus entry with a node id counts as a lookup for the kernel
+                        if (plus && child is not null) Tree.Referenced(child);
                         used += (int)needed;
                     }
                 }

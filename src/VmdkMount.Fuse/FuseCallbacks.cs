@@ -108,10 +108,32 @@ internal static unsafe class FuseCallbacks
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static void Forget(nint req, ulong ino, ulong nlookup) => FuseLowLevel.ReplyNone(req);
+    private static void Forget(nint req, ulong ino, ulong nlookup)
+    {
+        try { Adapter(req).Tree.Forget(ino, nlookup); }
+        catch
+        {
+            // forget has no reply to carry an error; a node kept too long only costs memory
+        }
+        FuseLowLevel.ReplyNone(req);
+    }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static void ForgetMulti(nint req, nuint count, void* forgets) => FuseLowLevel.ReplyNone(req);
+    private static void ForgetMulti(nint req, nuint count, void* forgets)
+    {
+        try
+        {
+            // struct fuse_forget_data { uint64_t ino; uint64_t nlookup; }
+            var tree = Adapter(req).Tree;
+            var items = (ulong*)forgets;
+            for (nuint i = 0; i < count; i++) tree.Forget(items[2 * i], items[2 * i + 1]);
+        }
+        catch
+        {
+            // as in Forget
+        }
+        FuseLowLevel.ReplyNone(req);
+    }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void GetAttr(nint req, ulong ino, FuseFileInfo* fi)

@@ -58,6 +58,12 @@ public sealed class MountInode
     /// <summary>Why an <see cref="MountNodeKind.UnreadableVolume"/> cannot be read.</summary>
     public string? Error { get; }
 
+    /// <summary>How many times the frontend handed this node to the kernel and the kernel has not forgotten it yet.</summary>
+    internal ulong LookupCount;
+
+    /// <summary>The root, the volume folders and disk.img stay known for the whole mount.</summary>
+    internal bool Pinned;
+
     /// <summary>The directory's entries once listed (see <see cref="MountTree.List"/>); null until then or when over budget.</summary>
     internal IReadOnlyList<(string Name, MountInode Inode)>? Children;
 

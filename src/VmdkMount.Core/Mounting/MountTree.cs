@@ -30,6 +30,7 @@ public sealed class MountTree
 
     private readonly ConcurrentDictionary<ulong, MountInode> _byIno = new();
     private readonly ConcurrentDictionary<(int Volume, long Id), MountInode> _byNode = new();
+    private readonly object _refGate = new();
     private readonly Lazy<IReadOnlyList<MountInode>> _rootChildren;
     private readonly Action<string> _log;
     private long _nextIno = (long)RootIno;
@@ -69,6 +70,7 @@ public sealed class MountTree
         {
             Root = new MountInode(RootIno, MountNodeKind.Root, null, "", -1, null, null, null);
         }
+        Root.Pinned = true;
         _byIno[RootIno] = Root;
     }
 
@@ -85,6 +87,38 @@ public sealed class MountTree
     public int Count => _byIno.Count;
 
     public bool TryGet(ulong ino, out MountInode inode) => _byIno.TryGetValue(ino, out inode!);
+
+    /// <summary>
+    /// The frontend is handing <paramref name="inode"/> to the kernel (a lookup reply, a readdirplus entry): count it,
+    /// and know it again if the kernel had forgotten it (a cached listing can hand out a forgotten node).
+    /// </summary>
+    public void Referenced(MountInode inode)
+    {
+        if (inode.Pinned) return;
+        lock (_refGate)
+        {
+            inode.LookupCount++;
+            if (_byIno.TryAdd(inode.Ino, inode) && inode.Kind == MountNodeKind.FsNode)
+                _byNode.TryAdd((inode.VolumeIndex, inode.Node!.Id), inode);
+        }
+    }
+
+    /// <summary>
+    /// The kernel dropped <paramref name="nlookup"/> references (FUSE FORGET). A node nobody references any more is
+    /// let go, so a scan of millions of files does not keep them all; a later lookup makes it anew.
+    /// </summary>
+    public void Forget(ulong ino, ulong nlookup)
+    {
+        lock (_refGate)
+        {
+            if (!_byIno.TryGetValue(ino, out var inode) || inode.Pinned) return;
+            inode.LookupCount = inode.LookupCount > nlookup ? inode.LookupCount - nlookup : 0;
+            if (inode.LookupCount > 0) return;
+            _byIno.TryRemove(ino, out _);
+            if (inode.Kind == MountNodeKind.FsNode)
+                _byNode.TryRemove(new KeyValuePair<(int, long), MountInode>((inode.VolumeIndex, inode.Node!.Id), inode));
+        }
+    }
 
     /// <summary>The child called <paramref name="name"/>, or null when there is none (or the parent is no directory).</summary>
     public MountInode? Lookup(MountInode parent, string name)
@@ -200,12 +234,14 @@ public sealed class MountTree
                 _log($"{volume.Id}: cannot open the {volume.FileSystem} filesystem: {e.Message}");
                 child = new MountInode(NextIno(), MountNodeKind.UnreadableVolume, Root, volume.Id, i, volume.Id, null, null, e.Message);
             }
+            child.Pinned = true;
             _byIno[child.Ino] = child;
             children.Add(child);
         }
         if (Options.RawImage)
         {
             var image = new MountInode(NextIno(), MountNodeKind.DiskImage, Root, DiskImageName, -1, null, null, null);
+            image.Pinned = true;
             _byIno[image.Ino] = image;
             children.Add(image);
         }
