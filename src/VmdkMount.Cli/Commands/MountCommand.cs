@@ -26,7 +26,7 @@ internal static class MountCommand
         var volume = new Option<string?>("--volume") { Description = "mount only this volume (as `volumes` names it) at MOUNTPOINT" };
         var raw = new Option<bool>("--raw") { Description = "add disk.img: the whole flattened disk, read-only, sparse-aware (SEEK_DATA/SEEK_HOLE)" };
         var allowOther = new Option<bool>("--allow-other") { Description = "let other users in (non-root needs user_allow_other in /etc/fuse.conf)" };
-        var cacheSize = new Option<string?>("--cache-size") { Description = "size of the block cache for the small metadata reads of the filesystem readers, e.g. 256M (default 64M); 0 turns it off" };
+        var cacheSize = new Option<string?>("--cache-size") { Description = "size of the block cache for the small metadata reads of the filesystem readers, e.g. 256M; off by default (0): the kernel caches file data and each filesystem reader caches its own metadata" };
         var foreground = new Option<bool>(ForegroundFlag) { Description = "stay in the foreground until unmounted (Ctrl+C unmounts)" };
         var uid = new Option<uint?>("--uid") { Description = "owner of files whose filesystem records none (NTFS, FAT); default: you" };
         var gid = new Option<uint?>("--gid") { Description = "group of files whose filesystem records none (NTFS, FAT); default: yours" };
@@ -207,7 +207,7 @@ internal static class MountCommand
         Path.GetFileNameWithoutExtension(Environment.ProcessPath ?? "").Equals("dotnet", StringComparison.Ordinal);
 
     /// <summary>`512M`, `2G`, `65536`: bytes.</summary>
-    private const string DefaultCacheSize = "64M";
+    private const string DefaultCacheSize = "0";
 
     internal static long ParseSize(string text)
     {
