@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   fuse3 libfuse3-3 qemu-utils ntfs-3g e2fsprogs dosfstools mtools sleuthkit
   fdisk gdisk parted lvm2 xfsprogs btrfs-progs cryptsetup-bin exfatprogs exfat-fuse
-  attr clamav kmod util-linux genisoimage perl bc xxd coreutils findutils
+  attr clamav kmod util-linux genisoimage perl bc xxd coreutils findutils python3
 )
 if [ "${1:-}" = "--runtime" ]; then PACKAGES=(fuse3 libfuse3-3); fi
 

@@ -23,6 +23,15 @@ public sealed record FuseMountOptions
     /// <summary>Entry and attribute cache lifetime: nothing changes, so a day.</summary>
     public double CacheSeconds { get; init; } = 86400;
 
+    /// <summary>
+    /// Serve file reads without the kernel's page cache (FOPEN_DIRECT_IO) and advertise 1 MiB blocks so readers ask
+    /// for 1 MiB at a time. Large sequential reads skip the per-page cost of filling the FUSE page cache (which bounds
+    /// every cached FUSE filesystem on one core) and the image's bytes are not cached twice; but each read(2) becomes
+    /// one round trip, so programs reading in small pieces are slower, and shared mmap fails (ENODEV) unless the
+    /// kernel and libfuse allow it (FUSE_DIRECT_IO_ALLOW_MMAP, libfuse 3.16+).
+    /// </summary>
+    public bool DirectIo { get; init; }
+
     /// <summary>Worker threads of the libfuse session loop; 1 runs the single-threaded loop.</summary>
     public uint MaxThreads { get; init; } = 16;
 

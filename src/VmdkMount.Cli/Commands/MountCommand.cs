@@ -8,7 +8,7 @@ using VmdkMount.Fuse;
 namespace VmdkMount.Cli.Commands;
 
 /// <summary>
-/// `vmdkmount mount DISK MOUNTPOINT [--volume VOL] [--raw] [--allow-other] [--cache-size 512M] [--foreground] [--uid N] [--gid N]`.
+/// `vmdkmount mount DISK MOUNTPOINT [--volume VOL] [--raw] [--allow-other] [--cache-size 512M] [--direct-io] [--foreground] [--uid N] [--gid N]`.
 /// Without --foreground the command starts itself again in a new session with --foreground (stdout and stderr going
 /// to a log file in the state folder), waits until that process has mounted, prints where, and returns.
 /// </summary>
@@ -35,6 +35,7 @@ internal static class MountCommand
         // bench/fuse.sh showed no consistent difference between 1 and 16 on 2 vCPUs; many threads serve concurrent
         // readers and slow (network) sources better (docs/fuse-dokan.md 2.3).
         var threads = new Option<uint>("--threads") { Description = "FUSE worker threads (default 16; 1 runs the single-threaded loop)", DefaultValueFactory = _ => 16 };
+        var directIo = new Option<bool>("--direct-io") { Description = "read files without the kernel's page cache, 1 MiB per request: fastest for large sequential reads (restore, scan) and no double caching; slower for programs reading in small pieces, and shared mmap of a file fails (ENODEV)" };
         var debug = new Option<bool>("--debug-fuse") { Description = "print every FUSE request (libfuse -d)", Hidden = true };
         var readyFile = new Option<string?>(ReadyFileFlag) { Hidden = true };
         var logFile = new Option<string?>(LogFileFlag) { Hidden = true };
@@ -44,7 +45,7 @@ internal static class MountCommand
         var command = new Command("mount", "mount a disk's volumes as folders (read-only, through FUSE)");
         command.Arguments.Add(disk);
         command.Arguments.Add(mountPoint);
-        foreach (var o in new Option[] { volume, raw, allowOther, cacheSize, foreground, uid, gid, stateDir, system, threads, debug, readyFile, logFile, ignoreCid, rawInput })
+        foreach (var o in new Option[] { volume, raw, allowOther, cacheSize, directIo, foreground, uid, gid, stateDir, system, threads, debug, readyFile, logFile, ignoreCid, rawInput })
             command.Options.Add(o);
 
         command.SetAction(p => CliCommon.Run(() =>
@@ -75,6 +76,7 @@ internal static class MountCommand
                 Gid = p.GetValue(gid),
                 Debug = p.GetValue(debug),
                 MaxThreads = Math.Max(1u, p.GetValue(threads)),
+                DirectIo = p.GetValue(directIo),
             };
             FuseSession session;
             try

@@ -27,6 +27,7 @@ internal struct FuseLoopConfigV1
 [StructLayout(LayoutKind.Explicit, Size = 40)]
 internal struct FuseFileInfo
 {
+    public const uint DirectIoBit = 1u << 1;
     public const uint KeepCacheBit = 1u << 2;
 
     [FieldOffset(0)] public int Flags;

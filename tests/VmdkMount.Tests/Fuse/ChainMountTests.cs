@@ -127,4 +127,41 @@ public class ChainMountTests(ChainMountFixture f) : IClassFixture<ChainMountFixt
         }
         Assert.Equal(f.SourceHashes, Hashing.Snapshot(f.Images));
     }
+
+    /// <summary>Pages of FILE in the kernel's page cache, by the cachestat syscall (Linux 6.5+; 451 on every architecture).</summary>
+    private static long CachedPages(string file) => long.Parse(Sh($$"""
+        python3 - '{{file}}' <<'PY'
+        import ctypes, os, sys
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(sys.argv[1], os.O_RDONLY)
+        rng = (ctypes.c_uint64 * 2)(0, 0)
+        st = (ctypes.c_uint64 * 5)()
+        if libc.syscall(451, fd, rng, st, 0) != 0: raise OSError(ctypes.get_errno(), "cachestat")
+        print(st[0])
+        PY
+        """).Trim());
+
+    [Fact]
+    public void Direct_io_mount_bypasses_the_page_cache_and_reads_the_same_bytes_in_any_read_size()
+    {
+        using var dio = new CliMount(Path.Combine(f.Images, "child2.vmdk"), Path.Combine(f.Scratch, "mnt-dio"), Path.Combine(f.Scratch, "state-dio"), "--direct-io");
+        foreach (var v in new[] { "p1", "p2", "p3" })
+            SameLines(Hashes(f.Oracle[v]), Hashes(Path.Combine(dio.MountPoint, v)), $"sha256 {v} with --direct-io");
+
+        // The largest NTFS file, read by programs that size their reads differently.
+        string rel = Sh($"cd '{f.Oracle["p1"]}' && find . -type f -printf '%s %P\\n' | sort -n | tail -1 | cut -d' ' -f2-").TrimEnd('\n');
+        string file = Path.Combine(dio.MountPoint, "p1", rel);
+        string expected = Sh($"sha256sum < '{Path.Combine(f.Oracle["p1"], rel)}'");
+        Assert.True(new FileInfo(file).Length > 1 << 20, $"{rel}: {new FileInfo(file).Length} bytes");
+        Assert.Equal(expected, Sh($"dd if='{file}' bs=4k status=none | sha256sum"));
+        Assert.Equal(expected, Sh($"dd if='{file}' bs=3001 status=none | sha256sum"));
+        Assert.Equal(expected, Sh($"python3 -c 'import mmap,sys,hashlib; f=open(sys.argv[1],\"rb\"); m=mmap.mmap(f.fileno(),0,access=mmap.ACCESS_COPY); print(hashlib.sha256(m).hexdigest()+\"  -\")' '{file}'"));
+
+        // Readers are told to ask for 1 MiB; nothing read lands in the page cache (the cached mount keeps what it read).
+        Assert.Equal("1048576\n", Sh($"stat -c %o '{file}'"));
+        Assert.Equal("131072\n", Sh($"stat -c %o '{Path.Combine(Ours("p1"), rel)}'"));
+        Sh($"cat '{file}' '{Path.Combine(Ours("p1"), rel)}' > /dev/null");
+        Assert.True(CachedPages(Path.Combine(Ours("p1"), rel)) > 0, "the cached mount kept nothing");
+        Assert.Equal(0, CachedPages(file));
+    }
 }
