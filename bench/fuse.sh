@@ -13,7 +13,7 @@ set -euo pipefail
 shopt -s inherit_errexit
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(realpath -m "${1:-$root/build/bench-fuse}")
-[ "$(id -u)" = 0 ] || { echo "bench/fuse.sh: run as root (loop devices, ntfs-3g, drop_caches)" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "bench/fuse.sh: run as root (loop devices, ntfs-3g)" >&2; exit 2; }
 mkdir -p "$work"
 export TZ=UTC
 
@@ -78,7 +78,6 @@ loop=""; pids=""; backing=""
 now() { date +%s.%N; }
 elapsed() { echo "$(now) - $1" | bc -l; }
 fmt() { printf '%.2f' "$1"; }
-drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 warm() { cat $backing > /dev/null; }
 peak_rss_mib() { local t=0; for p in $pids; do t=$((t + $(awk '/VmHWM/ {print $2}' /proc/$p/status 2>/dev/null || echo 0))); done; echo $((t / 1024)); }
 
@@ -121,19 +120,34 @@ umount_qsd() {
 mount_kernel() { mount -o ro,loop,noload "$img/p2.raw" "$mnt"; pids=""; backing=$img/p2.raw; }
 umount_kernel() { umount "$mnt"; }
 
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
 # One contender: KIND (ours|ntfs3g|libyal|qsd|kernel), then args for mount_KIND. Prints one table row.
+# Mount time and sequential read are the median of 3 fresh mounts each (single runs on this VM vary 2-3x: the first
+# touch of guest memory is slow); the tree measurements run once.
 measure() {
   local label=$1 kind=$2; shift 2
-  local t mount_s seq_mbs list_s tree_s clam_fps rss=0 r
-  # mount time (to the first listing of the root)
-  drop; t=$(now); "mount_$kind" "$@"; ls "$mnt" > /dev/null; mount_s=$(elapsed "$t")
-  r=$(peak_rss_mib); [ "$r" -gt "$rss" ] && rss=$r
+  local t mount_s seq_mbs list_s tree_s clam_fps rss=0 r i samples
+  # mount time (to the first listing of the root), host page cache warm
+  samples=()
+  for i in 1 2 3; do
+    warm; t=$(now); "mount_$kind" "$@"; ls "$mnt" > /dev/null; samples+=("$(elapsed "$t")")
+    r=$(peak_rss_mib); [ "$r" -gt "$rss" ] && rss=$r
+    "umount_$kind"
+  done
+  mount_s=$(median "${samples[@]}")
   # sequential 1 GiB: cold FUSE (fresh mount), warm host page cache
-  "umount_$kind"; "mount_$kind" "$@"; warm
-  t=$(now); cat "$mnt/big.bin" > /dev/null; seq_mbs=$(echo "1024 / ($(elapsed "$t"))" | bc -l)
-  r=$(peak_rss_mib); [ "$r" -gt "$rss" ] && rss=$r
+  samples=()
+  for i in 1 2 3; do
+    "mount_$kind" "$@"; warm
+    t=$(now); cat "$mnt/big.bin" > /dev/null; samples+=("$(echo "1024 / ($(elapsed "$t"))" | bc -l)")
+    r=$(peak_rss_mib); [ "$r" -gt "$rss" ] && rss=$r
+    "umount_$kind"
+  done
+  seq_mbs=$(median "${samples[@]}")
+  "mount_$kind" "$@"
   # find + ls -lR of the tree
-  "umount_$kind"; "mount_$kind" "$@"; warm
+  warm
   t=$(now); find "$mnt/tree" > /dev/null; ls -lR "$mnt/tree" > /dev/null; list_s=$(elapsed "$t")
   # read every file of the tree
   "umount_$kind"; "mount_$kind" "$@"; warm
@@ -165,12 +179,15 @@ mount_ours "$img/base.vmdk" p1; cat "$mnt/big.bin" > /dev/null; (cd "$mnt/tree" 
 
 rows=$(
   measure "vmdkmount (ours), NTFS p1 of base.vmdk" ours "$img/base.vmdk" p1
+  measure "vmdkmount (ours) --direct-io, NTFS p1 of base.vmdk" ours "$img/base.vmdk" p1 --direct-io
   measure "vmdkmount (ours) --threads 1, NTFS p1 of base.vmdk" ours "$img/base.vmdk" p1 --threads 1
   measure "ntfs-3g on a raw copy of the volume" ntfs3g
   measure "libyal vmdkmount + loop + ntfs-3g" libyal
   measure "qemu-storage-daemon FUSE export + loop + ntfs-3g" qsd
   measure "vmdkmount (ours), NTFS p1 of link100.vmdk (100-link chain)" ours "$img/link100.vmdk" p1
+  measure "vmdkmount (ours) --direct-io, NTFS p1 of link100.vmdk (100-link chain)" ours "$img/link100.vmdk" p1 --direct-io
   measure "vmdkmount (ours), ext4 p2 of base.vmdk" ours "$img/base.vmdk" p2
+  measure "vmdkmount (ours) --direct-io, ext4 p2 of base.vmdk" ours "$img/base.vmdk" p2 --direct-io
   measure "kernel ext4, loop mount of a raw copy of the volume" kernel
 )
 
@@ -183,8 +200,8 @@ Images: MBR disk, NTFS p1 and ext4 p2 (1600 MiB each), each holding big.bin (1 G
 1-16 KiB, 200 folders); base.vmdk is qemu-img's monolithicSparse, link001..link100 each add one grain.
 Every measurement starts from a fresh mount (cold FUSE page cache) after reading the backing files once (warm host
 page cache). Times in seconds; "seq" is MB/s reading big.bin with cat; RSS is the peak (VmHWM) of the serving
-processes in MiB. One run per cell, on a 2-vCPU machine shared with other jobs (load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)):
-the noise is large (the same row has varied 2-3x between runs); compare rows within one run only.
+processes in MiB. Mount time and seq are the median of 3 fresh mounts, the tree columns one run each, on a 2-vCPU
+VM (load average at the end of the run: $(cut -d' ' -f1-3 /proc/loadavg)); compare rows within one run only.
 
 | contender | mount s | seq MB/s | find + ls -lR s | read tree s | clamscan files/s | peak RSS MiB |
 |---|---|---|---|---|---|---|

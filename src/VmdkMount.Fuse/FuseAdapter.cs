@@ -29,7 +29,6 @@ public sealed unsafe class FuseAdapter
     private readonly FuseAttributes _attributes;
     private readonly string _mountRoot;
     private readonly double _timeout;
-    private readonly bool _directIo;
     private long _nextHandle;
 
     public FuseAdapter(MountTree tree, FuseMountOptions options, Action<string>? log = null)
@@ -38,9 +37,7 @@ public sealed unsafe class FuseAdapter
         Log = log ?? (line => Console.Error.WriteLine("vmdkmount: " + line));
         _mountRoot = Path.GetFullPath(options.MountPoint).TrimEnd('/');
         _timeout = options.CacheSeconds;
-        _directIo = options.DirectIo;
-        _attributes = new FuseAttributes(tree, options.Uid ?? LibC.GetUid(), options.Gid ?? LibC.GetGid(), SymlinkSize,
-            options.DirectIo ? FuseAttributes.DirectIoBlockSize : FuseAttributes.CachedBlockSize);
+        _attributes = new FuseAttributes(tree, options.Uid ?? LibC.GetUid(), options.Gid ?? LibC.GetGid(), SymlinkSize, options.DirectIo);
     }
 
     public MountTree Tree { get; }
@@ -100,7 +97,7 @@ public sealed unsafe class FuseAdapter
         if ((fi->Flags & 3) != 0) { FuseLowLevel.ReplyErr(req, Errno.EROFS); return; }
         if (inode.IsDirectory) { FuseLowLevel.ReplyErr(req, Errno.EISDIR); return; }
         fi->Fh = 0;
-        fi->Bits |= _directIo ? FuseFileInfo.DirectIoBit : FuseFileInfo.KeepCacheBit;
+        fi->Bits |= _attributes.IsDirect(LengthOf(inode)) ? FuseFileInfo.DirectIoBit : FuseFileInfo.KeepCacheBit;
         FuseLowLevel.ReplyOpen(req, fi);
     }
 

@@ -24,8 +24,8 @@ public sealed record FuseMountOptions
     public double CacheSeconds { get; init; } = 86400;
 
     /// <summary>
-    /// Serve file reads without the kernel's page cache (FOPEN_DIRECT_IO) and advertise 1 MiB blocks so readers ask
-    /// for 1 MiB at a time. Large sequential reads skip the per-page cost of filling the FUSE page cache (which bounds
+    /// Serve reads of files of 1 MiB and more without the kernel's page cache (FOPEN_DIRECT_IO) and advertise 1 MiB
+    /// blocks for them so readers ask for 1 MiB at a time; smaller files stay cached. Large sequential reads skip the per-page cost of filling the FUSE page cache (which bounds
     /// every cached FUSE filesystem on one core) and the image's bytes are not cached twice; but each read(2) becomes
     /// one round trip, so programs reading in small pieces are slower, and shared mmap fails (ENODEV) unless the
     /// kernel and libfuse allow it (FUSE_DIRECT_IO_ALLOW_MMAP, libfuse 3.16+).

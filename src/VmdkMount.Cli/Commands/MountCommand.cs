@@ -35,7 +35,7 @@ internal static class MountCommand
         // bench/fuse.sh showed no consistent difference between 1 and 16 on 2 vCPUs; many threads serve concurrent
         // readers and slow (network) sources better (docs/fuse-dokan.md 2.3).
         var threads = new Option<uint>("--threads") { Description = "FUSE worker threads (default 16; 1 runs the single-threaded loop)", DefaultValueFactory = _ => 16 };
-        var directIo = new Option<bool>("--direct-io") { Description = "read files without the kernel's page cache, 1 MiB per request: fastest for large sequential reads (restore, scan) and no double caching; slower for programs reading in small pieces, and shared mmap of a file fails (ENODEV)" };
+        var directIo = new Option<bool>("--direct-io") { Description = "read files of 1 MiB and more without the kernel's page cache, 1 MiB per request: fastest for large sequential reads (restore, scan) and no double caching; slower for programs reading in small pieces, and shared mmap of a file fails (ENODEV)" };
         var debug = new Option<bool>("--debug-fuse") { Description = "print every FUSE request (libfuse -d)", Hidden = true };
         var readyFile = new Option<string?>(ReadyFileFlag) { Hidden = true };
         var logFile = new Option<string?>(LogFileFlag) { Hidden = true };

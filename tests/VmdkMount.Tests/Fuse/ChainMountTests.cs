@@ -142,7 +142,7 @@ public class ChainMountTests(ChainMountFixture f) : IClassFixture<ChainMountFixt
         """).Trim());
 
     [Fact]
-    public void Direct_io_mount_bypasses_the_page_cache_and_reads_the_same_bytes_in_any_read_size()
+    public void Direct_io_mount_serves_large_files_past_the_page_cache_with_the_same_bytes_in_any_read_size()
     {
         using var dio = new CliMount(Path.Combine(f.Images, "child2.vmdk"), Path.Combine(f.Scratch, "mnt-dio"), Path.Combine(f.Scratch, "state-dio"), "--direct-io");
         foreach (var v in new[] { "p1", "p2", "p3" })
@@ -163,5 +163,11 @@ public class ChainMountTests(ChainMountFixture f) : IClassFixture<ChainMountFixt
         Sh($"cat '{file}' '{Path.Combine(Ours("p1"), rel)}' > /dev/null");
         Assert.True(CachedPages(Path.Combine(Ours("p1"), rel)) > 0, "the cached mount kept nothing");
         Assert.Equal(0, CachedPages(file));
+
+        // Files under 1 MiB stay in the page cache even with --direct-io.
+        string small = Path.Combine(dio.MountPoint, "p2/home/bob/a.txt");
+        Assert.Equal("131072\n", Sh($"stat -c %o '{small}'"));
+        Assert.Equal("bob changed in child1\n", File.ReadAllText(small));
+        Assert.True(CachedPages(small) > 0, "a small file was not cached");
     }
 }
