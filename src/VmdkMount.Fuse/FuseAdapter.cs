@@ -26,6 +26,7 @@ public sealed unsafe class FuseAdapter
     private const int SeekHole = 4;
 
     private readonly ConcurrentDictionary<ulong, IReadOnlyList<(string Name, MountInode Inode)>> _openDirs = new();
+    private readonly ConcurrentDictionary<ulong, ReadAhead> _readAheads = new();
     private readonly FuseAttributes _attributes;
     private readonly string _mountRoot;
     private readonly double _timeout;
@@ -97,11 +98,27 @@ public sealed unsafe class FuseAdapter
         if ((fi->Flags & 3) != 0) { FuseLowLevel.ReplyErr(req, Errno.EROFS); return; }
         if (inode.IsDirectory) { FuseLowLevel.ReplyErr(req, Errno.EISDIR); return; }
         fi->Fh = 0;
-        fi->Bits |= _attributes.IsDirect(LengthOf(inode)) ? FuseFileInfo.DirectIoBit : FuseFileInfo.KeepCacheBit;
+        if (_attributes.IsDirect(LengthOf(inode)))
+        {
+            ulong handle = (ulong)Interlocked.Increment(ref _nextHandle);
+            _readAheads[handle] = new ReadAhead((at, destination) => ReadFully(inode, at, destination));
+            fi->Fh = handle;
+            fi->Bits |= FuseFileInfo.DirectIoBit;
+        }
+        else
+        {
+            fi->Bits |= FuseFileInfo.KeepCacheBit;
+        }
         FuseLowLevel.ReplyOpen(req, fi);
     }
 
-    internal void Read(nint req, ulong ino, nuint size, long offset)
+    internal void Release(nint req, FuseFileInfo* fi)
+    {
+        if (fi->Fh != 0 && _readAheads.TryRemove(fi->Fh, out var readAhead)) readAhead.Close();
+        FuseLowLevel.ReplyErr(req, 0);
+    }
+
+    internal void Read(nint req, ulong ino, nuint size, long offset, ulong fh)
     {
         var inode = Get(ino);
         if (offset < 0) { FuseLowLevel.ReplyErr(req, Errno.EINVAL); return; }
@@ -109,10 +126,17 @@ public sealed unsafe class FuseAdapter
         long length = LengthOf(inode);
         if (offset >= length) want = 0;
         else if (length - offset < want) want = (int)(length - offset);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(want, 1));
+        ReadAhead? readAhead = fh != 0 && want > 0 && _readAheads.TryGetValue(fh, out var r) ? r : null;
+        byte[]? prefetched = readAhead?.Take(offset, want);
+        byte[] buffer = prefetched ?? ArrayPool<byte>.Shared.Rent(Math.Max(want, 1));
         try
         {
-            int total = ReadFully(inode, offset, buffer.AsSpan(0, want));
+            int total = prefetched is null ? ReadFully(inode, offset, buffer.AsSpan(0, want)) : want;
+            if (total == want && readAhead is not null)
+            {
+                long next = offset + want;
+                readAhead.Advance(offset, want, (int)Math.Min(want, length - next));
+            }
             if (total < want)
             {
                 // A short reply would make the kernel shrink its cached file size (fuse_short_read).
@@ -124,7 +148,8 @@ public sealed unsafe class FuseAdapter
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (prefetched is not null) ReadAhead.Return(prefetched);
+            else ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

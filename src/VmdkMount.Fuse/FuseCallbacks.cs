@@ -159,12 +159,16 @@ internal static unsafe class FuseCallbacks
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void Read(nint req, ulong ino, nuint size, long offset, FuseFileInfo* fi)
     {
-        try { Adapter(req).Read(req, ino, size, offset); }
+        try { Adapter(req).Read(req, ino, size, offset, fi->Fh); }
         catch (Exception e) { Fail(req, e, "read", ino); }
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static void Release(nint req, ulong ino, FuseFileInfo* fi) => FuseLowLevel.ReplyErr(req, 0);
+    private static void Release(nint req, ulong ino, FuseFileInfo* fi)
+    {
+        try { Adapter(req).Release(req, fi); }
+        catch (Exception e) { Fail(req, e, "release", ino); }
+    }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void OpenDir(nint req, ulong ino, FuseFileInfo* fi)

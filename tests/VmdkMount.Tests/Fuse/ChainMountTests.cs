@@ -157,6 +157,31 @@ public class ChainMountTests(ChainMountFixture f) : IClassFixture<ChainMountFixt
         Assert.Equal(expected, Sh($"dd if='{file}' bs=3001 status=none | sha256sum"));
         Assert.Equal(expected, Sh($"python3 -c 'import mmap,sys,hashlib; f=open(sys.argv[1],\"rb\"); m=mmap.mmap(f.fileno(),0,access=mmap.ACCESS_COPY); print(hashlib.sha256(m).hexdigest()+\"  -\")' '{file}'"));
 
+        // Sequential runs, jumps and rereads from 8 threads on shared and own descriptors (read-ahead hits, misses
+        // and drops) give the oracle's bytes.
+        Assert.Equal("ok\n", Sh($$"""
+            python3 - '{{file}}' '{{Path.Combine(f.Oracle["p1"], rel)}}' <<'PY'
+            import os, random, sys, threading
+            ours, oracle = sys.argv[1], open(sys.argv[2], "rb").read()
+            shared = os.open(ours, os.O_RDONLY)
+            bad = []
+            def worker(seed):
+                r = random.Random(seed)
+                fd = shared if seed % 2 else os.open(ours, os.O_RDONLY)
+                for _ in range(60):
+                    pos = r.randrange(len(oracle))
+                    for _ in range(r.randint(1, 6)):
+                        n = r.choice([1, 4096, 65536, 1 << 20, r.randint(1, 3 << 20)])
+                        if os.pread(fd, n, pos) != oracle[pos:pos + n]: bad.append((seed, pos, n))
+                        pos += n if r.random() < 0.8 else -min(pos, n // 2)
+                        if pos >= len(oracle): break
+                if fd != shared: os.close(fd)
+            ts = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+            [t.start() for t in ts]; [t.join() for t in ts]
+            print("ok" if not bad else f"mismatch {bad[:5]}")
+            PY
+            """));
+
         // Readers are told to ask for 1 MiB; nothing read lands in the page cache (the cached mount keeps what it read).
         Assert.Equal("1048576\n", Sh($"stat -c %o '{file}'"));
         Assert.Equal("131072\n", Sh($"stat -c %o '{Path.Combine(Ours("p1"), rel)}'"));
