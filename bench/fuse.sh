@@ -123,7 +123,7 @@ umount_kernel() { umount "$mnt"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # One contender: KIND (ours|ntfs3g|libyal|qsd|kernel), then args for mount_KIND. Prints one table row.
-# Mount time and sequential read are the median of 3 fresh mounts each (single runs on this VM vary 2-3x: the first
+# Mount time is the median of 3 fresh mounts, the sequential read the median of 5 (single runs on this VM vary 2-3x: the first
 # touch of guest memory is slow); the tree measurements run once.
 measure() {
   local label=$1 kind=$2; shift 2
@@ -138,13 +138,14 @@ measure() {
   mount_s=$(median "${samples[@]}")
   # sequential 1 GiB: cold FUSE (fresh mount), warm host page cache
   samples=()
-  for i in 1 2 3; do
+  for i in 1 2 3 4 5; do
     "mount_$kind" "$@"; warm
     t=$(now); cat "$mnt/big.bin" > /dev/null; samples+=("$(echo "1024 / ($(elapsed "$t"))" | bc -l)")
     r=$(peak_rss_mib); [ "$r" -gt "$rss" ] && rss=$r
     "umount_$kind"
   done
   seq_mbs=$(median "${samples[@]}")
+  printf '  %s: seq MB/s samples %s\n' "$label" "$(printf '%.0f ' "${samples[@]}")" >&2
   "mount_$kind" "$@"
   # find + ls -lR of the tree
   warm
@@ -200,7 +201,7 @@ Images: MBR disk, NTFS p1 and ext4 p2 (1600 MiB each), each holding big.bin (1 G
 1-16 KiB, 200 folders); base.vmdk is qemu-img's monolithicSparse, link001..link100 each add one grain.
 Every measurement starts from a fresh mount (cold FUSE page cache) after reading the backing files once (warm host
 page cache). Times in seconds; "seq" is MB/s reading big.bin with cat; RSS is the peak (VmHWM) of the serving
-processes in MiB. Mount time and seq are the median of 3 fresh mounts, the tree columns one run each, on a 2-vCPU
+processes in MiB. Mount time is the median of 3 fresh mounts, seq the median of 5, the tree columns one run each, on a 2-vCPU
 VM (load average at the end of the run: $(cut -d' ' -f1-3 /proc/loadavg)); compare rows within one run only.
 
 | contender | mount s | seq MB/s | find + ls -lR s | read tree s | clamscan files/s | peak RSS MiB |
