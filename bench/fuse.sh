@@ -122,12 +122,43 @@ umount_kernel() { umount "$mnt"; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# One contender: KIND (ours|ntfs3g|libyal|qsd|kernel), then args for mount_KIND. Prints one table row.
-# Mount time is the median of 3 fresh mounts, the sequential read the median of 5 (single runs on this VM vary 2-3x: the first
-# touch of guest memory is slow); the tree measurements run once.
+# The contenders: label|KIND (ours|ntfs3g|libyal|qsd|kernel)|args for mount_KIND...
+CONTENDERS=(
+  "vmdkmount (ours), NTFS p1 of base.vmdk|ours|$img/base.vmdk|p1"
+  "vmdkmount (ours) --direct-io, NTFS p1 of base.vmdk|ours|$img/base.vmdk|p1|--direct-io"
+  "vmdkmount (ours) --threads 1, NTFS p1 of base.vmdk|ours|$img/base.vmdk|p1|--threads|1"
+  "ntfs-3g on a raw copy of the volume|ntfs3g"
+  "libyal vmdkmount + loop + ntfs-3g|libyal"
+  "qemu-storage-daemon FUSE export + loop + ntfs-3g|qsd"
+  "vmdkmount (ours), NTFS p1 of link100.vmdk (100-link chain)|ours|$img/link100.vmdk|p1"
+  "vmdkmount (ours) --direct-io, NTFS p1 of link100.vmdk (100-link chain)|ours|$img/link100.vmdk|p1|--direct-io"
+  "vmdkmount (ours), ext4 p2 of base.vmdk|ours|$img/base.vmdk|p2"
+  "vmdkmount (ours) --direct-io, ext4 p2 of base.vmdk|ours|$img/base.vmdk|p2|--direct-io"
+  "kernel ext4, loop mount of a raw copy of the volume|kernel"
+)
+SEQ_ROUNDS=5
+declare -A SEQ=() SEQ_RSS=()
+
+# Sequential 1 GiB read, cold FUSE (fresh mount), warm host page cache: one read per contender, in turn. Rounds go
+# round-robin over the contenders so that a slow spell of this VM (single runs vary 2-3x: the first touch of guest
+# memory is slow) lands on all of them rather than on one row.
+seq_round() {
+  local c parts label kind t r
+  for c in "${CONTENDERS[@]}"; do
+    IFS='|' read -r -a parts <<< "$c"
+    label=${parts[0]}; kind=${parts[1]}
+    "mount_$kind" "${parts[@]:2}"; warm
+    t=$(now); cat "$mnt/big.bin" > /dev/null; SEQ[$label]+=" $(echo "1024 / ($(elapsed "$t"))" | bc -l)"
+    r=$(peak_rss_mib); [ "$r" -gt "${SEQ_RSS[$label]:-0}" ] && SEQ_RSS[$label]=$r
+    "umount_$kind"
+  done
+}
+
+# One contender's row: label, KIND, then args for mount_KIND. Mount time is the median of 3 fresh mounts, seq the
+# median of the rounds above; the tree measurements run once.
 measure() {
   local label=$1 kind=$2; shift 2
-  local t mount_s seq_mbs list_s tree_s clam_fps rss=0 r i samples
+  local t mount_s seq_mbs list_s tree_s clam_fps rss=${SEQ_RSS[$label]:-0} r i samples
   # mount time (to the first listing of the root), host page cache warm
   samples=()
   for i in 1 2 3; do
@@ -136,14 +167,7 @@ measure() {
     "umount_$kind"
   done
   mount_s=$(median "${samples[@]}")
-  # sequential 1 GiB: cold FUSE (fresh mount), warm host page cache
-  samples=()
-  for i in 1 2 3 4 5; do
-    "mount_$kind" "$@"; warm
-    t=$(now); cat "$mnt/big.bin" > /dev/null; samples+=("$(echo "1024 / ($(elapsed "$t"))" | bc -l)")
-    r=$(peak_rss_mib); [ "$r" -gt "$rss" ] && rss=$r
-    "umount_$kind"
-  done
+  read -r -a samples <<< "${SEQ[$label]}"
   seq_mbs=$(median "${samples[@]}")
   printf '  %s: seq MB/s samples %s\n' "$label" "$(printf '%.0f ' "${samples[@]}")" >&2
   "mount_$kind" "$@"
@@ -179,17 +203,8 @@ trap cleanup EXIT
 mount_ours "$img/base.vmdk" p1; cat "$mnt/big.bin" > /dev/null; (cd "$mnt/tree" && find . -type f -print0 | xargs -0 cat > /dev/null); umount_ours
 
 rows=$(
-  measure "vmdkmount (ours), NTFS p1 of base.vmdk" ours "$img/base.vmdk" p1
-  measure "vmdkmount (ours) --direct-io, NTFS p1 of base.vmdk" ours "$img/base.vmdk" p1 --direct-io
-  measure "vmdkmount (ours) --threads 1, NTFS p1 of base.vmdk" ours "$img/base.vmdk" p1 --threads 1
-  measure "ntfs-3g on a raw copy of the volume" ntfs3g
-  measure "libyal vmdkmount + loop + ntfs-3g" libyal
-  measure "qemu-storage-daemon FUSE export + loop + ntfs-3g" qsd
-  measure "vmdkmount (ours), NTFS p1 of link100.vmdk (100-link chain)" ours "$img/link100.vmdk" p1
-  measure "vmdkmount (ours) --direct-io, NTFS p1 of link100.vmdk (100-link chain)" ours "$img/link100.vmdk" p1 --direct-io
-  measure "vmdkmount (ours), ext4 p2 of base.vmdk" ours "$img/base.vmdk" p2
-  measure "vmdkmount (ours) --direct-io, ext4 p2 of base.vmdk" ours "$img/base.vmdk" p2 --direct-io
-  measure "kernel ext4, loop mount of a raw copy of the volume" kernel
+  for ((round = 0; round < SEQ_ROUNDS; round++)); do seq_round; done
+  for c in "${CONTENDERS[@]}"; do IFS='|' read -r -a parts <<< "$c"; measure "${parts[@]}"; done
 )
 
 report=$(cat <<TXT
@@ -201,7 +216,8 @@ Images: MBR disk, NTFS p1 and ext4 p2 (1600 MiB each), each holding big.bin (1 G
 1-16 KiB, 200 folders); base.vmdk is qemu-img's monolithicSparse, link001..link100 each add one grain.
 Every measurement starts from a fresh mount (cold FUSE page cache) after reading the backing files once (warm host
 page cache). Times in seconds; "seq" is MB/s reading big.bin with cat; RSS is the peak (VmHWM) of the serving
-processes in MiB. Mount time is the median of 3 fresh mounts, seq the median of 5, the tree columns one run each, on a 2-vCPU
+processes in MiB. Mount time is the median of 3 fresh mounts, seq the median of 5 rounds (each round reads once with every
+contender in turn), the tree columns one run each, on a 2-vCPU
 VM (load average at the end of the run: $(cut -d' ' -f1-3 /proc/loadavg)); compare rows within one run only.
 
 | contender | mount s | seq MB/s | find + ls -lR s | read tree s | clamscan files/s | peak RSS MiB |

@@ -19,6 +19,9 @@ public sealed unsafe class FuseAdapter
     /// <summary>Largest READ the kernel sends (256 pages, docs/fuse-dokan.md 1.6); larger requests are capped.</summary>
     public const int MaxRead = 1 << 20;
 
+    /// <summary>Replies at least this large are read into a <see cref="ReadBuffers"/> buffer.</summary>
+    private const int LargeRead = 128 * 1024;
+
     /// <summary>Largest extended attribute value Linux passes (XATTR_SIZE_MAX).</summary>
     private const int MaxXattrSize = 64 * 1024;
     private const string XattrPrefix = "user.";
@@ -127,11 +130,14 @@ public sealed unsafe class FuseAdapter
         if (offset >= length) want = 0;
         else if (length - offset < want) want = (int)(length - offset);
         ReadAhead? readAhead = fh != 0 && want > 0 && _readAheads.TryGetValue(fh, out var r) ? r : null;
-        byte[]? prefetched = readAhead?.Take(offset, want);
-        byte[] buffer = prefetched ?? ArrayPool<byte>.Shared.Rent(Math.Max(want, 1));
+        nint prefetched = readAhead?.Take(offset, want) ?? 0;
+        // Large replies come from the huge-page buffers (see ReadBuffers); small ones, or when those run out, from the pool.
+        nint native = prefetched != 0 ? prefetched : want >= LargeRead ? ReadBuffers.Rent() : 0;
+        byte[]? managed = native == 0 ? ArrayPool<byte>.Shared.Rent(Math.Max(want, 1)) : null;
         try
         {
-            int total = prefetched is null ? ReadFully(inode, offset, buffer.AsSpan(0, want)) : want;
+            var destination = native != 0 ? ReadBuffers.Span(native, want) : managed.AsSpan(0, want);
+            int total = prefetched != 0 ? want : ReadFully(inode, offset, destination);
             if (total == want && readAhead is not null)
             {
                 long next = offset + want;
@@ -144,12 +150,13 @@ public sealed unsafe class FuseAdapter
                 FuseLowLevel.ReplyErr(req, Errno.EIO);
                 return;
             }
-            fixed (byte* p = buffer) FuseLowLevel.ReplyBuf(req, p, (nuint)total);
+            fixed (byte* p = destination) FuseLowLevel.ReplyBuf(req, p, (nuint)total);
         }
         finally
         {
-            if (prefetched is not null) ReadAhead.Return(prefetched);
-            else ArrayPool<byte>.Shared.Return(buffer);
+            if (prefetched != 0) ReadAhead.Return(prefetched);
+            else if (native != 0) ReadBuffers.Return(native);
+            else ArrayPool<byte>.Shared.Return(managed!);
         }
     }
 

@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace VmdkMount.Fuse;
 
 /// <summary>Reads <c>destination.Length</c> bytes of one file at <paramref name="offset"/>; returns how many it got.</summary>
@@ -15,7 +13,7 @@ internal delegate int ChunkReader(long offset, Span<byte> destination);
 /// </summary>
 internal sealed class ReadAhead(ChunkReader read) : IThreadPoolWorkItem
 {
-    /// <summary>Bounds the memory of all handles' chunks together (each at most <see cref="FuseAdapter.MaxRead"/>).</summary>
+    /// <summary>Bounds the buffers all handles' chunks hold together (each one <see cref="ReadBuffers"/> buffer).</summary>
     public const int MaxInFlight = 32;
 
     private static int s_inFlight;
@@ -24,8 +22,9 @@ internal sealed class ReadAhead(ChunkReader read) : IThreadPoolWorkItem
     private readonly ManualResetEventSlim _done = new(true);
     private long _expected = -1;
 
-    // The one chunk: owned by the pool thread while _running, then by whoever takes or drops it.
-    private byte[]? _buffer;
+    // The one chunk (a ReadBuffers buffer, 0 when none): owned by the pool thread while _running, then by whoever
+    // takes or drops it.
+    private nint _buffer;
     private long _offset;
     private int _length;
     private int _result;
@@ -33,31 +32,31 @@ internal sealed class ReadAhead(ChunkReader read) : IThreadPoolWorkItem
     private bool _abandoned;
 
     /// <summary>
-    /// The prefetched chunk for [offset, offset + length) if it was read whole: its rented buffer, which the caller
-    /// hands back with <see cref="Return"/>. A chunk for other bytes is dropped. A failed prefetch is a miss, so the
-    /// caller's own read meets the error and reports it.
+    /// The prefetched chunk for [offset, offset + length) if it was read whole: its buffer, which the caller hands
+    /// back with <see cref="Return"/>; 0 if there is none. A chunk for other bytes is dropped. A failed prefetch is a
+    /// miss, so the caller's own read meets the error and reports it.
     /// </summary>
-    public byte[]? Take(long offset, int length)
+    public nint Take(long offset, int length)
     {
         lock (_gate)
         {
-            if (_buffer is null || _abandoned) return null;
+            if (_buffer == 0 || _abandoned) return 0;
             if (_offset != offset || _length != length)
             {
                 Drop();
-                return null;
+                return 0;
             }
         }
         _done.Wait();
-        byte[]? taken;
+        nint taken;
         lock (_gate)
         {
             taken = _buffer;
-            _buffer = null;
-            if (taken is null || _result == length) return taken;
+            _buffer = 0;
+            if (taken == 0 || _result == length) return taken;
         }
         Return(taken);
-        return null;
+        return 0;
     }
 
     /// <summary>
@@ -70,13 +69,12 @@ internal sealed class ReadAhead(ChunkReader read) : IThreadPoolWorkItem
         {
             bool sequential = offset == _expected || offset == 0;
             _expected = offset + length;
-            if (!sequential || nextLength <= 0 || _buffer is not null) return;
-            if (Interlocked.Increment(ref s_inFlight) > MaxInFlight)
+            if (!sequential || nextLength <= 0 || _buffer != 0) return;
+            if (Interlocked.Increment(ref s_inFlight) > MaxInFlight || (_buffer = ReadBuffers.Rent()) == 0)
             {
                 Interlocked.Decrement(ref s_inFlight);
                 return;
             }
-            _buffer = ArrayPool<byte>.Shared.Rent(nextLength);
             _offset = offset + length;
             _length = nextLength;
             _running = true;
@@ -93,9 +91,9 @@ internal sealed class ReadAhead(ChunkReader read) : IThreadPoolWorkItem
     }
 
     /// <summary>Returns a taken chunk's buffer (after its reply was sent) and frees its in-flight slot.</summary>
-    public static void Return(byte[] buffer)
+    public static void Return(nint buffer)
     {
-        ArrayPool<byte>.Shared.Return(buffer);
+        ReadBuffers.Return(buffer);
         Interlocked.Decrement(ref s_inFlight);
     }
 
@@ -104,7 +102,7 @@ internal sealed class ReadAhead(ChunkReader read) : IThreadPoolWorkItem
         int n;
         try
         {
-            n = read(_offset, _buffer.AsSpan(0, _length));
+            n = read(_offset, ReadBuffers.Span(_buffer, _length));
         }
         catch (Exception)
         {
@@ -122,15 +120,15 @@ internal sealed class ReadAhead(ChunkReader read) : IThreadPoolWorkItem
     /// <summary>Under the lock: gives the chunk up; a running read returns the buffer itself when it ends.</summary>
     private void Drop()
     {
-        if (_buffer is null) return;
+        if (_buffer == 0) return;
         if (_running) _abandoned = true;
         else ReleaseBuffer();
     }
 
     private void ReleaseBuffer()
     {
-        Return(_buffer!);
-        _buffer = null;
+        Return(_buffer);
+        _buffer = 0;
         _abandoned = false;
     }
 }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace VmdkMount.Fuse.Native;
 
-/// <summary>The few libc calls the mount lifecycle needs (unmounting, process checks, stdio redirection).</summary>
+/// <summary>The few libc calls the mount needs (unmounting, process checks, stdio redirection, read buffers).</summary>
 internal static unsafe partial class LibC
 {
     private const string Library = "libc";
@@ -45,4 +45,9 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Library, EntryPoint = "close")]
     public static partial int Close(int fd);
+
+    public const int MadvHugePage = 14;
+
+    [LibraryImport(Library, EntryPoint = "madvise")]
+    public static partial int Madvise(void* address, nuint length, int advice);
 }
