@@ -136,7 +136,11 @@ CONTENDERS=(
   "vmdkmount (ours) --direct-io, ext4 p2 of base.vmdk|ours|$img/base.vmdk|p2|--direct-io"
   "kernel ext4, loop mount of a raw copy of the volume|kernel"
 )
-SEQ_ROUNDS=5
+# ONLY=REGEX keeps the contenders whose label matches (e.g. ONLY='direct-io|ntfs-3g on').
+if [ -n "${ONLY:-}" ]; then
+  kept=(); for c in "${CONTENDERS[@]}"; do [[ "${c%%|*}" =~ $ONLY ]] && kept+=("$c"); done; CONTENDERS=("${kept[@]}")
+fi
+SEQ_ROUNDS=${SEQ_ROUNDS:-5}
 declare -A SEQ=() SEQ_RSS=()
 
 # Sequential 1 GiB read, cold FUSE (fresh mount), warm host page cache: one read per contender, in turn. Rounds go

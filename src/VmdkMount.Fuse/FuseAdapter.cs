@@ -138,11 +138,7 @@ public sealed unsafe class FuseAdapter
         {
             var destination = native != 0 ? ReadBuffers.Span(native, want) : managed.AsSpan(0, want);
             int total = prefetched != 0 ? want : ReadFully(inode, offset, destination);
-            if (total == want && readAhead is not null)
-            {
-                long next = offset + want;
-                readAhead.Advance(offset, want, (int)Math.Min(want, length - next));
-            }
+            if (total == want) readAhead?.Advance(offset, want, length);
             if (total < want)
             {
                 // A short reply would make the kernel shrink its cached file size (fuse_short_read).

@@ -156,7 +156,7 @@ public class CowdExtentTests
             e.ReadData(off0, buf);
             // The table cache is shared by the whole process, so a test running beside this one can evict the
             // table between warm-up and measurement; steady state is proven when one pass of 1,000 reads allocates nothing.
-            Assert.Equal(0, DeltaTestKit.LeastAllocatedOfPasses(() =>
+            Assert.Equal(0, Allocations.LeastOfPasses(() =>
             {
                 for (int i = 0; i < 1000; i++)
                 {

@@ -140,8 +140,8 @@ public class SeSparseExtentTests
             var one = new byte[GrainBytes];
             e.Map(4097L * GrainBytes);
             e.ReadData(4097L * GrainBytes, one);
-            // The table cache is process-wide (see DeltaTestKit.LeastAllocatedOfPasses).
-            Assert.Equal(0, DeltaTestKit.LeastAllocatedOfPasses(() =>
+            // The table cache is process-wide (see Allocations.LeastOfPasses).
+            Assert.Equal(0, Allocations.LeastOfPasses(() =>
             {
                 for (int i = 0; i < 1000; i++)
                 {

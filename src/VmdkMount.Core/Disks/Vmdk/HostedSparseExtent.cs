@@ -240,19 +240,20 @@ public sealed class HostedSparseExtent : IExtent
         if (gde == 0) return new ExtentRun(GrainState.Unallocated, tableEnd - offset);
         var gt = GrainTable(gde, gdi);
         var state = Classify(gt[gti], grain);
-        int j = gti + 1;
         long firstGrainOfTable = gdi * Header.GtesPerGt;
-        while (j < gt.Length && (firstGrainOfTable + j) * grainBytes < Length && SameClass(gt[j], state)) j++;
+        long grainsInExtent = (Length + grainBytes - 1) / grainBytes;
+        var rest = gt.AsSpan(gti + 1, (int)Math.Max(0, Math.Min(gt.Length, grainsInExtent - firstGrainOfTable) - (gti + 1)));
+        // Vectorized: an owner map of a deep chain scans every link's table for each block it resolves.
+        int other = state switch
+        {
+            GrainState.Unallocated => rest.IndexOfAnyExcept(0u),
+            GrainState.Zero => rest.IndexOfAnyExcept(1u),
+            _ => rest.IndexOfAnyInRange(0u, 1u),
+        };
+        int j = gti + 1 + (other < 0 ? rest.Length : other);
         long end = Math.Min(Length, (firstGrainOfTable + j) * grainBytes);
         return new ExtentRun(state, end - offset);
     }
-
-    private static bool SameClass(uint gte, GrainState state) => state switch
-    {
-        GrainState.Unallocated => gte == 0,
-        GrainState.Zero => gte == 1,
-        _ => gte > 1,
-    };
 
     private uint GrainEntry(long grain)
     {

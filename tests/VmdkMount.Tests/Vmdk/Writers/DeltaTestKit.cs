@@ -85,23 +85,6 @@ public static class DeltaTestKit
     }
 
     /// <summary>
-    /// Bytes allocated on this thread by the least-allocating of a few passes of <paramref name="pass"/>. The delta
-    /// table cache is shared by every test in the process, so a neighbour may evict a table mid-pass (one reload);
-    /// a read path that allocates on every read still allocates in every pass.
-    /// </summary>
-    public static long LeastAllocatedOfPasses(Action pass, int passes = 5)
-    {
-        long least = long.MaxValue;
-        for (int i = 0; i < passes && least > 0; i++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            pass();
-            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        return least;
-    }
-
-    /// <summary>
     /// Opens <paramref name="path"/> with <paramref name="open"/>, runs <paramref name="use"/> on the extent, and
     /// proves that this fails with <typeparamref name="T"/> whose message names the file and contains
     /// <paramref name="expected"/>; in bounded time, with bounded memory, and without touching the file.
