@@ -19,7 +19,7 @@ public sealed unsafe class FuseAdapter
     /// <summary>Largest READ the kernel sends (256 pages, docs/fuse-dokan.md 1.6); larger requests are capped.</summary>
     public const int MaxRead = 1 << 20;
 
-    /// <summary>Replies at least this large are read into a <see cref="ReadBuffers"/> buffer.</summary>
+    /// <summary>Replies at least this large are read into a <see cref="ReadBuffers"/> buffer and read ahead.</summary>
     private const int LargeRead = 128 * 1024;
 
     /// <summary>Largest extended attribute value Linux passes (XATTR_SIZE_MAX).</summary>
@@ -129,7 +129,8 @@ public sealed unsafe class FuseAdapter
         long length = LengthOf(inode);
         if (offset >= length) want = 0;
         else if (length - offset < want) want = (int)(length - offset);
-        ReadAhead? readAhead = fh != 0 && want > 0 && _readAheads.TryGetValue(fh, out var r) ? r : null;
+        // Small requests are answered directly: for them the round trip is the cost, and a hand-off would add to it.
+        ReadAhead? readAhead = fh != 0 && want >= LargeRead && _readAheads.TryGetValue(fh, out var r) ? r : null;
         nint prefetched = readAhead?.Take(offset, want) ?? 0;
         // Large replies come from the huge-page buffers (see ReadBuffers); small ones, or when those run out, from the pool.
         nint native = prefetched != 0 ? prefetched : want >= LargeRead ? ReadBuffers.Rent() : 0;
