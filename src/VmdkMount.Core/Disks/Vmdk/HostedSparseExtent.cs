@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using VmdkMount.Core.Caching;
@@ -190,6 +191,10 @@ public sealed class HostedSparseExtent : IExtent
     /// <summary>Grain tables read with one pread when the directory lists them back to back (qemu-img and VMware lay them out so).</summary>
     private const int GrainTablesPerRead = 16;
 
+    private static readonly ConcurrentDictionary<int, uint[]> s_emptyTables = new();
+
+    private static uint[] EmptyTable(int entries) => s_emptyTables.GetOrAdd(entries, n => new uint[n]);
+
     private uint[] GrainTable(uint gtSector, long gdIndex)
     {
         if (SharedCaches.GrainTables.TryGet((_id, gtSector), out var cached)) return cached;
@@ -216,11 +221,22 @@ public sealed class HostedSparseExtent : IExtent
             uint[] first = null!;
             for (int t = 0; t < count; t++)
             {
-                var gt = new uint[Header.GtesPerGt];
-                MemoryMarshal.Cast<byte, uint>(raw.AsSpan(t * bytes, bytes)).CopyTo(gt);
-                if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(gt, gt);
+                var source = raw.AsSpan(t * bytes, bytes);
+                uint[] gt;
+                if (source.IndexOfAnyExcept((byte)0) < 0)
+                {
+                    // A delta link's tables are mostly empty: all of them share one array of zeros (read-only).
+                    gt = EmptyTable((int)Header.GtesPerGt);
+                    SharedCaches.GrainTables.Add((_id, gtSector + (uint)t * gtSectors), gt, 64);
+                }
+                else
+                {
+                    gt = new uint[Header.GtesPerGt];
+                    MemoryMarshal.Cast<byte, uint>(source).CopyTo(gt);
+                    if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(gt, gt);
+                    SharedCaches.GrainTables.Add((_id, gtSector + (uint)t * gtSectors), gt, bytes + 32);
+                }
                 if (t == 0) first = gt;
-                SharedCaches.GrainTables.Add((_id, gtSector + (uint)t * gtSectors), gt, bytes + 32);
             }
             return first;
         }
