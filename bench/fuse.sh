@@ -222,7 +222,7 @@ Every measurement starts from a fresh mount (cold FUSE page cache) after reading
 page cache). Times in seconds; "seq" is MB/s reading big.bin with cat; RSS is the peak (VmHWM) of the serving
 processes in MiB. Mount time is the median of 3 fresh mounts, seq the median of 5 rounds (each round reads once with every
 contender in turn), the tree columns one run each, on a 2-vCPU
-VM (load average at the end of the run: $(cut -d' ' -f1-3 /proc/loadavg)); compare rows within one run only.
+VM (load average at the end of the run: $(cut -d' ' -f1-3 /proc/loadavg); DAMON pageout: $(cat /sys/kernel/mm/damon/admin/kdamonds/0/state 2>/dev/null || echo none)); compare rows within one run only.
 
 | contender | mount s | seq MB/s | find + ls -lR s | read tree s | clamscan files/s | peak RSS MiB |
 |---|---|---|---|---|---|---|
