@@ -94,11 +94,11 @@ mount_ntfs3g() {
 }
 umount_ntfs3g() { umount "$mnt"; }
 mount_libyal() {
-  vmdkmount "$img/base.vmdk" "$aux" >/dev/null
+  /usr/bin/vmdkmount "$img/base.vmdk" "$aux" >/dev/null
   for _ in $(seq 100); do [ -e "$aux/vmdk1" ] && break; sleep 0.05; done
   loop=$(losetup -r -f --show -o $P1 --sizelimit $S1 "$aux/vmdk1")
   ntfs-3g -o ro "$loop" "$mnt"
-  pids="$(pgrep -f "vmdkmount $img/base.vmdk" | head -1) $(pgrep -f "ntfs-3g -o ro $loop" | head -1)"; backing=$img/base.vmdk
+  pids="$(pgrep -f "/usr/bin/vmdkmount $img/base.vmdk" | head -1) $(pgrep -f "ntfs-3g -o ro $loop" | head -1)"; backing=$img/base.vmdk
 }
 umount_libyal() { umount "$mnt"; losetup -d "$loop"; umount "$aux"; }
 mount_qsd() {
