@@ -24,10 +24,6 @@ internal sealed unsafe class FuseAttributes(MountTree tree, uint uid, uint gid, 
     /// </summary>
     public const long DirectIoMinSize = FuseAdapter.MaxRead;
 
-    /// <summary>Whether a file of this size is served without the page cache.</summary>
-    public bool IsDirect(long size) => directIo && size >= DirectIoMinSize;
-
-    private int BlockSize(long size) => IsDirect(size) ? DirectIoBlockSize : CachedBlockSize;
     private const uint TypeDirectory = 0x4000;
     private const uint TypeFile = 0x8000;
     private const uint TypeSymlink = 0xA000;
@@ -38,6 +34,11 @@ internal sealed unsafe class FuseAttributes(MountTree tree, uint uid, uint gid, 
 
     private readonly long _mountTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     private readonly Lazy<long> _diskAllocated = new(() => Allocated(tree.Disk));
+
+    /// <summary>Whether a file of this size is served without the page cache.</summary>
+    public bool IsDirect(long size) => directIo && size >= DirectIoMinSize;
+
+    private int BlockSize(long size) => IsDirect(size) ? DirectIoBlockSize : CachedBlockSize;
 
     /// <summary>`st_ino`: with one volume at the root the filesystem's own numbers (as ext/ntfs-3g show them), else the mount's.</summary>
     public ulong InodeNumber(MountInode inode) =>

@@ -25,10 +25,11 @@ public sealed record FuseMountOptions
 
     /// <summary>
     /// Serve reads of files of 1 MiB and more without the kernel's page cache (FOPEN_DIRECT_IO) and advertise 1 MiB
-    /// blocks for them so readers ask for 1 MiB at a time; smaller files stay cached. Large sequential reads skip the per-page cost of filling the FUSE page cache (which bounds
-    /// every cached FUSE filesystem on one core) and the image's bytes are not cached twice; but each read(2) becomes
-    /// one round trip, so programs reading in small pieces are slower, and shared mmap fails (ENODEV) unless the
-    /// kernel and libfuse allow it (FUSE_DIRECT_IO_ALLOW_MMAP, libfuse 3.16+).
+    /// blocks for them so readers ask for 1 MiB at a time; smaller files stay cached. Large sequential reads skip the
+    /// per-page cost of filling the FUSE page cache (which bounds every cached FUSE filesystem on one core) and the
+    /// image's bytes are not cached twice; but each read(2) becomes one round trip, so programs reading in small
+    /// pieces are slower, and shared mmap fails (ENODEV) unless the kernel and libfuse allow it
+    /// (FUSE_DIRECT_IO_ALLOW_MMAP, libfuse 3.16+).
     /// </summary>
     public bool DirectIo { get; init; }
 
