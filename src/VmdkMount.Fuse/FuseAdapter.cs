@@ -34,6 +34,7 @@ public sealed unsafe class FuseAdapter
     private readonly string _mountRoot;
     private readonly double _timeout;
     private long _nextHandle;
+    private int _readaheadRaised;
 
     public FuseAdapter(MountTree tree, FuseMountOptions options, Action<string>? log = null)
     {
@@ -100,6 +101,7 @@ public sealed unsafe class FuseAdapter
         var inode = Get(ino);
         if ((fi->Flags & 3) != 0) { FuseLowLevel.ReplyErr(req, Errno.EROFS); return; }
         if (inode.IsDirectory) { FuseLowLevel.ReplyErr(req, Errno.EISDIR); return; }
+        if (_readaheadRaised == 0 && Interlocked.Exchange(ref _readaheadRaised, 1) == 0) FuseSession.RaiseReadahead(_mountRoot);
         fi->Fh = 0;
         if (_attributes.IsDirect(LengthOf(inode)))
         {

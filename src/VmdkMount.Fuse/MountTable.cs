@@ -1,7 +1,7 @@
 namespace VmdkMount.Fuse;
 
-/// <summary>One line of /proc/self/mountinfo: where, what type, from what.</summary>
-public readonly record struct MountEntry(string MountPoint, string FsType, string Source);
+/// <summary>One line of /proc/self/mountinfo: where, what type, from what, and its device number ("major:minor").</summary>
+public readonly record struct MountEntry(string MountPoint, string FsType, string Source, string Device = "");
 
 /// <summary>Reads the kernel's mount table (/proc/self/mountinfo), unescaping the octal escapes it uses for spaces.</summary>
 public static class MountTable
@@ -18,7 +18,7 @@ public static class MountTable
             var fields = line.Split(' ');
             int dash = Array.IndexOf(fields, "-");
             if (fields.Length < 5 || dash < 0 || dash + 2 >= fields.Length) continue;
-            result.Add(new MountEntry(Unescape(fields[4]), fields[dash + 1], Unescape(fields[dash + 2])));
+            result.Add(new MountEntry(Unescape(fields[4]), fields[dash + 1], Unescape(fields[dash + 2]), fields[2]));
         }
         return result;
     }
