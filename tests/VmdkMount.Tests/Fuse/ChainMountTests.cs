@@ -6,6 +6,7 @@ namespace VmdkMount.Tests.Fuse;
 /// `vmdkmount mount` of a real three-link chain (NTFS, ext4, FAT16 made by mkntfs/ntfs-3g, mke2fs, mkfs.fat/mtools,
 /// layered by qemu-img/qemu-io), compared file by file with independent readers of the flattened chain.
 /// </summary>
+[Collection(KernelCacheTests.Collection)]
 public class ChainMountTests(ChainMountFixture f) : IClassFixture<ChainMountFixture>
 {
     private string Ours(string volume) => Path.Combine(f.MountPoint, volume);

@@ -10,6 +10,7 @@ namespace VmdkMount.Tests.Fuse;
 /// The mount lets go of nodes the kernel forgot (FUSE FORGET), so scanning a huge backup does not keep every node
 /// in memory, and a node looked up again after being forgotten reads as before.
 /// </summary>
+[Collection(KernelCacheTests.Collection)]
 public class ForgetTests
 {
     [Fact]
