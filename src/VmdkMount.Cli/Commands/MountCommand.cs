@@ -181,7 +181,7 @@ internal static class MountCommand
                     Console.WriteLine($"vmdkmount: serving process {pid}; log: {log}");
                     return ExitCodes.Ok;
                 }
-                if (child.WaitForExit(50))
+                if (child.WaitForExit(10))
                 {
                     Console.Error.Write(ReadLog(log));
                     File.Delete(log);
