@@ -36,12 +36,21 @@ public sealed unsafe class FuseAdapter
     private long _nextHandle;
     private int _readaheadRaised;
 
+    /// <summary>
+    /// False when no volume of this mount can have named streams: extended-attribute requests then get ENOSYS,
+    /// after which the kernel stops sending them for the whole mount (`ls -l` asked two per file, for
+    /// security.selinux and system.posix_acl_access).
+    /// </summary>
+    private readonly bool _xattrs;
+
     public FuseAdapter(MountTree tree, FuseMountOptions options, Action<string>? log = null)
     {
         Tree = tree;
         Log = log ?? (line => Console.Error.WriteLine("vmdkmount: " + line));
         _mountRoot = Path.GetFullPath(options.MountPoint).TrimEnd('/');
         _timeout = options.CacheSeconds;
+        _xattrs = tree.Volumes.Any(v => v.Mountable && FileSystemOpener.HasStreams(v.FileSystem)
+            && (tree.Options.SingleVolume is null || v.Id == tree.Options.SingleVolume));
         _attributes = new FuseAttributes(tree, options.Uid ?? LibC.GetUid(), options.Gid ?? LibC.GetGid(), SymlinkSize, options.DirectIo);
     }
 
@@ -252,6 +261,7 @@ public sealed unsafe class FuseAdapter
     /// <summary>NTFS alternate data streams appear as `user.&lt;stream&gt;` attributes.</summary>
     internal void ListXattr(nint req, ulong ino, nuint size)
     {
+        if (!_xattrs) { FuseLowLevel.ReplyErr(req, Errno.ENOSYS); return; }
         var inode = Get(ino);
         var streams = inode.Kind == MountNodeKind.FsNode ? inode.FileSystem!.ListStreams(inode.Node!.Id) : [];
         var names = new StringBuilder();
@@ -264,6 +274,7 @@ public sealed unsafe class FuseAdapter
 
     internal void GetXattr(nint req, ulong ino, byte* namePtr, nuint size)
     {
+        if (!_xattrs) { FuseLowLevel.ReplyErr(req, Errno.ENOSYS); return; }
         var inode = Get(ino);
         string name = Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(namePtr));
         FsStream? stream = null;

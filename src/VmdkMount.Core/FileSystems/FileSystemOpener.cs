@@ -9,6 +9,9 @@ namespace VmdkMount.Core.FileSystems;
 /// <summary>Picks the reader for a filesystem kind as volume discovery named it.</summary>
 public static class FileSystemOpener
 {
+    /// <summary>Whether the reader for <paramref name="kind"/> can list named streams (<see cref="IFileSystem.ListStreams"/>).</summary>
+    public static bool HasStreams(string kind) => kind == "ntfs";
+
     /// <param name="kind">ntfs, ext2, ext3, ext4, fat12, fat16, fat32, exfat.</param>
     /// <param name="data">The volume's bytes.</param>
     /// <param name="name">How messages name the volume (e.g. `disk.vmdk:p2`).</param>
