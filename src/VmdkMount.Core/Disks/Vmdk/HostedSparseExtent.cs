@@ -211,7 +211,7 @@ public sealed class HostedSparseExtent : IExtent
         uint gtSectors = (uint)(bytes / 512);
         int count = 1;
         while (count < GrainTablesPerRead && gdIndex + count < gd.Length
-               && gd[gdIndex + count] == gtSector + count * gtSectors
+               && gd[gdIndex + count] == (long)gtSector + (long)count * gtSectors // long: a crafted entry near 2^32 must not wrap
                && (count + 1L) * bytes <= _fileLength - off)
             count++;
         var raw = ArrayPool<byte>.Shared.Rent(count * bytes);
