@@ -26,6 +26,7 @@ public sealed unsafe class FuseSession : IDisposable
     private FuseArgs* _args;
     private nint _session;
     private int _stopRequested;
+    private int _loopEnded;
     private bool _mounted;
 
     private FuseSession(FuseAdapter adapter, FuseMountOptions options)
@@ -168,14 +169,51 @@ public sealed unsafe class FuseSession : IDisposable
     }
 
     /// <summary>Serves requests until the file system is unmounted or <see cref="RequestStop"/>; returns libfuse's result.</summary>
-    public int Run() => _options.MaxThreads <= 1 ? FuseLowLevel.SessionLoop(_session) : FuseLoopBinding.Run(_session, _options.MaxThreads);
+    public int Run()
+    {
+        try
+        {
+            return _options.MaxThreads <= 1 ? FuseLowLevel.SessionLoop(_session) : FuseLoopBinding.Run(_session, _options.MaxThreads);
+        }
+        finally
+        {
+            Volatile.Write(ref _loopEnded, 1);
+        }
+    }
+
+    /// <summary>How long a stop may wait for the kernel to end the connection before it is aborted.</summary>
+    public static readonly TimeSpan AbortAfter = TimeSpan.FromSeconds(3);
 
     /// <summary>Ends <see cref="Run"/>: sets the exit flag and detaches the mount. Safe from any thread, more than once.</summary>
     public void RequestStop()
     {
         if (Interlocked.Exchange(ref _stopRequested, 1) != 0 || _session == 0) return;
+        string? device = MountTable.Find(MountPoint)?.Device;
         FuseLowLevel.SessionExit(_session);
         LazyUnmount(MountPoint);
+        // A lazy detach ends the connection only when the last reference to the mount goes; a process that still
+        // holds a file open in it (a scanner, a shell's cwd) would keep the loop, and this command, waiting forever.
+        if (device is { Length: > 0 }) _ = Task.Delay(AbortAfter).ContinueWith(_ => AbortIfRunning(device), TaskScheduler.Default);
+    }
+
+    private void AbortIfRunning(string device)
+    {
+        if (Volatile.Read(ref _loopEnded) != 0) return;
+        int colon = device.IndexOf(':');
+        if (colon < 0 || !uint.TryParse(device.AsSpan(0, colon), out uint major) || !uint.TryParse(device.AsSpan(colon + 1), out uint minor)) return;
+        // The kernel names a connection by its superblock's dev_t in the kernel's encoding (major << 20 | minor).
+        uint connection = (major << 20) | minor;
+        const string control = "/sys/fs/fuse/connections";
+        try
+        {
+            if (Directory.Exists(control) && !Directory.EnumerateFileSystemEntries(control).Any() && LibC.GetEuid() == 0)
+                LibC.Mount("fusectl", control, "fusectl", 0, 0);
+            File.WriteAllText($"{control}/{connection.ToString(CultureInfo.InvariantCulture)}/abort", "1");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not root, or fusectl not mounted: the lazy detach still ends the loop once the mount is let go.
+        }
     }
 
     /// <summary>SIGINT, SIGTERM and SIGHUP stop the session cleanly instead of killing the process.</summary>

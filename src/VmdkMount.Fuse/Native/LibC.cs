@@ -13,6 +13,9 @@ internal static unsafe partial class LibC
     public const int OCreat = 0x40;
     public const int OAppend = 0x400;
 
+    [LibraryImport(Library, EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Mount(string source, string target, string fsType, nuint flags, nint data);
+
     [LibraryImport(Library, EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Umount2(string target, int flags);
 

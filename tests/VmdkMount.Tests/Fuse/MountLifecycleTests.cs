@@ -178,4 +178,56 @@ public class MountLifecycleTests
             try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
         }
     }
+
+    /// <summary>
+    /// A lazy detach ends the connection only when nobody holds the mount any more; a file held open inside it (an
+    /// antivirus scanner, a shell's cwd) must not keep a stopped mount's process waiting forever.
+    /// </summary>
+    [Fact]
+    public void Foreground_mount_stops_on_a_signal_while_a_file_in_it_is_held_open()
+    {
+        string images = TestImages.Get("fuse-chain");
+        string scratch = RepoPaths.NewScratch("fuse-signal-held");
+        string mnt = Path.Combine(scratch, "mnt");
+        string state = Path.Combine(scratch, "state");
+        Directory.CreateDirectory(mnt);
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var a in new[] { OurCli.Dll, "mount", Path.Combine(images, "child2.vmdk"), mnt, "--foreground", "--volume", "p2", "--state-dir", state })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        _ = p.StandardError.ReadToEndAsync();
+        _ = p.StandardOutput.ReadToEndAsync();
+        System.Diagnostics.Process? holder = null;
+        try
+        {
+            Assert.True(WaitUntil(() => File.Exists(Path.Combine(mnt, "etc/config")), TimeSpan.FromSeconds(60)), "never mounted");
+            // A separate process keeps the file open (and its cwd in the mount) for a minute.
+            var hold = new System.Diagnostics.ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = mnt };
+            hold.ArgumentList.Add("-c");
+            hold.ArgumentList.Add("exec 3< etc/config; sleep 60");
+            holder = System.Diagnostics.Process.Start(hold)!;
+            Assert.True(WaitUntil(() => Directory.GetFileSystemEntries($"/proc/{holder.Id}/fd").Any(fd => SafeLink(fd).StartsWith(mnt, StringComparison.Ordinal)),
+                TimeSpan.FromSeconds(10)), "the holder never opened the file");
+            Tool.Bash($"kill -TERM {p.Id}");
+            Assert.True(p.WaitForExit(TimeSpan.FromSeconds(20)), "still running after SIGTERM with a file held open in the mount");
+            Assert.Null(MountTable.Find(mnt));
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill();
+            if (holder is { HasExited: false }) holder.Kill();
+            holder?.Dispose();
+            if (MountTable.Find(mnt) is not null) FuseSession.LazyUnmount(mnt);
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static string SafeLink(string path)
+    {
+        try { return new FileInfo(path).LinkTarget ?? ""; }
+        catch (IOException) { return ""; }
+    }
 }
