@@ -9,6 +9,7 @@ namespace VmdkMount.Core.Transports;
 /// blocking:
 /// 1. before the open, the name (normalised: `//dev`, `/./dev`) and its real path (realpath(3)) are checked against
 ///    /proc, /sys, /dev and --confine, so a device node is not even opened when its name already gives it away;
+///    and a name that stat(2) already shows to be no regular file is refused unopened;
 /// 2. open(2) with O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_NOCTTY: a FIFO with no writer returns at once instead of hanging,
 ///    a terminal cannot become our controlling tty, and no child process inherits the descriptor;
 /// 3. statx of the descriptor must say S_ISREG (not a FIFO, socket, device or folder);
@@ -72,6 +73,9 @@ public static class RegularFileOpener
     private static OpenedFile OpenLinux(string path, string? confineTo)
     {
         if (LinuxFileCalls.RealPath(path) is { } before) CheckPlace(path, before, confineTo);
+        // A device node is not even opened when its type is known beforehand (an open can have effects of its own).
+        if (LinuxFileCalls.StatPath(path) is { IsRegular: false } early)
+            throw new SourceUnavailableException(path, $"refused: {KindOf(early.Mode)}, not a regular file (a chain reads only regular files)");
         int fd = LinuxFileCalls.Open(path, LinuxFileCalls.ORdOnly | LinuxFileCalls.ONonBlock | LinuxFileCalls.OCloExec | LinuxFileCalls.ONoCtty);
         if (fd < 0) throw new SourceUnavailableException(path, LinuxFileCalls.Describe(-fd));
         var handle = new SafeFileHandle(fd, ownsHandle: true);
