@@ -181,7 +181,7 @@ public sealed class ChainFileSafetyTests : IDisposable
     }
 
     [Fact]
-    public void Raw_input_of_a_device_is_refused() => AssertEveryCommandRefuses("/dev/zero", "/dev/zero", "inside /dev", "--raw-input");
+    public void Raw_input_of_a_device_is_refused() => AssertEveryCommandRefuses("/dev/zero", "/dev/zero", "leads through /dev", "--raw-input");
 
     [Theory]
     [InlineData("/etc/passwd")]

@@ -127,4 +127,37 @@ public sealed class RegularFileOpenerTests : IDisposable
         var e = Assert.Throws<SourceUnavailableException>(() => RegularFileOpener.Reopen(first));
         Assert.Contains("replaced", e.Message);
     }
+
+    /// <summary>
+    /// A kernel filesystem mounted somewhere innocent: neither the name nor the real path says /proc or /dev, so only
+    /// the descriptor's filesystem magic (procfs) or device number (the /dev/shm mount) can tell. Needs mount rights.
+    /// </summary>
+    [Theory]
+    [InlineData("-t proc proc", "self/status", "procfs")]
+    [InlineData("--bind /dev/shm", null, "kernel filesystem")]
+    public void A_kernel_filesystem_mounted_elsewhere_is_refused_by_the_descriptor(string mountArgs, string? file, string why)
+    {
+        string mnt = Path.Combine(_dir, "mnt");
+        Directory.CreateDirectory(mnt);
+        if (Tool.Bash($"mount {mountArgs} '{mnt}'", allowFailure: true).ExitCode != 0) return; // no mount rights here
+        string? made = null;
+        try
+        {
+            if (file is null)
+            {
+                made = $"/dev/shm/vmdkmount-test-{Guid.NewGuid():N}";
+                File.WriteAllBytes(made, new byte[512]);
+                file = Path.GetFileName(made);
+            }
+            string path = Path.Combine(mnt, file);
+            var e = Assert.Throws<SourceUnavailableException>(() => RegularFileOpener.Open(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains(why, e.Message);
+        }
+        finally
+        {
+            Tool.Bash($"umount '{mnt}'", allowFailure: true);
+            if (made is not null) File.Delete(made);
+        }
+    }
 }
