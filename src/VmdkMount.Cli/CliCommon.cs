@@ -19,11 +19,40 @@ internal static class CliCommon
     public static Option<bool> RawInputOption() =>
         new("--raw-input") { Description = "DISK is a raw disk image, not a VMDK" };
 
+    public const string AllowOutsideExtentsFlag = "--allow-outside-extents";
+    public const string ConfineFlag = "--confine";
+
     public static DiskOpenOptions DiskOptions(ParseResult p, Option<bool> ignoreCid, Option<bool> rawInput) => new()
     {
         IgnoreCidMismatch = p.GetValue(ignoreCid),
         Raw = p.GetValue(rawInput),
+        AllowOutsideExtents = ValueOf<bool>(p, AllowOutsideExtentsFlag),
+        ConfineTo = ValueOf<string?>(p, ConfineFlag),
     };
+
+    /// <summary>
+    /// Gives every command that opens a disk (those with --raw-input) the chain-file safety options, here in one place
+    /// so that no disk-opening command, present or future, lacks them; <see cref="DiskOptions"/> reads them.
+    /// </summary>
+    public static void AddChainFileOptions(RootCommand root)
+    {
+        foreach (var command in root.Subcommands)
+        {
+            if (!command.Options.Any(o => o.Name == "--raw-input")) continue;
+            command.Options.Add(new Option<bool>(AllowOutsideExtentsFlag)
+            {
+                Description = "let a descriptor name extent files outside its own folder (absolute paths, .., links out of it)",
+            });
+            command.Options.Add(new Option<string?>(ConfineFlag)
+            {
+                Description = "every file of the chain (DISK, extents, parents) must lie in this folder, links resolved",
+                HelpName = "DIR",
+            });
+        }
+    }
+
+    private static T? ValueOf<T>(ParseResult p, string name) =>
+        p.CommandResult.Command.Options.OfType<Option<T>>().FirstOrDefault(o => o.Name == name) is { } option ? p.GetValue(option) : default;
 
     /// <summary>Runs a command body; expected errors become one stderr line and exit code 2.</summary>
     public static int Run(Func<int> body)

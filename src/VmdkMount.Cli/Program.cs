@@ -34,6 +34,7 @@ public static class Program
         root.Subcommands.Add(MountCommand.Create());
         root.Subcommands.Add(UnmountCommand.Create());
         root.Subcommands.Add(CleanupCommand.Create());
+        CliCommon.AddChainFileOptions(root);
         return root;
     }
 }

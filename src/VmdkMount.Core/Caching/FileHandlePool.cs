@@ -1,5 +1,5 @@
 using Microsoft.Win32.SafeHandles;
-using VmdkMount.Core.Errors;
+using VmdkMount.Core.Transports;
 
 namespace VmdkMount.Core.Caching;
 
@@ -38,8 +38,15 @@ public sealed class FileHandlePool
 
     private long _acquisitions;
 
-    /// <summary>Opens <paramref name="path"/> once to learn its length (and that it exists), then leaves it to the pool.</summary>
-    public PooledFile Open(string path) => new(this, path);
+    /// <summary>
+    /// Opens <paramref name="path"/> once through <see cref="RegularFileOpener"/> (regular files only; under
+    /// <paramref name="confineTo"/>, a real folder path, when given) to learn its length, then leaves it to the pool.
+    /// </summary>
+    public PooledFile Open(string path, string? confineTo = null)
+    {
+        var opened = RegularFileOpener.Open(path, confineTo);
+        return new PooledFile(this, opened);
+    }
 
     private static int DefaultCapacity()
     {
@@ -55,7 +62,7 @@ public sealed class FileHandlePool
             if (file.Handle is null)
             {
                 EvictIdle(Capacity - 1);
-                file.Handle = OpenHandle(file.Path);
+                file.Handle = file.FirstOpen is { } first ? TakeFirst(file, first) : RegularFileOpener.Reopen(file.Opened);
                 file.Node = _open.AddFirst(file);
             }
             else
@@ -106,15 +113,10 @@ public sealed class FileHandlePool
         file.Handle = null;
     }
 
-    internal static SafeFileHandle OpenHandle(string path)
+    /// <summary>The handle of the checked first open is used once; every later open is a <see cref="RegularFileOpener.Reopen"/>.</summary>
+    private static SafeFileHandle TakeFirst(PooledFile file, SafeFileHandle first)
     {
-        try
-        {
-            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SourceUnavailableException(path, e.Message, e);
-        }
+        file.FirstOpen = null;
+        return first;
     }
 }

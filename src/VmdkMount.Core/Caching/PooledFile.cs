@@ -16,23 +16,27 @@ public sealed class PooledFile : IReadAt, IDisposable
     internal LinkedListNode<PooledFile>? Node;
     internal int Users;
     internal bool Disposed;
+    // The handle of the checked first open, until the pool takes it over.
+    internal SafeFileHandle? FirstOpen;
 
-    internal PooledFile(FileHandlePool pool, string path)
+    internal PooledFile(FileHandlePool pool, OpenedFile opened)
     {
         _pool = pool;
-        Path = path;
-        var handle = Acquire();
-        try
-        {
-            Length = RandomAccess.GetLength(handle);
-        }
-        finally
-        {
-            _pool.Release(this);
-        }
+        Opened = opened;
+        Path = opened.Path;
+        Length = opened.Length;
+        FirstOpen = opened.Handle;
+        Acquire();
+        _pool.Release(this);
     }
 
+    /// <summary>The first open: real path and identity, which every reopen must match.</summary>
+    internal OpenedFile Opened { get; }
+
     public string Path { get; }
+
+    /// <summary>Where the file really is (links and `..` resolved), for the folder and --confine checks of its users.</summary>
+    public string RealPath => Opened.RealPath;
 
     public long Length { get; }
 

@@ -25,6 +25,15 @@ public sealed record DiskOpenOptions
     /// long-lived users such as a mount; a one-shot command reads each block once anyway.
     /// </summary>
     public long BlockCacheBytes { get; init; }
+
+    /// <summary>
+    /// Let an extent lie outside the folder of the descriptor that names it (an absolute path, `..`, or a link out of
+    /// it). Off by default: VMware writes plain file names, so anything else is a descriptor reaching for host files.
+    /// </summary>
+    public bool AllowOutsideExtents { get; init; }
+
+    /// <summary>A folder every file of the chain (DISK, descriptors, extents, parents) must lie under after links are resolved; null for none.</summary>
+    public string? ConfineTo { get; init; }
 }
 
 /// <summary>Opens a DISK argument: a VMDK (newest link of a chain) or a raw image.</summary>
@@ -33,7 +42,7 @@ public static class DiskOpener
     public static IVirtualDisk Open(string source, DiskOpenOptions? options = null)
     {
         options ??= new DiskOpenOptions();
-        IVirtualDisk disk = options.Raw ? new RawDisk(source) : VmdkDisk.Open(source, options);
+        IVirtualDisk disk = options.Raw ? new RawDisk(source, ChainFileRules.From(options).ConfineTo) : VmdkDisk.Open(source, options);
         return options.BlockCacheBytes > 0 ? new CachedDisk(disk, options.BlockCacheBytes) : disk;
     }
 }

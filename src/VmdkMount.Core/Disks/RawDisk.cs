@@ -7,9 +7,11 @@ public sealed class RawDisk : IVirtualDisk
 {
     private readonly FileSource _file;
 
-    public RawDisk(string path)
+    /// <param name="path">the image file; only a regular file is accepted</param>
+    /// <param name="confineTo">when given, the real path of a folder the image must lie under (--confine)</param>
+    public RawDisk(string path, string? confineTo = null)
     {
-        _file = new FileSource(path);
+        _file = new FileSource(path, confineTo);
         Source = path;
     }
 

@@ -4,24 +4,21 @@ namespace VmdkMount.Core.Transports;
 
 /// <summary>
 /// A local file opened read-only and shared, read with <see cref="RandomAccess.Read(SafeFileHandle, Span{byte}, long)"/>:
-/// positional, so many threads can read one handle without a seek race.
+/// positional, so many threads can read one handle without a seek race. Opened by <see cref="RegularFileOpener"/>, so a
+/// device, FIFO or kernel file given as a raw image is refused instead of read (or waited on).
 /// </summary>
 public sealed class FileSource : IReadAt, IDisposable
 {
     private readonly SafeFileHandle _handle;
 
-    public FileSource(string path)
+    /// <param name="path">the file</param>
+    /// <param name="confineTo">when given, the real path of a folder the file must lie under (--confine)</param>
+    public FileSource(string path, string? confineTo = null)
     {
         Path = path;
-        try
-        {
-            _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new Errors.SourceUnavailableException(path, e.Message, e);
-        }
-        Length = RandomAccess.GetLength(_handle);
+        var opened = RegularFileOpener.Open(path, confineTo);
+        _handle = opened.Handle;
+        Length = opened.Length;
     }
 
     public string Path { get; }

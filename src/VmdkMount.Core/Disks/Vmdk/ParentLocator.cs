@@ -7,9 +7,11 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// Finds a child's parent file (digest 7.1): the hint as written (relative to the child's folder, or absolute), the
 /// hinted file name beside the child, then any file in the child's folder whose CID equals the child's parentCID,
 /// so a renamed or moved backup folder still opens. One instance serves one chain open and remembers the CIDs of
-/// the folders it searched, so a chain of renamed files costs one scan, not one per link.
+/// the folders it searched, so a chain of renamed files costs one scan, not one per link. Finding only stats names;
+/// the CID probe opens through the pool (regular files only, under <paramref name="confineTo"/>), so a FIFO or device
+/// named `*.vmdk` in the folder is skipped without blocking.
 /// </summary>
-internal sealed class ParentLocator(FileHandlePool pool)
+internal sealed class ParentLocator(FileHandlePool pool, string? confineTo = null)
 {
     private readonly Dictionary<string, Dictionary<uint, List<string>>> _cidIndex = new(StringComparer.Ordinal);
 
@@ -62,7 +64,7 @@ internal sealed class ParentLocator(FileHandlePool pool)
         }
         foreach (var f in files)
         {
-            if (VmdkLinkOpener.ProbeCid(f, pool) is not uint cid) continue;
+            if (VmdkLinkOpener.ProbeCid(f, pool, confineTo) is not uint cid) continue;
             if (!index.TryGetValue(cid, out var list)) index[cid] = list = new List<string>();
             list.Add(Path.GetFullPath(f));
         }

@@ -45,10 +45,11 @@ public sealed class VmdkDisk : IVirtualDisk
         var links = new List<VmdkLink>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var warnings = new List<string>();
-        var locator = new ParentLocator(pool);
+        var rules = ChainFileRules.From(options);
+        var locator = new ParentLocator(pool, rules.ConfineTo);
         try
         {
-            var link = VmdkLinkOpener.Open(full, pool, options.RecoverTruncatedStreams);
+            var link = VmdkLinkOpener.Open(full, pool, options.RecoverTruncatedStreams, rules);
             links.Add(link);
             seen.Add(VmdkChainPaths.Canonical(full));
             while (link.HasParent)
@@ -59,7 +60,7 @@ public sealed class VmdkDisk : IVirtualDisk
                 string canonical = VmdkChainPaths.Canonical(parentPath);
                 if (!seen.Add(canonical))
                     throw new ChainException($"{link.Path}: parent loop: its parent {parentPath} is already in the chain of {full}");
-                var parent = VmdkLinkOpener.Open(parentPath, pool, options.RecoverTruncatedStreams);
+                var parent = VmdkLinkOpener.OpenParent(link, parentPath, foundBy, pool, options.RecoverTruncatedStreams, rules);
                 links.Add(parent);
                 parent.FoundBy = foundBy;
                 if (parent.Cid != link.ParentCid)
