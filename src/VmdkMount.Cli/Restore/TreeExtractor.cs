@@ -20,6 +20,12 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
     private const int ChunkSize = 1 << 20;
     /// <summary>Directories kept open only so later hard links can be made from them; past this, links are copied.</summary>
     private const int MaxRetainedForLinks = 256;
+    /// <summary>
+    /// Test hook: a pause before each chunk, so that a test can interrupt a copy mid-file on any machine. Read once;
+    /// unset (the normal case) costs nothing.
+    /// </summary>
+    private static readonly int ChunkDelayMs =
+        int.TryParse(Environment.GetEnvironmentVariable("VMDKMOUNT_TEST_CHUNK_DELAY_MS"), out int ms) ? Math.Clamp(ms, 0, 1000) : 0;
 
     private readonly DestinationTree _tree = new(chain ?? ChainFileSet.None);
     private readonly Dictionary<long, (DestinationDirectory Dir, string Name, PosixAt.EntryStat Id)> _extractedLinks = new();
@@ -253,6 +259,7 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
                 long end = Math.Min(node.Size, start + length);
                 for (long offset = start; offset < end;)
                 {
+                    if (ChunkDelayMs > 0) Cancel.WaitHandle.WaitOne(ChunkDelayMs);
                     Cancel.ThrowIfCancellationRequested();
                     int want = (int)Math.Min(ChunkSize, end - offset);
                     int n = fs.Read(node.Id, offset, buffer.AsSpan(0, want));
