@@ -29,11 +29,11 @@ public class ExportSafetyTests
             Tool.Run("ln", b, Path.Combine(scratch, "hard.vmdk"));
             foreach (var target in new[] { b, c, Path.Combine(scratch, "alias.vmdk"), Path.Combine(scratch, "hard.vmdk") })
             {
-                var r = Cli("export", c, target);
+                var r = RunCli("export", c, target);
                 Assert.Equal(2, r.ExitCode);
                 Assert.Contains("chain", r.StdErr);
             }
-            var dir = Cli("export", c, scratch);
+            var dir = RunCli("export", c, scratch);
             Assert.Equal(2, dir.ExitCode);
             Assert.Contains("directory", dir.StdErr);
             foreach (var (f, h) in hashes) Assert.Equal(h, Hashing.Sha256File(f));
@@ -55,12 +55,12 @@ public class ExportSafetyTests
             WriteText(victim, "not an image");
             string outLink = Path.Combine(scratch, "out.img");
             File.CreateSymbolicLink(outLink, victim);
-            var r = Cli("export", c, outLink);
+            var r = RunCli("export", c, outLink);
             Assert.Equal(0, r.ExitCode);
             Assert.Equal("not an image", File.ReadAllText(victim));
             Assert.Null(new FileInfo(outLink).LinkTarget);
             Assert.Equal(64L << 20, new FileInfo(outLink).Length);
-            var again = Cli("export", c, outLink);
+            var again = RunCli("export", c, outLink);
             Assert.Equal(0, again.ExitCode);
             Assert.Empty(Directory.EnumerateFiles(scratch, "*vmdkmount-*"));
         }

@@ -41,7 +41,7 @@ public class ExtractSafetyTests
 
             var args = new List<string> { "extract", "--raw-input", "-q", Hostile, "disk:/", root };
             if (keepLinkTargets) args.Add("--keep-link-targets");
-            var r = Cli([.. args]);
+            var r = RunCli([.. args]);
 
             Assert.True(r.ExitCode is 0 or 1, r.StdErr);
             Assert.Equal(before, Snapshot(scratch, skip: dest));
@@ -65,11 +65,11 @@ public class ExtractSafetyTests
         try
         {
             string dest = Path.Combine(scratch, "dest");
-            var r = Cli("extract", "--raw-input", "-q", Hostile, "disk:/links", dest);
+            var r = RunCli("extract", "--raw-input", "-q", Hostile, "disk:/links", dest);
             Assert.Equal(0, r.ExitCode);
             Assert.Empty(LinksResolvingOutside(dest));
             Assert.Equal("etc", new FileInfo(Path.Combine(dest, "etc")).LinkTarget);
-            var keep = Cli("extract", "--raw-input", "-q", "--keep-link-targets", Hostile, "disk:/links", Path.Combine(scratch, "raw"));
+            var keep = RunCli("extract", "--raw-input", "-q", "--keep-link-targets", Hostile, "disk:/links", Path.Combine(scratch, "raw"));
             Assert.Equal(0, keep.ExitCode);
             Assert.Equal("/etc", new FileInfo(Path.Combine(scratch, "raw", "etc")).LinkTarget);
         }
@@ -95,7 +95,7 @@ public class ExtractSafetyTests
 
             foreach (var dest in new[] { disk, Path.Combine(scratch, "alias.img"), Path.Combine(scratch, "hard.img"), Path.Combine(scratch, "into") })
             {
-                var r = Cli("extract", "--raw-input", "-q", disk, "disk:/d%FF/inner.txt", dest);
+                var r = RunCli("extract", "--raw-input", "-q", disk, "disk:/d%FF/inner.txt", dest);
                 Assert.Equal(2, r.ExitCode);
                 Assert.Contains("chain", r.StdErr);
                 Assert.Equal(hash, Hashing.Sha256File(disk));
@@ -120,7 +120,7 @@ public class ExtractSafetyTests
             string dest = Path.Combine(scratch, "dest");
             Directory.CreateDirectory(Path.Combine(dest, "d%FF"));
             Tool.Run("ln", disk, Path.Combine(dest, "d%FF", "second.txt"));
-            var r = Cli("extract", "--raw-input", "-q", disk, "disk:/d%FF", dest);
+            var r = RunCli("extract", "--raw-input", "-q", disk, "disk:/d%FF", dest);
             Assert.Equal(1, r.ExitCode);
             Assert.Contains("opened disk chain", r.StdErr);
             Assert.Equal(hash, Hashing.Sha256File(Path.Combine(dest, "d%FF", "second.txt")));

@@ -44,7 +44,7 @@ internal static class RestoreSafetyKit
         return bad;
     }
 
-    public static Tool.Result Cli(params string[] args) => OurCli.Run(args, allowFailure: true, timeout: TimeSpan.FromMinutes(2));
+    public static Tool.Result RunCli(params string[] args) => OurCli.Run(args, allowFailure: true, timeout: TimeSpan.FromMinutes(2));
 
     /// <summary>Starts the CLI as a child process (for sending it a signal).</summary>
     public static Process Start(IDictionary<string, string> env, params string[] args)
