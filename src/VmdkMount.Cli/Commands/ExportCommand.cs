@@ -63,7 +63,13 @@ internal static class ExportCommand
                 Console.Error.WriteLine($"vmdkmount: interrupted: 0 files restored, 0 bytes; {dest} is unchanged");
                 return Interruption.ExitCode;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Core.Errors.VmdkMountException)
+            catch (Core.Errors.VmdkMountException)
+            {
+                // The input is damaged: the usual exit 2 of a disk that cannot be read, after saying OUT is unchanged.
+                Console.Error.WriteLine($"vmdkmount: interrupted: 0 files restored, 0 bytes; {dest} is unchanged");
+                throw;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Console.Error.WriteLine($"vmdkmount: {e.Message}");
                 Console.Error.WriteLine($"vmdkmount: interrupted: 0 files restored, 0 bytes; {dest} is unchanged");
