@@ -2,6 +2,8 @@ using System.Buffers;
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Spectre.Console;
+using VmdkMount.Cli.Restore;
+using VmdkMount.Cli.Restore.Native;
 using VmdkMount.Core.Disks;
 
 namespace VmdkMount.Cli.Commands;
@@ -9,6 +11,10 @@ namespace VmdkMount.Cli.Commands;
 /// <summary>
 /// `vmdkmount export DISK OUT`: the flattened disk as a raw image. Only allocated ranges are written (and all-zero
 /// chunks inside them are skipped), so OUT is sparse where the disk is; a progress bar shows on a terminal.
+/// OUT is written as a temporary beside it and renamed over OUT when complete: on failure or Ctrl-C/SIGTERM the
+/// temporary is removed and an existing OUT is untouched. An OUT that is a file of the opened chain (under any name:
+/// a link to it, a hard link of it) or an existing directory is refused before anything is written (exit 2). A
+/// symlink at OUT is replaced by the image, not written through.
 /// </summary>
 internal static class ExportCommand
 {
@@ -28,26 +34,46 @@ internal static class ExportCommand
             string source = p.GetValue(disk)!;
             string dest = p.GetValue(output)!;
             using var d = DiskOpener.Open(source, CliCommon.DiskOptions(p, ignoreCid, raw) with { RecoverTruncatedStreams = p.GetValue(recover) });
-            if (File.Exists(dest) && Path.GetFullPath(dest) == Path.GetFullPath(source))
-                throw new ArgumentException($"{dest}: output is the input");
+            RefuseOutput(d, dest);
             var ranges = d.QueryAllocated(0, d.Length).ToList();
             long toCopy = ranges.Sum(r => r.Length);
             long written = 0;
             bool progress = !p.GetValue(json) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
             var started = DateTime.UtcNow;
-            if (progress)
+            using var interruption = new Interruption();
+            try
             {
-                AnsiConsole.Progress()
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
-                    .Start(ctx =>
-                    {
-                        var task = ctx.AddTask(Path.GetFileName(dest), maxValue: Math.Max(1, toCopy));
-                        written = Copy(d, dest, ranges, n => task.Increment(n));
-                    });
+                if (progress)
+                {
+                    AnsiConsole.Progress()
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+                        .Start(ctx =>
+                        {
+                            var task = ctx.AddTask(Path.GetFileName(dest), maxValue: Math.Max(1, toCopy));
+                            written = CopyThenRename(d, dest, ranges, n => task.Increment(n), interruption.Token);
+                        });
+                }
+                else
+                {
+                    written = CopyThenRename(d, dest, ranges, _ => { }, interruption.Token);
+                }
             }
-            else
+            catch (OperationCanceledException)
             {
-                written = Copy(d, dest, ranges, _ => { });
+                Console.Error.WriteLine($"vmdkmount: interrupted: 0 files restored, 0 bytes; {dest} is unchanged");
+                return Interruption.ExitCode;
+            }
+            catch (Core.Errors.VmdkMountException)
+            {
+                // The input is damaged: the usual exit 2 of a disk that cannot be read, after saying OUT is unchanged.
+                Console.Error.WriteLine($"vmdkmount: interrupted: 0 files restored, 0 bytes; {dest} is unchanged");
+                throw;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"vmdkmount: {e.Message}");
+                Console.Error.WriteLine($"vmdkmount: interrupted: 0 files restored, 0 bytes; {dest} is unchanged");
+                return ExitCodes.Problems;
             }
             double seconds = (DateTime.UtcNow - started).TotalSeconds;
             if (p.GetValue(json))
@@ -71,21 +97,63 @@ internal static class ExportCommand
         return command;
     }
 
+    /// <summary>Refuses (exit 2) an OUT that is an existing directory or any file of the opened chain.</summary>
+    private static void RefuseOutput(IVirtualDisk d, string dest)
+    {
+        PosixAt.ThrowIfNotLinux();
+        if (Directory.Exists(dest))
+            throw new ArgumentException($"{dest}: is a directory; export writes one image file, name it (e.g. {Path.Combine(dest, "disk.img")})");
+        new ChainFileSet(d.SourceFiles).RefuseIfChainFile(dest, "OUT");
+    }
+
+    /// <summary>
+    /// Writes the image under a temporary name in OUT's folder (O_EXCL, no-follow) and renames it over OUT when
+    /// complete; any failure or cancellation removes the temporary.
+    /// </summary>
+    private static long CopyThenRename(IVirtualDisk d, string dest, List<AllocatedRange> ranges, Action<long> advance, CancellationToken cancel)
+    {
+        string full = Path.GetFullPath(dest);
+        var folder = DestinationTree.OpenUserDirectory(Path.GetDirectoryName(full) ?? "/");
+        try
+        {
+            var tree = new DestinationTree(new ChainFileSet(d.SourceFiles));
+            string name = Path.GetFileName(full);
+            var (fd, temp) = tree.CreateTemporaryFile(folder, name);
+            try
+            {
+                long written;
+                using (var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true))
+                    written = Copy(d, handle, ranges, advance, cancel);
+                tree.Commit(folder, temp, name);
+                return written;
+            }
+            catch
+            {
+                DestinationTree.RemoveTemporary(folder, temp);
+                throw;
+            }
+        }
+        finally
+        {
+            folder.Release();
+        }
+    }
+
     /// <summary>
     /// Copies the allocated ranges in chunks with a few workers: reads are thread-safe and writes positional, so
     /// reading one chunk overlaps writing another. Returns the bytes written (all-zero chunks are left as holes).
     /// </summary>
-    private static long Copy(IVirtualDisk d, string dest, List<AllocatedRange> ranges, Action<long> advance)
+    private static long Copy(IVirtualDisk d, Microsoft.Win32.SafeHandles.SafeFileHandle handle, List<AllocatedRange> ranges,
+        Action<long> advance, CancellationToken cancel)
     {
         long written = 0;
-        using var outFile = new FileStream(dest, FileMode.Create, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
-        outFile.SetLength(d.Length);
-        var handle = outFile.SafeFileHandle;
-        var chunks = ranges.SelectMany(r => Chunks(r)).ToList();
+        RandomAccess.SetLength(handle, d.Length);
+        // Lazily: only the allocated ranges are cut into chunks, so holes cost nothing however large the disk.
+        var chunks = ranges.SelectMany(r => Chunks(r));
         var gate = new object();
         try
         {
-            CopyChunks(d, handle, chunks, gate, advance, ref written);
+            CopyChunks(d, handle, chunks, gate, advance, cancel, ref written);
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
@@ -95,11 +163,12 @@ internal static class ExportCommand
         return written;
     }
 
-    private static void CopyChunks(IVirtualDisk d, Microsoft.Win32.SafeHandles.SafeFileHandle handle, List<(long Offset, int Length)> chunks,
-        object gate, Action<long> advance, ref long writtenTotal)
+    private static void CopyChunks(IVirtualDisk d, Microsoft.Win32.SafeHandles.SafeFileHandle handle, IEnumerable<(long Offset, int Length)> chunks,
+        object gate, Action<long> advance, CancellationToken cancel, ref long writtenTotal)
     {
         long written = 0;
-        Parallel.ForEach(chunks, new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 2, 4) }, c =>
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 2, 4), CancellationToken = cancel };
+        Parallel.ForEach(chunks, options, c =>
         {
             var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
             try

@@ -21,6 +21,8 @@ public sealed class CachedDisk : IVirtualDisk
 
     public IReadOnlyList<string> Warnings => _inner.Warnings;
 
+    public IReadOnlyList<string> SourceFiles => _inner.SourceFiles;
+
     public int ReadAt(long offset, Span<byte> destination) => Cache.ReadAt(offset, destination);
 
     public IEnumerable<AllocatedRange> QueryAllocated(long offset, long length) => _inner.QueryAllocated(offset, length);

@@ -15,6 +15,12 @@ public interface IVirtualDisk : IReadAt, IDisposable
     IReadOnlyList<string> Warnings { get; }
 
     /// <summary>
+    /// Every host file this disk reads (descriptors, extent files, parents; empty for a network source), so that a
+    /// command that writes to the host can refuse to overwrite its own input.
+    /// </summary>
+    IReadOnlyList<string> SourceFiles { get; }
+
+    /// <summary>
     /// The allocated byte ranges within [offset, offset+length), in ascending order, merged across chain links
     /// (what VDDK calls QueryAllocatedBlocks). Zeroed grains are not allocated. Thread-safe.
     /// </summary>

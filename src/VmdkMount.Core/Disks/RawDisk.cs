@@ -21,6 +21,8 @@ public sealed class RawDisk : IVirtualDisk
 
     public IReadOnlyList<string> Warnings => [];
 
+    public IReadOnlyList<string> SourceFiles => [Source];
+
     public int ReadAt(long offset, Span<byte> destination) => _file.ReadAt(offset, destination);
 
     public IEnumerable<AllocatedRange> QueryAllocated(long offset, long length)

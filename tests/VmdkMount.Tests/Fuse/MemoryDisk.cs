@@ -8,6 +8,7 @@ internal sealed class MemoryDisk(byte[] data, IReadOnlyList<AllocatedRange> allo
     public string Source => "memory.vmdk";
     public long Length => data.Length;
     public IReadOnlyList<string> Warnings => [];
+    public IReadOnlyList<string> SourceFiles => [];
 
     public int ReadAt(long offset, Span<byte> destination)
     {

@@ -34,6 +34,23 @@ public sealed class VmdkDisk : IVirtualDisk
 
     public IReadOnlyList<string> Warnings => _warnings;
 
+    /// <summary>Each link's own file and every extent file it opened (ZERO and NOACCESS extents open none).</summary>
+    public IReadOnlyList<string> SourceFiles
+    {
+        get
+        {
+            var files = new List<string>();
+            foreach (var link in _links)
+            {
+                files.Add(link.Path);
+                foreach (var placed in link.Extents)
+                    if (placed.Line is { FileName: not null, Access: not ExtentAccess.NoAccess } line && line.Type != "ZERO")
+                        files.Add(placed.Extent.FileName);
+            }
+            return files.Distinct(StringComparer.Ordinal).ToList();
+        }
+    }
+
     public static IVirtualDisk Open(string path, DiskOpenOptions options) => OpenChain(path, options, FileHandlePool.Shared);
 
     /// <summary>Opens the chain whose newest link is <paramref name="path"/>, following parents iteratively.</summary>

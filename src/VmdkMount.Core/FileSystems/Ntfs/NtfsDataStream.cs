@@ -217,6 +217,32 @@ internal sealed class NtfsDataStream
         return len;
     }
 
+    /// <summary>
+    /// Ranges of [offset, offset+length) that may hold data: the non-sparse runs below the initialized size. Resident
+    /// and compressed streams are reported whole (a compression unit's sparse tail is part of its encoding).
+    /// </summary>
+    public IEnumerable<(long Offset, long Length)> AllocatedRanges(long offset, long length)
+    {
+        long end = Math.Min(Length, offset + Math.Max(0, length));
+        if (offset < 0 || offset >= end) yield break;
+        if (_isResident || _unitClusters > 0)
+        {
+            yield return (offset, end - offset);
+            yield break;
+        }
+        end = Math.Min(end, _initialized);
+        // One pass over the runs in order: bounded by the run count.
+        for (int i = Math.Max(0, FindRun(offset / _clusterSize, 0)); i < _runs.Length; i++)
+        {
+            var run = _runs[i];
+            long runStart = run.Vcn * _clusterSize, runEnd = run.EndVcn * _clusterSize;
+            if (runStart >= end) yield break;
+            if (run.IsSparse || runEnd <= offset) continue;
+            long s = Math.Max(runStart, offset), e = Math.Min(runEnd, end);
+            if (e > s) yield return (s, e - s);
+        }
+    }
+
     /// <summary>Volume byte offset of a stream offset (for messages), or -1 when resident, sparse or unmapped.</summary>
     public long VolumeOffsetOf(long offset)
     {

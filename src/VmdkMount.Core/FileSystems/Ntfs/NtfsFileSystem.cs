@@ -12,7 +12,7 @@ namespace VmdkMount.Core.FileSystems.Ntfs;
 /// Node ids are MFT record numbers. Opening reads the boot sector, record 0, $Volume and the head of $LogFile;
 /// everything else is read on first use and cached (bounded). All members are safe to call from many threads.
 /// </summary>
-public sealed class NtfsFileSystem : IFileSystem
+public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
 {
     internal const string I30 = "$I30";
     private const long MftRecord = 0;

@@ -1,0 +1,166 @@
+using System.Text;
+using VmdkMount.Cli.Restore.Native;
+
+namespace VmdkMount.Cli.Restore;
+
+/// <summary>
+/// Every write of a restore, each relative to an open <see cref="DestinationDirectory"/> and never following a link:
+/// directories are made with mkdirat and entered with O_NOFOLLOW|O_DIRECTORY; files, links and hard links are made
+/// under a fresh temporary name (O_CREAT|O_EXCL|O_NOFOLLOW) and renamed over the final name when complete. So a name
+/// from the image cannot climb out (the caller refuses `/`, `.`, `..`), a symlink already in DEST is replaced rather
+/// than written through (as tar does), two image entries that map to one host name replace each other instead of one
+/// writing through the other, and an existing file is either untouched or wholly replaced. An entry that is a file of
+/// the opened chain is never replaced or removed.
+/// </summary>
+internal sealed class DestinationTree(ChainFileSet chain)
+{
+    /// <summary>Tries for a temporary name that nobody holds; each try is a new random name.</summary>
+    private const int TemporaryNameTries = 16;
+    /// <summary>Longest name the temporary may wrap (NAME_MAX is 255 bytes; the wrapping adds 20).</summary>
+    private const int MaxWrappedNameBytes = 230;
+    /// <summary>Replacing what is in the way of a directory, then making it, is retried this often against churn.</summary>
+    private const int MakeDirectoryTries = 3;
+
+    public const string TemporaryMarker = ".vmdkmount-";
+
+    /// <summary>
+    /// Opens a directory the user named (DEST, or the folder DEST is to be made in). Links in it are followed: the user
+    /// chose the path, and `cp -r` treats DEST the same way. Nothing below it is ever followed.
+    /// </summary>
+    public static DestinationDirectory OpenUserDirectory(string path)
+    {
+        PosixAt.ThrowIfNotLinux();
+        int fd = PosixAt.OpenAt(PosixAt.AtFdCwd, path, PosixAt.OReadOnly | PosixAt.ODirectory | PosixAt.OCloseOnExec, 0);
+        if (fd < 0) throw PosixAt.Fail(path);
+        return new DestinationDirectory(fd, path, null, null);
+    }
+
+    /// <summary>Makes directory <paramref name="name"/> in <paramref name="parent"/>, or reuses a real one; returns its descriptor.</summary>
+    public int MakeDirectory(DestinationDirectory parent, string name)
+    {
+        string where = parent.Child(name);
+        for (int attempt = 0; attempt < MakeDirectoryTries; attempt++)
+        {
+            if (PosixAt.MkdirAt(parent.Fd, name, 0x1FF) == 0) break;
+            var failure = PosixAt.Fail(where);
+            if (failure.HResult != PosixAt.EExist) throw failure;
+            if (!PosixAt.TryStat(parent.Fd, name, PosixAt.AtSymlinkNoFollow, out var existing)) continue;
+            if (existing.IsDirectory) break;
+            RefuseChainFile(existing, where);
+            // A link, file or device where a directory goes is removed, never entered.
+            if (PosixAt.UnlinkAt(parent.Fd, name, 0) != 0) throw PosixAt.Fail($"{where}: removing what is in the way");
+        }
+        int fd = PosixAt.OpenAt(parent.Fd, name,
+            PosixAt.OReadOnly | PosixAt.ODirectory | PosixAt.ONoFollow | PosixAt.OCloseOnExec, 0);
+        if (fd < 0) throw PosixAt.Fail($"{where}: opening the directory (no-follow)");
+        return fd;
+    }
+
+    /// <summary>A new, empty file under a temporary name beside <paramref name="name"/>, open for writing.</summary>
+    public (int Fd, string TemporaryName) CreateTemporaryFile(DestinationDirectory parent, string name)
+    {
+        CheckReplaceable(parent, name);
+        for (int i = 0; i < TemporaryNameTries; i++)
+        {
+            string temp = TemporaryName(name);
+            int fd = PosixAt.OpenAt(parent.Fd, temp,
+                PosixAt.OWriteOnly | PosixAt.OCreate | PosixAt.OExclusive | PosixAt.ONoFollow | PosixAt.OCloseOnExec, 0x1B6);
+            if (fd >= 0) return (fd, temp);
+            var failure = PosixAt.Fail(parent.Child(temp));
+            if (failure.HResult != PosixAt.EExist) throw failure;
+        }
+        throw new IOException($"{parent.Child(name)}: no free temporary name after {TemporaryNameTries} tries");
+    }
+
+    /// <summary>Renames a complete temporary over the final name (atomic: the old entry, if any, is whole until then).</summary>
+    public void Commit(DestinationDirectory parent, string temporaryName, string name)
+    {
+        CheckReplaceable(parent, name);
+        if (PosixAt.RenameAt(parent.Fd, temporaryName, parent.Fd, name) != 0) throw PosixAt.Fail(parent.Child(name));
+    }
+
+    /// <summary>Removes a temporary left by a failed or interrupted write; best effort, the error is already being reported.</summary>
+    public static void RemoveTemporary(DestinationDirectory parent, string temporaryName)
+    {
+        if (parent.Fd >= 0) PosixAt.UnlinkAt(parent.Fd, temporaryName, 0);
+    }
+
+    /// <summary>A symlink whose text is <paramref name="target"/>, made under a temporary name and renamed into place.</summary>
+    public void MakeSymlink(DestinationDirectory parent, string name, string target, Core.FileSystems.FsNode node)
+    {
+        CheckReplaceable(parent, name);
+        for (int i = 0; i < TemporaryNameTries; i++)
+        {
+            string temp = TemporaryName(name);
+            if (PosixAt.SymlinkAt(target, parent.Fd, temp) != 0)
+            {
+                var failure = PosixAt.Fail(parent.Child(name));
+                if (failure.HResult == PosixAt.EExist) continue;
+                throw failure;
+            }
+            try
+            {
+                Timestamps.ApplyToEntry(parent.Fd, temp, node);
+                Commit(parent, temp, name);
+                return;
+            }
+            catch
+            {
+                RemoveTemporary(parent, temp);
+                throw;
+            }
+        }
+        throw new IOException($"{parent.Child(name)}: no free temporary name after {TemporaryNameTries} tries");
+    }
+
+    /// <summary>
+    /// Hard-links an already restored file (linkat, not following) under <paramref name="name"/>. False when that is not
+    /// possible or when the first name no longer holds the file restored there (a later entry of the same name
+    /// replaced it); the caller then copies.
+    /// </summary>
+    public bool TryHardLink(DestinationDirectory firstDir, string firstName, PosixAt.EntryStat firstId, DestinationDirectory parent, string name)
+    {
+        if (firstDir.Fd < 0) return false;
+        CheckReplaceable(parent, name);
+        string temp = TemporaryName(name);
+        if (PosixAt.LinkAt(firstDir.Fd, firstName, parent.Fd, temp, 0) != 0) return false;
+        try
+        {
+            if (!PosixAt.TryStat(parent.Fd, temp, PosixAt.AtSymlinkNoFollow, out var made)
+                || made.Device != firstId.Device || made.Inode != firstId.Inode)
+            {
+                RemoveTemporary(parent, temp);
+                return false;
+            }
+            Commit(parent, temp, name);
+            return true;
+        }
+        catch
+        {
+            RemoveTemporary(parent, temp);
+            throw;
+        }
+    }
+
+    /// <summary>An existing entry may be replaced unless it is a chain file or a directory (rename cannot replace one with a file).</summary>
+    private void CheckReplaceable(DestinationDirectory parent, string name)
+    {
+        if (!PosixAt.TryStat(parent.Fd, name, PosixAt.AtSymlinkNoFollow, out var existing)) return;
+        string where = parent.Child(name);
+        RefuseChainFile(existing, where);
+        if (existing.IsDirectory) throw new IOException($"{where}: a directory is in the way; not replaced");
+    }
+
+    private void RefuseChainFile(PosixAt.EntryStat existing, string where)
+    {
+        if (chain.Contains(existing))
+            throw new IOException($"{where}: is a file of the opened disk chain; not replaced");
+    }
+
+    /// <summary>`.NAME.vmdkmount-XXXXXXXX`: hidden, tied to its final name, and recognisable as ours.</summary>
+    public static string TemporaryName(string name)
+    {
+        string random = Random.Shared.Next().ToString("x8");
+        return Encoding.UTF8.GetByteCount(name) <= MaxWrappedNameBytes ? $".{name}{TemporaryMarker}{random}" : $"{TemporaryMarker}{random}";
+    }
+}

@@ -1,0 +1,97 @@
+using VmdkMount.Tests.Infrastructure;
+using static VmdkMount.Tests.Safety.RestoreSafetyKit;
+
+namespace VmdkMount.Tests.Safety;
+
+/// <summary>`export` never overwrites a file of its own chain, refuses a folder as OUT, and replaces OUT atomically.</summary>
+public class ExportSafetyTests
+{
+    /// <summary>A qemu-img base and a child whose parent it is, in a fresh folder.</summary>
+    private static (string Scratch, string Base, string Child) MakeChain()
+    {
+        string scratch = RepoPaths.NewScratch("export-chain");
+        string b = Path.Combine(scratch, "base.vmdk"), c = Path.Combine(scratch, "child.vmdk");
+        Tool.Run("qemu-img", "create", "-q", "-f", "vmdk", b, "64M");
+        Tool.Run("qemu-io", "-f", "vmdk", "-c", "write -P 0x5a 1M 1M", b);
+        Tool.Run("qemu-img", "create", "-q", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", c);
+        Tool.Run("qemu-io", "-f", "vmdk", "-c", "write -P 0xa5 4M 1M", c);
+        return (scratch, b, c);
+    }
+
+    [Fact]
+    public void Export_onto_a_chain_file_or_a_folder_is_refused_before_writing()
+    {
+        var (scratch, b, c) = MakeChain();
+        try
+        {
+            var hashes = new[] { b, c }.ToDictionary(f => f, Hashing.Sha256File);
+            File.CreateSymbolicLink(Path.Combine(scratch, "alias.vmdk"), b);
+            Tool.Run("ln", b, Path.Combine(scratch, "hard.vmdk"));
+            foreach (var target in new[] { b, c, Path.Combine(scratch, "alias.vmdk"), Path.Combine(scratch, "hard.vmdk") })
+            {
+                var r = RunCli("export", c, target);
+                Assert.Equal(2, r.ExitCode);
+                Assert.Contains("chain", r.StdErr);
+            }
+            var dir = RunCli("export", c, scratch);
+            Assert.Equal(2, dir.ExitCode);
+            Assert.Contains("directory", dir.StdErr);
+            foreach (var (f, h) in hashes) Assert.Equal(h, Hashing.Sha256File(f));
+            Assert.Empty(Directory.EnumerateFiles(scratch, "*vmdkmount-*"));
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Export_replaces_an_existing_out_and_a_symlink_at_out_without_following_it()
+    {
+        var (scratch, _, c) = MakeChain();
+        try
+        {
+            string victim = Path.Combine(scratch, "victim.txt");
+            WriteText(victim, "not an image");
+            string outLink = Path.Combine(scratch, "out.img");
+            File.CreateSymbolicLink(outLink, victim);
+            var r = RunCli("export", c, outLink);
+            Assert.Equal(0, r.ExitCode);
+            Assert.Equal("not an image", File.ReadAllText(victim));
+            Assert.Null(new FileInfo(outLink).LinkTarget);
+            Assert.Equal(64L << 20, new FileInfo(outLink).Length);
+            var again = RunCli("export", c, outLink);
+            Assert.Equal(0, again.ExitCode);
+            Assert.Empty(Directory.EnumerateFiles(scratch, "*vmdkmount-*"));
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// qemu-img 7.2 creates VMDKs of up to 64 TiB that it can also write (1 PiB and 256 TiB files come out with a grain
+    /// directory beyond their end); the host's ext4 holds files below 16 TiB, so 8 TiB is what is exported here.
+    /// </summary>
+    [Fact]
+    public void Export_of_a_mostly_empty_8_TiB_disk_is_sparse_and_bounded()
+    {
+        string scratch = RepoPaths.NewScratch("export-sparse");
+        try
+        {
+            string disk = Path.Combine(scratch, "big.vmdk"), outFile = Path.Combine(scratch, "out.img");
+            Tool.Run("qemu-img", "create", "-q", "-f", "vmdk", disk, "8T");
+            Tool.Run("qemu-io", "-f", "vmdk", "-c", "write -P 0xab 5T 1M", disk);
+            var r = OurCli.Run(["export", disk, outFile], timeout: TimeSpan.FromSeconds(90));
+            Assert.Equal(0, r.ExitCode);
+            Assert.Equal(8L << 40, new FileInfo(outFile).Length);
+            long blocks = long.Parse(Tool.Run("stat", "-c", "%b", outFile).StdOut.Trim());
+            Assert.InRange(blocks * 512, 1L << 20, 8L << 20);
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+}
