@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.FileSystems;
+using VmdkMount.Core.Mounting;
 
 namespace VmdkMount.Cli.Commands;
 
@@ -117,13 +118,21 @@ internal static class LsCommand
             }
         }
 
+        /// <summary>What a link shows: confined to the volume from its own place (absolute stays absolute, relative relative).</summary>
+        private static string ConfinedTarget(string raw, string linkPath)
+        {
+            var components = VolumePath.Components(linkPath);
+            var directory = components.Take(Math.Max(0, components.Length - 1)).ToList();
+            return raw.StartsWith('/') ? LinkTarget.VolumeAbsolute(raw, directory) : LinkTarget.RelativeKeepingSafeText(raw, directory);
+        }
+
         private void Emit(Utf8JsonWriter? writer, StreamWriter? text, string path, string name, FsNode node, bool showPath)
         {
             string? target = null;
             IReadOnlyList<FsStream> streams = [];
             try
             {
-                if (node.Type == FsNodeType.Symlink) target = fs.ReadLink(node.Id);
+                if (node.Type == FsNodeType.Symlink) target = ConfinedTarget(fs.ReadLink(node.Id), path);
                 if (json && node.Type == FsNodeType.File) streams = fs.ListStreams(node.Id);
             }
             catch (VmdkMountException e)

@@ -62,6 +62,30 @@ public static class LinkTarget
     }
 
     /// <summary>
+    /// A relative target as stored when it is already safe to hand to the kernel (every `..` leads, at most as many as
+    /// the link's depth, then only downward components, so no intermediate link can be climbed out of), otherwise
+    /// <see cref="Relative"/>: faithful for the links real systems hold (`../lib/x`), confined for every other text.
+    /// </summary>
+    public static string RelativeKeepingSafeText(string target, IReadOnlyList<string> linkDirectory)
+    {
+        if (target.StartsWith('/')) return Relative(target, linkDirectory);
+        int ups = 0, seen = 0;
+        bool downward = false;
+        foreach (var part in target.Split('/'))
+        {
+            if (++seen > MaxComponents) return Relative(target, linkDirectory);
+            if (part.Length == 0 || part == ".") continue;
+            if (part == "..")
+            {
+                if (downward || ++ups > linkDirectory.Count) return Relative(target, linkDirectory);
+                continue;
+            }
+            downward = true;
+        }
+        return target.Length == 0 ? "." : target;
+    }
+
+    /// <summary>
     /// The relative form, clamped for a copy whose root is only <paramref name="levelsBelowRoot"/> levels above the
     /// link's folder (extracting a subtree: the part of the volume above it is not there). Computed on the link's
     /// place inside the copy: <paramref name="linkDirectory"/> is the full volume path of the link's folder, of which

@@ -64,6 +64,9 @@ public sealed class MountInode
     /// <summary>The root, the volume folders and disk.img stay known for the whole mount.</summary>
     internal bool Pinned;
 
+    /// <summary>Known by its place (parent, name) rather than its node: symlinks, and directories reached a second time.</summary>
+    internal bool PerPlace;
+
     /// <summary>The directory's entries once listed (see <see cref="MountTree.List"/>); null until then or when over budget.</summary>
     internal IReadOnlyList<(string Name, MountInode Inode)>? Children;
 

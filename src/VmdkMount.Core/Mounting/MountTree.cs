@@ -30,6 +30,11 @@ public sealed class MountTree
 
     private readonly ConcurrentDictionary<ulong, MountInode> _byIno = new();
     private readonly ConcurrentDictionary<(int Volume, long Id), MountInode> _byNode = new();
+    // A symlink's answer depends on where it sits, so one reached by several names (hard links at different depths)
+    // is one inode per place, never shared the way hard-linked files are.
+    // A directory that a damaged volume links from a second parent gets an inode of its own there too, so that every
+    // directory inode has exactly one place and a relative link below it climbs exactly as far as its path says.
+    private readonly ConcurrentDictionary<(ulong Parent, string Name), MountInode> _symlinks = new();
     private readonly object _refGate = new();
     private readonly Lazy<IReadOnlyList<MountInode>> _rootChildren;
     private readonly Action<string> _log;
@@ -99,7 +104,10 @@ public sealed class MountTree
         {
             inode.LookupCount++;
             if (_byIno.TryAdd(inode.Ino, inode) && inode.Kind == MountNodeKind.FsNode)
-                _byNode.TryAdd((inode.VolumeIndex, inode.Node!.Id), inode);
+            {
+                if (IsSymlink(inode)) _symlinks.TryAdd((inode.Parent!.Ino, inode.Name), inode);
+                else _byNode.TryAdd((inode.VolumeIndex, inode.Node!.Id), inode);
+            }
         }
     }
 
@@ -115,7 +123,9 @@ public sealed class MountTree
             inode.LookupCount = inode.LookupCount > nlookup ? inode.LookupCount - nlookup : 0;
             if (inode.LookupCount > 0) return;
             _byIno.TryRemove(ino, out _);
-            if (inode.Kind == MountNodeKind.FsNode)
+            if (inode.Kind == MountNodeKind.FsNode && IsSymlink(inode))
+                _symlinks.TryRemove(new KeyValuePair<(ulong, string), MountInode>((inode.Parent!.Ino, inode.Name), inode));
+            else if (inode.Kind == MountNodeKind.FsNode)
                 _byNode.TryRemove(new KeyValuePair<(int, long), MountInode>((inode.VolumeIndex, inode.Node!.Id), inode));
         }
     }
@@ -167,17 +177,38 @@ public sealed class MountTree
 
     /// <summary>
     /// A symlink's target as it must appear under <paramref name="mountRoot"/> (the absolute path where the mount root
-    /// is): volume-absolute targets become absolute paths inside the mount, relative ones stay as stored.
+    /// is), confined by <see cref="Mounting.LinkTarget"/> from this link's own place (its parent chain), so no text in
+    /// the image, `..` or a separator, leads outside the mount: absolute targets become absolute paths inside the
+    /// mount; relative ones stay relative, climbing at most to the volume root (every directory inode has one place,
+    /// so the kernel's `..` walk is the path's).
     /// </summary>
     public string LinkTarget(MountInode link, string mountRoot)
     {
         if (link.Kind != MountNodeKind.FsNode || link.Node!.Type != FsNodeType.Symlink)
             throw new ArgumentException($"{DisplayPath(link)} is not a symbolic link");
         string target = link.FileSystem!.ReadLink(link.Node.Id);
-        if (!target.StartsWith('/')) return target;
+        var directory = DirectoryComponents(link.Parent);
+        if (!target.StartsWith('/')) return Mounting.LinkTarget.RelativeKeepingSafeText(target, directory);
+        string inVolume = Mounting.LinkTarget.VolumeAbsolute(target, directory);
         string volumeRoot = Options.SingleVolume is null ? mountRoot.TrimEnd('/') + "/" + link.VolumeId : mountRoot.TrimEnd('/');
-        return target == "/" ? (volumeRoot.Length == 0 ? "/" : volumeRoot) : volumeRoot + target;
+        return inVolume == "/" ? (volumeRoot.Length == 0 ? "/" : volumeRoot) : volumeRoot + inVolume;
     }
+
+    /// <summary>The names from the volume root down to <paramref name="dir"/> (bounded walk up the parent chain).</summary>
+    public static IReadOnlyList<string> DirectoryComponents(MountInode? dir)
+    {
+        var names = new List<string>();
+        var current = dir;
+        for (int depth = 0; current is not null && depth < Mounting.LinkTarget.MaxComponents; depth++, current = current.Parent)
+        {
+            if (current.Kind != MountNodeKind.FsNode || current.Parent is null || current.Parent.VolumeIndex != current.VolumeIndex) break;
+            names.Add(current.Name);
+        }
+        names.Reverse();
+        return names;
+    }
+
+    private static bool IsSymlink(MountInode inode) => inode.PerPlace && inode.Parent is not null;
 
     /// <summary>`p2:/dir/file` for messages; `disk.img` or `/` for the virtual nodes. Bounded walk up the first-seen names.</summary>
     public string DisplayPath(MountInode inode)
@@ -196,12 +227,34 @@ public sealed class MountTree
 
     private MountInode Intern(MountInode parent, string name, FsNode node)
     {
+        if (node.Type == FsNodeType.Symlink || (node.Type == FsNodeType.Directory && IsPlacedElsewhere(parent, node)))
+        {
+            var placeKey = (parent.Ino, name);
+            if (_symlinks.TryGetValue(placeKey, out var placed)) return placed;
+            var link = new MountInode(NextIno(), MountNodeKind.FsNode, parent, name, parent.VolumeIndex, parent.VolumeId, parent.FileSystem, node) { PerPlace = true };
+            var won = _symlinks.GetOrAdd(placeKey, link);
+            if (ReferenceEquals(won, link)) _byIno[link.Ino] = link;
+            return won;
+        }
         var key = (parent.VolumeIndex, node.Id);
         if (_byNode.TryGetValue(key, out var known)) return known;
         var created = new MountInode(NextIno(), MountNodeKind.FsNode, parent, name, parent.VolumeIndex, parent.VolumeId, parent.FileSystem, node);
         var winner = _byNode.GetOrAdd(key, created);
         if (ReferenceEquals(winner, created)) _byIno[created.Ino] = created;
         return winner;
+    }
+
+    /// <summary>
+    /// True when the directory already has an inode under another parent and is not its own ancestor here (a loop keeps
+    /// the one inode, which the kernel refuses to place inside itself).
+    /// </summary>
+    private bool IsPlacedElsewhere(MountInode parent, FsNode node)
+    {
+        if (!_byNode.TryGetValue((parent.VolumeIndex, node.Id), out var known) || ReferenceEquals(known.Parent, parent)) return false;
+        var current = parent;
+        for (int depth = 0; current is not null && depth < Mounting.LinkTarget.MaxComponents; depth++, current = current.Parent)
+            if (current.Kind == MountNodeKind.FsNode && current.VolumeIndex == parent.VolumeIndex && current.Node!.Id == node.Id) return false;
+        return true;
     }
 
     private ulong NextIno() => (ulong)Interlocked.Increment(ref _nextIno);
