@@ -151,13 +151,7 @@ public class MountLifecycleTests
         string mnt = Path.Combine(scratch, "mnt");
         string state = Path.Combine(scratch, "state");
         Directory.CreateDirectory(mnt);
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var a in new[] { OurCli.Dll, "mount", Path.Combine(images, "child2.vmdk"), mnt, "--foreground", "--volume", "p2", "--state-dir", state })
-            psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
+        using var p = StartForegroundMount(Path.Combine(images, "child2.vmdk"), mnt, state);
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEndAsync();
         try
@@ -191,13 +185,7 @@ public class MountLifecycleTests
         string mnt = Path.Combine(scratch, "mnt");
         string state = Path.Combine(scratch, "state");
         Directory.CreateDirectory(mnt);
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var a in new[] { OurCli.Dll, "mount", Path.Combine(images, "child2.vmdk"), mnt, "--foreground", "--volume", "p2", "--state-dir", state })
-            psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
+        using var p = StartForegroundMount(Path.Combine(images, "child2.vmdk"), mnt, state);
         _ = p.StandardError.ReadToEndAsync();
         _ = p.StandardOutput.ReadToEndAsync();
         System.Diagnostics.Process? holder = null;
@@ -223,6 +211,18 @@ public class MountLifecycleTests
             if (MountTable.Find(mnt) is not null) FuseSession.LazyUnmount(mnt);
             try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>`mount --foreground` of volume p2 as a child process, output redirected (the caller drains it).</summary>
+    private static System.Diagnostics.Process StartForegroundMount(string disk, string mnt, string state)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var a in new[] { OurCli.Dll, "mount", disk, mnt, "--foreground", "--volume", "p2", "--state-dir", state })
+            psi.ArgumentList.Add(a);
+        return System.Diagnostics.Process.Start(psi)!;
     }
 
     private static string SafeLink(string path)
