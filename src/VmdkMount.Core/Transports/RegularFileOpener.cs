@@ -30,6 +30,7 @@ public static class RegularFileOpener
     /// <summary>Opens a file again (after the handle pool closed it) and proves it is still the file first opened.</summary>
     public static SafeFileHandle Reopen(OpenedFile first)
     {
+        if (OperatingSystem.IsLinux()) return ReopenLinux(first);
         var again = Open(first.RealPath);
         if (again.Device != first.Device || again.Inode != first.Inode)
         {
@@ -37,6 +38,26 @@ public static class RegularFileOpener
             throw new SourceUnavailableException(first.Path, $"refused: {first.RealPath} was replaced by another file while the chain was open");
         }
         return again.Handle;
+    }
+
+    /// <summary>
+    /// The handle pool's reopen, on its hot path when a deep chain has more files than the pool has handles: the file
+    /// first opened passed every check, so proving that the descriptor is that same inode (st_dev, st_ino) is enough;
+    /// the name, kernel-filesystem and --confine checks are not repeated. O_NONBLOCK stays, since until the identity is
+    /// known the name may have been swapped for a FIFO.
+    /// </summary>
+    private static SafeFileHandle ReopenLinux(OpenedFile first)
+    {
+        int fd = LinuxFileCalls.Open(first.RealPath, LinuxFileCalls.ORdOnly | LinuxFileCalls.ONonBlock | LinuxFileCalls.OCloExec | LinuxFileCalls.ONoCtty);
+        if (fd < 0) throw new SourceUnavailableException(first.Path, LinuxFileCalls.Describe(-fd));
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        if (LinuxFileCalls.StatFd(fd, out _) is not { } stat || stat.Device != first.Device || stat.Inode != first.Inode)
+        {
+            handle.Dispose();
+            throw new SourceUnavailableException(first.Path, $"refused: {first.RealPath} was replaced by another file while the chain was open");
+        }
+        LinuxFileCalls.ClearNonBlocking(fd);
+        return handle;
     }
 
     /// <summary>The real path of a folder (for --confine and a descriptor's folder); an error when it is not one.</summary>
