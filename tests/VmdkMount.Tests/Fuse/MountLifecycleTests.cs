@@ -214,16 +214,8 @@ public class MountLifecycleTests
     }
 
     /// <summary>`mount --foreground` of volume p2 as a child process, output redirected (the caller drains it).</summary>
-    private static System.Diagnostics.Process StartForegroundMount(string disk, string mnt, string state)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var a in new[] { OurCli.Dll, "mount", disk, mnt, "--foreground", "--volume", "p2", "--state-dir", state })
-            psi.ArgumentList.Add(a);
-        return System.Diagnostics.Process.Start(psi)!;
-    }
+    private static System.Diagnostics.Process StartForegroundMount(string disk, string mnt, string state) =>
+        OurCli.StartForSignals(["mount", disk, mnt, "--foreground", "--volume", "p2", "--state-dir", state]);
 
     private static string SafeLink(string path)
     {

@@ -47,14 +47,7 @@ internal static class RestoreSafetyKit
     public static Tool.Result RunCli(params string[] args) => OurCli.Run(args, allowFailure: true, timeout: TimeSpan.FromMinutes(2));
 
     /// <summary>Starts the CLI as a child process (for sending it a signal).</summary>
-    public static Process Start(IDictionary<string, string> env, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        psi.ArgumentList.Add(OurCli.Dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var kv in env) psi.Environment[kv.Key] = kv.Value;
-        return Process.Start(psi) ?? throw new InvalidOperationException("cannot start the CLI");
-    }
+    public static Process Start(IDictionary<string, string> env, params string[] args) => OurCli.StartForSignals(args, env);
 
     public static void WriteText(string path, string text) => File.WriteAllText(path, text, new UTF8Encoding(false));
 }
