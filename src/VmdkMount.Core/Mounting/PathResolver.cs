@@ -3,8 +3,9 @@ using VmdkMount.Core.FileSystems;
 namespace VmdkMount.Core.Mounting;
 
 /// <summary>
-/// Walks a volume path to a node, iteratively. Symlinks in the middle of a path are followed (their targets were
-/// rewritten by the reader to stay inside the volume); a bounded count stops loops, as the kernel's 40 does.
+/// Walks a volume path to a node, iteratively. Symlinks in the middle of a path are followed lexically from the
+/// link's own place, as <see cref="LinkTarget"/> confines them: absolute targets start at the volume root and `..`
+/// stops there, so no target leads out of the volume; a bounded count stops loops, as the kernel's 40 does.
 /// </summary>
 public static class PathResolver
 {

@@ -37,9 +37,6 @@ public class ExtImageTests
         string img = Image(name);
         string before = Hashing.Sha256File(img);
         var expected = ExtOracle.FromKernel(Image(oracleImage));
-        if (expected.TryGetValue("/deep/a/b/c/climbing", out var climbing))
-            // the one link that climbs above the volume root: its four levels of `..` stay, the other two are clamped
-            expected["/deep/a/b/c/climbing"] = climbing.Replace("-> ../../../../../../etc/shadow", "-> ../../../../etc/shadow");
         var (disk, fs) = ExtOracle.Open(img);
         using (disk)
         using (fs)
@@ -73,8 +70,6 @@ public class ExtImageTests
             using (fs)
             {
                 var actual = ExtOracle.FromReader(fs, full: false);
-                // the one link that climbs above the volume root is clamped by us, stored as is by rdump
-                actual["/deep/a/b/c/climbing"] = actual["/deep/a/b/c/climbing"].Replace("-> ../../../../etc/shadow", "-> ../../../../../../etc/shadow");
                 ExtOracle.AssertSame(expected, actual);
                 Assert.True(fs.Warnings.Count == 0, string.Join("\n", fs.Warnings));
             }
@@ -95,7 +90,6 @@ public class ExtImageTests
         using (fs)
         {
             Assert.Contains(fs.Warnings, w => w.Contains("needs recovery", StringComparison.Ordinal));
-            expected["/deep/a/b/c/climbing"] = expected["/deep/a/b/c/climbing"].Replace("-> ../../../../../../etc/shadow", "-> ../../../../etc/shadow");
             ExtOracle.AssertSame(expected, ExtOracle.FromReader(fs));
         }
     }
@@ -125,7 +119,8 @@ public class ExtImageTests
             Assert.Equal("/etc/passwd", fs.ReadLink(abs.Id));
             var deep = fs.Lookup(fs.Lookup(fs.Lookup(fs.Lookup(root, "deep")!.Id, "a")!.Id, "b")!.Id, "c")!;
             var climbing = fs.Lookup(deep.Id, "climbing")!;
-            Assert.Equal("../../../../etc/shadow", fs.ReadLink(climbing.Id));
+            // as stored, like the kernel's readlink: confining it is the frontends' job (LinkTarget), per place
+            Assert.Equal("../../../../../../etc/shadow", fs.ReadLink(climbing.Id));
 
             var chr = fs.Lookup(root, "chardev")!;
             Assert.Equal(FsNodeType.Device, chr.Type);

@@ -16,7 +16,6 @@ public sealed class ExtVmdkTests : IDisposable
     {
         string dir = TestImages.Get("ext-basic");
         var expected = ExtOracle.FromKernel(Path.Combine(dir, "ext4_4k.img"));
-        expected["/deep/a/b/c/climbing"] = expected["/deep/a/b/c/climbing"].Replace("-> ../../../../../../etc/shadow", "-> ../../../../etc/shadow");
         using var mounted = MountedDisk.Open(Path.Combine(dir, "ext4_4k.vmdk"));
         var volume = Assert.Single(mounted.Layout.Volumes, v => v.Mountable);
         Assert.Equal("ext4", volume.FileSystem);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
 
@@ -19,13 +18,10 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
     public const long RootInode = 2;
     private const long MapCacheRuns = 4L << 20;
     private const long DirectoryCacheEntries = 2L << 20;
-    private const int MaxParentMap = 1 << 20;
-    private const int MaxDepth = 4096;
 
     private readonly ExtVolume _vol;
     private readonly ExtCache<uint, ExtDataMap> _maps = new(MapCacheRuns);
     private readonly ExtCache<uint, ExtDirectory> _dirs = new(DirectoryCacheEntries);
-    private readonly ConcurrentDictionary<uint, uint> _linkParents = new();
     private readonly Func<ExtInode, ExtDataMap> _mapOf;
 
     private ExtFileSystem(ExtVolume vol)
@@ -70,7 +66,6 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
             return null;
         var entry = dir.Entries[index];
         var node = ToNode(_vol.ReadInode(entry.Inode));
-        NoteParent(node, dirInode.Number);
         return node;
     }
 
@@ -93,7 +88,6 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
                 _vol.Warnings.Add(ex.Message);
                 node = new FsNode { Id = e.Inode, Type = FsNodeType.Other, Size = 0 };
             }
-            NoteParent(node, dirInode.Number);
             result[i] = new FsDirEntry(e.Name, node);
         }
         return result;
@@ -146,10 +140,7 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
             throw new FileReadException($"{_vol.Name} inode {id}", "is not a symlink");
         if (inode.Has(ExtInode.FlagEncrypt))
             throw new FileReadException($"{_vol.Name} inode {id}", "symlink target is encrypted (fscrypt); the key is not available");
-        var target = ExtNames.Decode(ExtSymlink.ReadTarget(_vol, inode, _mapOf), keepSlash: true);
-        if (target.StartsWith('/')) return target;
-        int depth = _linkParents.TryGetValue(inode.Number, out uint parent) ? DepthOf(parent) : 0;
-        return ExtSymlink.Clamp(target, depth);
+        return ExtNames.Decode(ExtSymlink.ReadTarget(_vol, inode, _mapOf), keepSlash: true);
     }
 
     public IReadOnlyList<FsStream> ListStreams(long id)
@@ -187,29 +178,6 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
         if (_dirs.TryGet(inode.Number, out var dir)) return dir;
         dir = ExtDirectoryReader.Read(_vol, inode, _mapOf);
         return _dirs.Add(inode.Number, dir, dir.Entries.Length + 1);
-    }
-
-    private void NoteParent(FsNode node, uint directory)
-    {
-        if (node.Type != FsNodeType.Symlink) return;
-        if (_linkParents.Count >= MaxParentMap) _linkParents.Clear();
-        _linkParents[(uint)node.Id] = directory;
-    }
-
-    /// <summary>How many directories below the root <paramref name="directory"/> is, following `..` (bounded, cycle-checked).</summary>
-    private int DepthOf(uint directory)
-    {
-        var seen = new HashSet<uint>();
-        int depth = 0;
-        uint current = directory;
-        while (current != RootInode)
-        {
-            if (!seen.Add(current) || depth >= MaxDepth)
-                throw new CorruptDataException($"{_vol.Name} directory inode {directory}", 0, "the `..` chain does not reach the root (loop)");
-            current = Directory(_vol.ReadInode(current)).Parent;
-            depth++;
-        }
-        return depth;
     }
 
     private void ReadInline(ExtInode inode, long offset, Span<byte> destination)

@@ -6,17 +6,11 @@ namespace VmdkMount.Core.FileSystems.Ext;
 /// Symlink targets. Fast symlinks keep the target in i_block (shorter than 60 bytes, no data blocks); slow ones in
 /// data blocks (extents or block map); with inline_data a target may be inline data.
 ///
-/// How targets are returned (<see cref="IFileSystem.ReadLink"/> contract for ext):
-/// <list type="bullet">
-/// <item>An absolute target (<c>/etc/x</c>) is returned as is: it is volume-absolute, and our frontends resolve it
-/// inside the volume, never on the host.</item>
-/// <item>A relative target is returned as stored, except that `..` components that would climb above the volume
-/// root are dropped (clamped), the way `/..` is `/`: from <c>/a/link</c>, <c>../../../etc/x</c> becomes
-/// <c>../etc/x</c>. The link's depth comes from the directory it was last listed or looked up in (a frontend
-/// always looks a link up before reading it); a link never seen through a directory is treated as being in the
-/// root, which clamps the most.</item>
-/// <item>Bytes that are not valid UTF-8 are escaped as for names (<see cref="ExtNames"/>).</item>
-/// </list>
+/// Targets are returned as stored (<see cref="IFileSystem.ReadLink"/> contract): absolute or relative, `..` and
+/// all. Bytes that are not valid UTF-8 are escaped as for names (<see cref="ExtNames"/>), with '/' kept as the
+/// separator. Where a target points is decided by the frontends, per place, with
+/// <see cref="VmdkMount.Core.Mounting.LinkTarget"/>: one inode reachable at several depths (hard links) cannot be
+/// answered correctly here, where the link's place is not known.
 /// </summary>
 internal static class ExtSymlink
 {
@@ -51,26 +45,5 @@ internal static class ExtSymlink
         if (vol.Sb.Has(ExtSuperblock.IncompatEaInode)) return inode.Size < ExtInode.BlockLength;
         ulong eaBytes = inode.FileAcl != 0 ? (ulong)vol.BlockSize : 0;
         return inode.Size < ExtInode.BlockLength && inode.AllocatedBytes <= eaBytes;
-    }
-
-    /// <summary>Drops `..` components that would climb above the volume root, given the link's directory depth.</summary>
-    public static string Clamp(string target, int depth)
-    {
-        if (target.StartsWith('/')) return target;
-        var parts = target.Split('/');
-        var kept = new List<string>(parts.Length);
-        int level = depth; // how many `..` are still allowed
-        foreach (var part in parts)
-        {
-            if (part == "..")
-            {
-                if (level == 0) continue;
-                level--;
-            }
-            else if (part.Length > 0 && part != ".") level++;
-            kept.Add(part);
-        }
-        string result = string.Join('/', kept);
-        return result.Length == 0 ? "." : result;
     }
 }
