@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using VmdkMount.Core.Caching;
 using VmdkMount.Core.FileSystems;
 using VmdkMount.Core.Mounting;
 using VmdkMount.Fuse;
@@ -26,7 +27,7 @@ internal static class MountCommand
         var volume = new Option<string?>("--volume") { Description = "mount only this volume (as `volumes` names it) at MOUNTPOINT" };
         var raw = new Option<bool>("--raw") { Description = "add disk.img: the whole flattened disk, read-only, sparse-aware (SEEK_DATA/SEEK_HOLE)" };
         var allowOther = new Option<bool>("--allow-other") { Description = "let other users in (non-root needs user_allow_other in /etc/fuse.conf)" };
-        var cacheSize = new Option<string?>("--cache-size") { Description = "size of the block cache for the small metadata reads of the filesystem readers, e.g. 256M; off by default (0): the kernel caches file data and each filesystem reader caches its own metadata" };
+        var cacheSize = new Option<string?>("--cache-size") { Description = "memory for all of the mount's caches together (grain tables, decompressed grains, filesystem metadata), e.g. 64M; default 256M. Given, it also turns on a block cache for the readers' small metadata reads, in the same budget (the kernel caches file data)" };
         var foreground = new Option<bool>(ForegroundFlag) { Description = "stay in the foreground until unmounted (Ctrl+C unmounts)" };
         var uid = new Option<uint?>("--uid") { Description = "owner of files whose filesystem records none (NTFS, FAT); default: you" };
         var gid = new Option<uint?>("--gid") { Description = "group of files whose filesystem records none (NTFS, FAT); default: yours" };
@@ -53,7 +54,8 @@ internal static class MountCommand
             if (p.GetValue(logFile) is { } log) DetachedStdio.RedirectTo(log);
             string mnt = Path.GetFullPath(p.GetValue(mountPoint)!).TrimEnd('/');
             if (mnt.Length == 0) throw new ArgumentException("cannot mount on /");
-            long blockCacheBytes = ParseSize(p.GetValue(cacheSize) ?? DefaultCacheSize);
+            string? cacheText = p.GetValue(cacheSize);
+            var budget = new CacheBudget(cacheText is null ? CacheBudget.DefaultBytes : ParseSize(cacheText));
             if (p.GetValue(raw) && p.GetValue(volume) is not null)
                 throw new ArgumentException("--raw adds disk.img beside the volume folders; it cannot be combined with --volume");
             var state = MountState.Open(p.GetValue(stateDir));
@@ -61,8 +63,8 @@ internal static class MountCommand
             if (!p.GetValue(foreground)) return Detach(state, mnt);
 
             using var mounted = MountedDisk.Open(p.GetValue(disk)!,
-                CliCommon.DiskOptions(p, ignoreCid, rawInput) with { BlockCacheBytes = blockCacheBytes },
-                new FileSystemOptions { ShowSystemFiles = p.GetValue(system) });
+                CliCommon.DiskOptions(p, ignoreCid, rawInput) with { Cache = budget, BlockCache = cacheText is not null && budget.CapacityBytes >= BlockCache.BlockSize },
+                new FileSystemOptions { ShowSystemFiles = p.GetValue(system), Cache = budget });
             void Log(string line) => Console.Error.WriteLine($"vmdkmount: {line}");
             var tree = new MountTree(mounted, new MountTreeOptions { SingleVolume = p.GetValue(volume), RawImage = p.GetValue(raw) }, Log);
             if (tree.Options.SingleVolume is null && !tree.Options.RawImage && !tree.Volumes.Any(v => v.Mountable))
@@ -209,8 +211,6 @@ internal static class MountCommand
         Path.GetFileNameWithoutExtension(Environment.ProcessPath ?? "").Equals("dotnet", StringComparison.Ordinal);
 
     /// <summary>`512M`, `2G`, `65536`: bytes.</summary>
-    private const string DefaultCacheSize = "0";
-
     internal static long ParseSize(string text)
     {
         string t = text.Trim().ToUpperInvariant();

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Caching.Memory;
 using VmdkMount.Core.Transports;
 
 namespace VmdkMount.Core.Caching;
@@ -8,6 +7,7 @@ namespace VmdkMount.Core.Caching;
 /// (MFT records, index blocks, inode tables, FAT sectors), which in a deep chain or a compressed stream are the
 /// costly ones. Large reads (file data) go straight through: the kernel's page cache keeps those in a mount, and
 /// copying them through here would only double the memory. The sources never change, so blocks never go stale.
+/// Its blocks are charged to the budget every other cache of the disk shares.
 /// </summary>
 public sealed class BlockCache : IReadAt, IDisposable
 {
@@ -19,26 +19,21 @@ public sealed class BlockCache : IReadAt, IDisposable
 
     private readonly IReadAt _inner;
     private readonly string _name;
-    private readonly MemoryCache _cache;
+    private readonly BoundedCache<long, byte[]> _cache;
 
-    public BlockCache(IReadAt inner, string name, long capacityBytes)
+    public BlockCache(IReadAt inner, string name, CacheBudget budget)
     {
-        if (capacityBytes < BlockSize) throw new ArgumentOutOfRangeException(nameof(capacityBytes), "cache smaller than one block");
+        if (budget.CapacityBytes < BlockSize) throw new ArgumentOutOfRangeException(nameof(budget), "cache budget smaller than one block");
         _inner = inner;
         _name = name;
-        CapacityBytes = capacityBytes;
-        _cache = new MemoryCache(new MemoryCacheOptions
-        {
-            SizeLimit = capacityBytes,
-            CompactionPercentage = 0.25,
-            TrackStatistics = true,
-        });
+        _cache = new BoundedCache<long, byte[]>(budget);
     }
 
-    public long CapacityBytes { get; }
+    /// <summary>The budget this cache shares (not its own limit: every cache on the budget competes for it).</summary>
+    public long CapacityBytes => _cache.Budget.CapacityBytes;
 
     /// <summary>Bytes the cache holds now (for tests and `--debug`).</summary>
-    public long CachedBytes => _cache.GetCurrentStatistics()?.CurrentEstimatedSize ?? 0;
+    public long CachedBytes => _cache.Bytes;
 
     public long Length => _inner.Length;
 
@@ -66,16 +61,11 @@ public sealed class BlockCache : IReadAt, IDisposable
 
     private byte[] GetBlock(long blockIndex)
     {
-        if (_cache.TryGetValue(blockIndex, out byte[]? cached) && cached is not null) return cached;
+        if (_cache.TryGet(blockIndex, out var cached)) return cached;
         long start = blockIndex * BlockSize;
         var block = new byte[(int)Math.Min(BlockSize, Length - start)];
         _inner.ReadExactly(start, block, $"{_name}: block cache fill");
-        using (var entry = _cache.CreateEntry(blockIndex))
-        {
-            entry.Size = block.Length;
-            entry.Value = block;
-        }
-        return block;
+        return _cache.Add(blockIndex, block, block.Length);
     }
 
     public void Dispose() => _cache.Dispose();

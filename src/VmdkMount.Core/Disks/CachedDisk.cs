@@ -2,15 +2,15 @@ using VmdkMount.Core.Caching;
 
 namespace VmdkMount.Core.Disks;
 
-/// <summary>A virtual disk read through a <see cref="BlockCache"/> (see <see cref="DiskOpenOptions.BlockCacheBytes"/>).</summary>
+/// <summary>A virtual disk read through a <see cref="BlockCache"/> (see <see cref="DiskOpenOptions.BlockCache"/>).</summary>
 public sealed class CachedDisk : IVirtualDisk
 {
     private readonly IVirtualDisk _inner;
 
-    public CachedDisk(IVirtualDisk inner, long capacityBytes)
+    public CachedDisk(IVirtualDisk inner, CacheBudget budget)
     {
         _inner = inner;
-        Cache = new BlockCache(inner, inner.Source, capacityBytes);
+        Cache = new BlockCache(inner, inner.Source, budget);
     }
 
     public BlockCache Cache { get; }

@@ -21,10 +21,16 @@ public sealed record DiskOpenOptions
     public bool RecoverTruncatedStreams { get; init; }
 
     /// <summary>
-    /// Bytes of the block cache in front of the flattened disk (small metadata reads); 0 for none. Worth it for
-    /// long-lived users such as a mount; a one-shot command reads each block once anyway.
+    /// A block cache in front of the flattened disk (small metadata reads), charged to <see cref="Cache"/>. Worth it
+    /// for long-lived users such as a mount; a one-shot command reads each block once anyway.
     /// </summary>
-    public long BlockCacheBytes { get; init; }
+    public bool BlockCache { get; init; }
+
+    /// <summary>
+    /// The memory budget every cache of this disk (grain tables, decompressed grains, the block cache) shares with the
+    /// filesystems read from it (null: <see cref="Caching.CacheBudget.Shared"/>).
+    /// </summary>
+    public Caching.CacheBudget? Cache { get; init; }
 
     /// <summary>
     /// Let an extent lie outside the folder of the descriptor that names it (an absolute path, `..`, or a link out of
@@ -43,6 +49,6 @@ public static class DiskOpener
     {
         options ??= new DiskOpenOptions();
         IVirtualDisk disk = options.Raw ? new RawDisk(source, ChainFileRules.From(options).ConfineTo) : VmdkDisk.Open(source, options);
-        return options.BlockCacheBytes > 0 ? new CachedDisk(disk, options.BlockCacheBytes) : disk;
+        return options.BlockCache ? new CachedDisk(disk, options.Cache ?? Caching.CacheBudget.Shared) : disk;
     }
 }

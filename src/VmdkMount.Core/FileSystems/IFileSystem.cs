@@ -129,4 +129,7 @@ public sealed record FileSystemOptions
 {
     /// <summary>Show metafiles ($MFT, $LogFile, ...) in listings.</summary>
     public bool ShowSystemFiles { get; init; }
+
+    /// <summary>The memory budget the reader's caches share with the disk's (null: <see cref="Caching.CacheBudget.Shared"/>).</summary>
+    public Caching.CacheBudget? Cache { get; init; }
 }

@@ -36,7 +36,7 @@ public class BlockCacheTests
     {
         // not a multiple of the block size, so the last block is partial
         var data = Pattern(BlockCache.BlockSize * 9 + 1234);
-        using var cache = new BlockCache(new CountingSource(data), "test", BlockCache.BlockSize * 4);
+        using var cache = new BlockCache(new CountingSource(data), "test", new CacheBudget(BlockCache.BlockSize * 4));
         var rnd = new Random(7);
         for (int i = 0; i < 2000; i++)
         {
@@ -54,7 +54,7 @@ public class BlockCacheTests
     public void A_small_read_of_a_cached_block_does_not_reach_the_source_and_large_reads_bypass()
     {
         var source = new CountingSource(Pattern(BlockCache.BlockSize * 8));
-        using var cache = new BlockCache(source, "test", BlockCache.BlockSize * 8);
+        using var cache = new BlockCache(source, "test", new CacheBudget(BlockCache.BlockSize * 8));
         var small = new byte[1024];
         cache.ReadAt(5000, small);
         long afterFirst = source.Reads;
@@ -70,7 +70,7 @@ public class BlockCacheTests
     public async Task Memory_stays_within_the_limit_and_concurrent_readers_agree()
     {
         var data = Pattern(BlockCache.BlockSize * 64);
-        using var cache = new BlockCache(new CountingSource(data), "test", BlockCache.BlockSize * 4);
+        using var cache = new BlockCache(new CountingSource(data), "test", new CacheBudget(BlockCache.BlockSize * 4));
         var tasks = Enumerable.Range(0, 8).Select(t => Task.Run(() =>
         {
             var rnd = new Random(t);
@@ -91,7 +91,7 @@ public class BlockCacheTests
     {
         string chain = Path.Combine(RepoPaths.Root, "images", "demo", "demo-000002.vmdk");
         using var plain = DiskOpener.Open(chain);
-        using var cached = DiskOpener.Open(chain, new DiskOpenOptions { BlockCacheBytes = 1 << 20 });
+        using var cached = DiskOpener.Open(chain, new DiskOpenOptions { BlockCache = true, Cache = new CacheBudget(1 << 20) });
         Assert.IsType<CachedDisk>(cached);
         Assert.Equal(plain.Length, cached.Length);
         var a = new byte[4096];

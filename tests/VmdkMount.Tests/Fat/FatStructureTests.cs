@@ -170,7 +170,7 @@ public class FatTableTests
     {
         var fat = new byte[FatTable.RequiredBytes(FatKind.Fat16, Clusters)];
         foreach (var (c, next) in links) System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(fat.AsSpan((int)c * 2), next);
-        return new FatTable(new Bytes(fat), "test", 0, fat.Length, FatKind.Fat16, Clusters);
+        return new FatTable(new Bytes(fat), "test", Core.Caching.CacheBudget.Shared, 0, fat.Length, FatKind.Fat16, Clusters);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
 
@@ -16,17 +17,20 @@ namespace VmdkMount.Core.FileSystems.Ext;
 public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
 {
     public const long RootInode = 2;
-    private const long MapCacheRuns = 4L << 20;
-    private const long DirectoryCacheEntries = 2L << 20;
 
     private readonly ExtVolume _vol;
-    private readonly ExtCache<uint, ExtDataMap> _maps = new(MapCacheRuns);
-    private readonly ExtCache<uint, ExtDirectory> _dirs = new(DirectoryCacheEntries);
+    /// <summary>Cache charge per run of a block map and per entry of a parsed directory (the entry with its name).</summary>
+    private const long RunBytes = 24, DirectoryEntryBytes = 80;
+
+    private readonly BoundedCache<uint, ExtDataMap> _maps;
+    private readonly BoundedCache<uint, ExtDirectory> _dirs;
     private readonly Func<ExtInode, ExtDataMap> _mapOf;
 
     private ExtFileSystem(ExtVolume vol)
     {
         _vol = vol;
+        _maps = new(vol.Budget);
+        _dirs = new(vol.Budget);
         _mapOf = GetMap;
     }
 
@@ -37,15 +41,23 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
         if (n < ExtSuperblock.Size)
             throw new CorruptDataException($"{name} superblock", ExtSuperblock.VolumeOffset, $"volume of {data.Length} bytes is too small for an ext superblock");
         var sb = ExtSuperblock.Parse(raw, name);
-        var vol = new ExtVolume(data, name, sb);
-        foreach (var w in sb.OpenWarnings(name)) vol.Warnings.Add(w);
-        if (sb.BlocksCount > (ulong)(data.Length / sb.BlockSize))
-            vol.Warnings.Add($"{name}: the volume ({data.Length} bytes) is shorter than the filesystem ({sb.BlocksCount} blocks of {sb.BlockSize}); files in the missing part cannot be read");
+        var vol = new ExtVolume(data, name, sb, options.Cache ?? CacheBudget.Shared);
         var fs = new ExtFileSystem(vol);
-        var root = vol.ReadInode((uint)RootInode);
-        if (!root.IsDirectory)
-            throw new CorruptDataException($"{name} inode 2", root.Offset, "the root inode is not a directory");
-        return fs;
+        try
+        {
+            foreach (var w in sb.OpenWarnings(name)) vol.Warnings.Add(w);
+            if (sb.BlocksCount > (ulong)(data.Length / sb.BlockSize))
+                vol.Warnings.Add($"{name}: the volume ({data.Length} bytes) is shorter than the filesystem ({sb.BlocksCount} blocks of {sb.BlockSize}); files in the missing part cannot be read");
+            var root = vol.ReadInode((uint)RootInode);
+            if (!root.IsDirectory)
+                throw new CorruptDataException($"{name} inode 2", root.Offset, "the root inode is not a directory");
+            return fs;
+        }
+        catch
+        {
+            fs.Dispose();
+            throw;
+        }
     }
 
     public string Kind => _vol.Sb.Kind;
@@ -152,7 +164,12 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
     public int ReadStream(long id, string streamName, long offset, Span<byte> destination) =>
         throw new FileReadException($"{_vol.Name} inode {id}", $"no stream '{streamName}': ext has no named data streams");
 
-    public void Dispose() { }
+    public void Dispose()
+    {
+        _maps.Dispose();
+        _dirs.Dispose();
+        _vol.Dispose();
+    }
 
     private ExtInode Inode(long id)
     {
@@ -165,7 +182,7 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
     {
         if (_maps.TryGet(inode.Number, out var map)) return map;
         map = inode.Has(ExtInode.FlagExtents) ? ExtExtentTree.Build(_vol, inode) : ExtBlockMap.Build(_vol, inode);
-        return _maps.Add(inode.Number, map, map.RunCount + 1);
+        return _maps.Add(inode.Number, map, (map.RunCount + 1) * RunBytes);
     }
 
     private ExtDirectory Directory(ExtInode inode)
@@ -177,7 +194,7 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
                 "directory is encrypted (fscrypt): its names cannot be decoded without the key");
         if (_dirs.TryGet(inode.Number, out var dir)) return dir;
         dir = ExtDirectoryReader.Read(_vol, inode, _mapOf);
-        return _dirs.Add(inode.Number, dir, dir.Entries.Length + 1);
+        return _dirs.Add(inode.Number, dir, (dir.Entries.Length + 1) * DirectoryEntryBytes);
     }
 
     private void ReadInline(ExtInode inode, long offset, Span<byte> destination)

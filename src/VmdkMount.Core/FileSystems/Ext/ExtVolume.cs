@@ -1,3 +1,4 @@
+using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
 
@@ -7,17 +8,20 @@ namespace VmdkMount.Core.FileSystems.Ext;
 /// The metadata access shared by every ext structure reader: bounds-checked block reads through a bounded cache,
 /// group descriptor and inode lookup, and the warning list. Thread-safe.
 /// </summary>
-internal sealed class ExtVolume
+internal sealed class ExtVolume : IDisposable
 {
-    private const long BlockCacheBytes = 32L << 20;
-    private const long InodeCacheEntries = 65536;
+    /// <summary>What a parsed inode costs in the cache: the object with its 60-byte i_block copy.</summary>
+    private const long InodeBytes = 192;
 
-    private readonly ExtCache<ulong, byte[]> _blocks = new(BlockCacheBytes);
-    private readonly ExtCache<uint, ExtInode> _inodes = new(InodeCacheEntries);
+    private readonly BoundedCache<ulong, byte[]> _blocks;
+    private readonly BoundedCache<uint, ExtInode> _inodes;
     private readonly ExtGroupDescriptor _descriptors;
 
-    public ExtVolume(IReadAt data, string name, ExtSuperblock sb)
+    public ExtVolume(IReadAt data, string name, ExtSuperblock sb, CacheBudget budget)
     {
+        Budget = budget;
+        _blocks = new(budget);
+        _inodes = new(budget);
         Data = data;
         Name = name;
         Sb = sb;
@@ -25,6 +29,7 @@ internal sealed class ExtVolume
     }
 
     public IReadAt Data { get; }
+    public CacheBudget Budget { get; }
     public string Name { get; }
     public ExtSuperblock Sb { get; }
     public int BlockSize => Sb.BlockSize;
@@ -90,10 +95,16 @@ internal sealed class ExtVolume
         long offset = BlockOffset(block) + within;
         var inode = ExtInode.Parse(Sb, number, tableBlock.AsSpan(within, Sb.InodeSize), offset, Name);
         Warnings.Add(inode.ChecksumProblem);
-        return _inodes.Add(number, inode, 1);
+        return _inodes.Add(number, inode, InodeBytes);
     }
 
     /// <summary>Seed of the per-inode checksums of extent blocks and directory blocks (metadata_csum).</summary>
     public uint InodeChecksumSeed(ExtInode inode) =>
         ExtCrc32c.UpdateUInt32(ExtCrc32c.UpdateUInt32(Sb.ChecksumSeed, inode.Number), inode.Generation);
+
+    public void Dispose()
+    {
+        _blocks.Dispose();
+        _inodes.Dispose();
+    }
 }

@@ -1,3 +1,4 @@
+using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
 
@@ -19,8 +20,8 @@ public sealed class ExFatFileSystem : IFileSystem
 
     /// <summary>exFAT allows 256 MiB directories; we read a directory whole, so we stop at 64 MiB (about 700,000 files).</summary>
     private const long MaxDirectoryBytes = 64L << 20;
-    private const long DirectoryCacheWeight = 64L << 20;
-    private const long ChainCacheRuns = 1 << 20;
+    /// <summary>Cache charge per run of a cluster chain (three parallel arrays).</summary>
+    private const long RunBytes = 24;
 
     private readonly IReadAt _data;
     private readonly string _name;
@@ -29,8 +30,8 @@ public sealed class ExFatFileSystem : IFileSystem
     private readonly ClusterHeap _heap;
     private readonly List<string> _warnings;
     private readonly FatNodeTable<ExFatNode> _nodes;
-    private readonly BoundedCache<long, FatDirectory> _directories = new(DirectoryCacheWeight);
-    private readonly BoundedCache<long, ClusterRuns> _chains = new(ChainCacheRuns);
+    private readonly BoundedCache<long, FatDirectory> _directories;
+    private readonly BoundedCache<long, ClusterRuns> _chains;
     private readonly FsNode _root;
     private readonly DirectoryClusterOwners _directoryClusters;
     private string? _label;
@@ -38,13 +39,15 @@ public sealed class ExFatFileSystem : IFileSystem
 
     private sealed record ExFatNode(FsNode Node, uint FirstCluster, bool NoFatChain, long ValidLength, string? Problem = null);
 
-    private ExFatFileSystem(IReadAt data, string name, ExFatBootSector boot, List<string> warnings)
+    private ExFatFileSystem(IReadAt data, string name, CacheBudget budget, ExFatBootSector boot, List<string> warnings)
     {
         _data = data;
         _name = name;
         _boot = boot;
         _warnings = warnings;
-        _fat = new FatTable(data, name, boot.FatOffset, boot.FatLength, FatKind.ExFat, boot.ClusterCount);
+        _directories = new(budget);
+        _chains = new(budget);
+        _fat = new FatTable(data, name, budget, boot.FatOffset, boot.FatLength, FatKind.ExFat, boot.ClusterCount);
         _heap = new ClusterHeap(data, name, boot.HeapOffset, boot.ClusterSize);
         _root = new FsNode { Id = RootNodeId, Type = FsNodeType.Directory, Size = 0 };
         _directoryClusters = new DirectoryClusterOwners(name);
@@ -57,10 +60,18 @@ public sealed class ExFatFileSystem : IFileSystem
         data.ReadExactly(0, sector, name + ": exFAT boot sector");
         var warnings = new List<string>();
         var boot = ExFatBootSector.Parse(sector, name, data.Length, warnings);
-        var fs = new ExFatFileSystem(data, name, boot, warnings);
-        fs.CheckBootChecksum();
-        fs.ReadRoot();
-        return fs;
+        var fs = new ExFatFileSystem(data, name, options.Cache ?? CacheBudget.Shared, boot, warnings);
+        try
+        {
+            fs.CheckBootChecksum();
+            fs.ReadRoot();
+            return fs;
+        }
+        catch
+        {
+            fs.Dispose();
+            throw;
+        }
     }
 
     public string Kind => "exfat";
@@ -112,6 +123,9 @@ public sealed class ExFatFileSystem : IFileSystem
 
     public void Dispose()
     {
+        _directories.Dispose();
+        _chains.Dispose();
+        _fat.Dispose();
     }
 
     private ExFatNode Node(long id) => _nodes.Get(id);
@@ -139,7 +153,7 @@ public sealed class ExFatFileSystem : IFileSystem
                 $"{what} at directory entry {id}: contiguous run of {needed} clusters from cluster {node.FirstCluster} leaves the cluster heap (2..{_fat.MaxCluster})", id);
         }
         return ClusterRuns.Contiguous(node.FirstCluster, needed);
-    }, r => r.RunCount);
+    }, r => r.RunCount * RunBytes);
 
     private FatDirectory Directory(long id)
     {

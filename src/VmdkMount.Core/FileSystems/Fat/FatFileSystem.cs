@@ -1,3 +1,4 @@
+using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
 
@@ -19,8 +20,8 @@ public sealed class FatFileSystem : IFileSystem
 
     /// <summary>FAT directories hold at most 65,536 entries of 32 bytes (the spec, and Linux, enforce it).</summary>
     private const long MaxDirectoryBytes = 65536L * FatDirectoryReader.EntrySize;
-    private const long DirectoryCacheWeight = 64L << 20;
-    private const long ChainCacheRuns = 1 << 20;
+    /// <summary>Cache charge per run of a cluster chain (three parallel arrays).</summary>
+    private const long RunBytes = 24;
     private const ushort Fat16CleanBit = 0x8000;
     private const uint Fat32CleanBit = 0x08000000;
 
@@ -31,21 +32,23 @@ public sealed class FatFileSystem : IFileSystem
     private readonly ClusterHeap _heap;
     private readonly List<string> _warnings;
     private readonly FatNodeTable<FatNode> _nodes;
-    private readonly BoundedCache<long, FatDirectory> _directories = new(DirectoryCacheWeight);
-    private readonly BoundedCache<long, ClusterRuns> _chains = new(ChainCacheRuns);
+    private readonly BoundedCache<long, FatDirectory> _directories;
+    private readonly BoundedCache<long, ClusterRuns> _chains;
     private readonly FsNode _root;
     private readonly Lazy<string?> _label;
     private readonly DirectoryClusterOwners _directoryClusters;
 
     private sealed record FatNode(FsNode Node, uint FirstCluster);
 
-    private FatFileSystem(IReadAt data, string name, FatBootSector boot, List<string> warnings)
+    private FatFileSystem(IReadAt data, string name, CacheBudget budget, FatBootSector boot, List<string> warnings)
     {
         _data = data;
         _name = name;
         _boot = boot;
         _warnings = warnings;
-        _fat = new FatTable(data, name, boot.FatOffset, boot.FatBytesUsed, boot.Kind, boot.ClusterCount);
+        _directories = new(budget);
+        _chains = new(budget);
+        _fat = new FatTable(data, name, budget, boot.FatOffset, boot.FatBytesUsed, boot.Kind, boot.ClusterCount);
         _heap = new ClusterHeap(data, name, boot.DataOffset, boot.ClusterSize);
         _root = new FsNode { Id = RootNodeId, Type = FsNodeType.Directory, Size = 0, Attributes = FsAttributes.None };
         _label = new Lazy<string?>(ReadLabel, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -59,9 +62,17 @@ public sealed class FatFileSystem : IFileSystem
         data.ReadExactly(0, sector, name + ": FAT boot sector");
         var warnings = new List<string>();
         var boot = FatBootSector.Parse(sector, name, data.Length, warnings);
-        var fs = new FatFileSystem(data, name, boot, warnings);
-        fs.CheckCleanShutdown();
-        return fs;
+        var fs = new FatFileSystem(data, name, options.Cache ?? CacheBudget.Shared, boot, warnings);
+        try
+        {
+            fs.CheckCleanShutdown();
+            return fs;
+        }
+        catch
+        {
+            fs.Dispose();
+            throw;
+        }
     }
 
     public string Kind => _boot.KindName;
@@ -99,7 +110,7 @@ public sealed class FatFileSystem : IFileSystem
 
     private ClusterRuns FileChain(long id, FatNode node) => _chains.GetOrAdd(id,
         _ => _fat.Chain(node.FirstCluster, _heap.ClustersFor(node.Node.Size), -1, $"file at directory entry {id}", id),
-        r => r.RunCount);
+        r => r.RunCount * RunBytes);
 
     public string ReadLink(long id) => throw new FileReadException($"{_name}: node {id}", "FAT has no symbolic links");
 
@@ -114,6 +125,9 @@ public sealed class FatFileSystem : IFileSystem
 
     public void Dispose()
     {
+        _directories.Dispose();
+        _chains.Dispose();
+        _fat.Dispose();
     }
 
     private FatNode Node(long id) => _nodes.Get(id);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
 
@@ -17,11 +18,10 @@ internal enum FatKind
 /// use; FAT32/exFAT tables are read in 64 KiB blocks kept in a bounded cache. Chain walks are bounded by the
 /// caller's cluster budget and checked for range errors and loops.
 /// </summary>
-internal sealed class FatTable
+internal sealed class FatTable : IDisposable
 {
     private const int BlockShift = 16;
     private const int BlockSize = 1 << BlockShift;
-    private const long CacheBytes = 16L << 20;
 
     private readonly IReadAt _data;
     private readonly string _where;
@@ -29,13 +29,14 @@ internal sealed class FatTable
     private readonly long _length;
     private readonly FatKind _kind;
     private readonly uint _maxCluster;
-    private readonly BoundedCache<long, byte[]> _blocks = new(CacheBytes);
+    private readonly BoundedCache<long, byte[]> _blocks;
     private byte[]? _whole;
 
     /// <param name="offset">Byte offset of the FAT in the volume.</param>
     /// <param name="length">Byte length of the FAT (already checked to cover clusterCount + 2 entries).</param>
-    public FatTable(IReadAt data, string volume, long offset, long length, FatKind kind, uint clusterCount)
+    public FatTable(IReadAt data, string volume, CacheBudget budget, long offset, long length, FatKind kind, uint clusterCount)
     {
+        _blocks = new(budget);
         _data = data;
         _where = volume + ": FAT";
         _offset = offset;
@@ -221,4 +222,6 @@ internal sealed class FatTable
 
     private CorruptDataException OutOfTable(uint cluster) =>
         new(_where, EntryOffset(cluster), $"entry of cluster {cluster} lies past the end of the FAT");
+
+    public void Dispose() => _blocks.Dispose();
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
 
@@ -22,8 +23,6 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
     private const long UpCaseRecord = 10;
     /// <summary>Records below this are reserved for metafiles ($MFT .. $Extend and the reserved slots).</summary>
     private const long FirstUserRecord = 16;
-    private const int FileCacheSize = 8192;
-    private const int NodeCacheSize = 2048;
     private const int MaxParentDepth = 4096;
     private const int MaxLinkTargetLength = 32 * 1024;
     private const ushort VolumeDirtyFlag = 0x0001;
@@ -40,8 +39,8 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
     private readonly FileSystemOptions _options;
     private readonly NtfsDataStream _mft;
     private readonly long _recordCount;
-    private readonly NtfsCache<long, NtfsFile> _files = new(FileCacheSize);
-    private readonly NtfsCache<(long Dir, long Vcn), NtfsIndexNode> _nodes = new(NodeCacheSize);
+    private readonly BoundedCache<long, NtfsFile> _files;
+    private readonly BoundedCache<(long Dir, long Vcn), NtfsIndexNode> _nodes;
     private readonly Lazy<NtfsUpCase> _upcase;
     private readonly List<string> _warnings = new();
     private readonly Func<long, NtfsFile> _parseFile;
@@ -65,6 +64,9 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
         _recordCount = mft.Length / boot.MftRecordSize;
         _upcase = new Lazy<NtfsUpCase>(LoadUpCase, LazyThreadSafetyMode.ExecutionAndPublication);
         _parseFile = ParseFile; // one delegate, not one per cache lookup
+        var budget = options.Cache ?? CacheBudget.Shared;
+        _files = new(budget);
+        _nodes = new(budget);
     }
 
     public static IFileSystem Open(IReadAt data, string name, FileSystemOptions options)
@@ -90,14 +92,26 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
             warnings.Add($"volume claims {boot.VolumeSize} bytes but only {data.Length} are present; reads past the end will fail");
         var mft = BootstrapMft(data, name, boot, warnings);
         var fs = new NtfsFileSystem(data, name, options, boot, mft);
-        fs._warnings.AddRange(warnings);
-        fs.ReadVolumeInformation();
-        var root = fs.LoadFile(RootRecord);
-        if (!root.HasIndex) throw new CorruptDataException($"{name}: MFT record 5", 0, "the root directory has no $I30 index");
-        return fs;
+        try
+        {
+            fs._warnings.AddRange(warnings);
+            fs.ReadVolumeInformation();
+            var root = fs.LoadFile(RootRecord);
+            if (!root.HasIndex) throw new CorruptDataException($"{name}: MFT record 5", 0, "the root directory has no $I30 index");
+            return fs;
+        }
+        catch
+        {
+            fs.Dispose();
+            throw;
+        }
     }
 
-    public void Dispose() { }
+    public void Dispose()
+    {
+        _files.Dispose();
+        _nodes.Dispose();
+    }
 
     // ------------------------------------------------------------------------------------------------ the $MFT
 
@@ -172,7 +186,15 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
         return NtfsMftRecord.Parse(buf, number, _mft.VolumeOffsetOf(off), Name);
     }
 
-    internal NtfsFile LoadFile(long number) => _files.GetOrAdd(number, _parseFile);
+    /// <summary>
+    /// A parsed record is charged twice the record's size: its attributes are copied out of the record, and names
+    /// and runlists decoded from them.
+    /// </summary>
+    internal NtfsFile LoadFile(long number)
+    {
+        if (_files.TryGet(number, out var file)) return file;
+        return _files.Add(number, _parseFile(number), 2L * Boot.MftRecordSize);
+    }
 
     private NtfsFile ParseFile(long number)
     {
@@ -298,12 +320,12 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
 
     private NtfsIndexNode LoadNode(NtfsFile dir, long vcn)
     {
-        return _nodes.GetOrAdd((dir.Number, vcn), key =>
-        {
-            var root = dir.GetIndexRoot();
-            var alloc = dir.GetIndexAllocation(this);
-            return NtfsIndexAllocation.ReadNode(alloc, key.Vcn, root.BlockSize, Boot.ClusterSize, $"{dir.Where} $INDEX_ALLOCATION");
-        });
+        if (_nodes.TryGet((dir.Number, vcn), out var cached)) return cached;
+        var root = dir.GetIndexRoot();
+        var alloc = dir.GetIndexAllocation(this);
+        var node = NtfsIndexAllocation.ReadNode(alloc, vcn, root.BlockSize, Boot.ClusterSize, $"{dir.Where} $INDEX_ALLOCATION");
+        // Parsed entries (keys, names) take about twice the index block they came from.
+        return _nodes.Add((dir.Number, vcn), node, 2L * root.BlockSize);
     }
 
     /// <summary>Every entry of the $I30 B-tree in collation order: an in-order walk with an explicit stack.</summary>
