@@ -27,7 +27,7 @@ internal static class MountCommand
         var volume = new Option<string?>("--volume") { Description = "mount only this volume (as `volumes` names it) at MOUNTPOINT" };
         var raw = new Option<bool>("--raw") { Description = "add disk.img: the whole flattened disk, read-only, sparse-aware (SEEK_DATA/SEEK_HOLE)" };
         var allowOther = new Option<bool>("--allow-other") { Description = "let other users in (non-root needs user_allow_other in /etc/fuse.conf)" };
-        var cacheSize = new Option<string?>("--cache-size") { Description = "memory for all of the mount's caches together (grain tables, decompressed grains, filesystem metadata), e.g. 64M; default 256M. Given, it also turns on a block cache for the readers' small metadata reads, in the same budget (the kernel caches file data)" };
+        var cacheSize = new Option<string?>("--cache-size") { Description = "memory for all of the mount's caches together (grain tables, decompressed grains, filesystem metadata), e.g. 64M (at least 1M); default 256M. Given, it also turns on a block cache for the readers' small metadata reads, in the same budget (the kernel caches file data); 0: the default budget, no block cache" };
         var foreground = new Option<bool>(ForegroundFlag) { Description = "stay in the foreground until unmounted (Ctrl+C unmounts)" };
         var uid = new Option<uint?>("--uid") { Description = "owner of files whose filesystem records none (NTFS, FAT); default: you" };
         var gid = new Option<uint?>("--gid") { Description = "group of files whose filesystem records none (NTFS, FAT); default: yours" };
@@ -54,8 +54,11 @@ internal static class MountCommand
             if (p.GetValue(logFile) is { } log) DetachedStdio.RedirectTo(log);
             string mnt = Path.GetFullPath(p.GetValue(mountPoint)!).TrimEnd('/');
             if (mnt.Length == 0) throw new ArgumentException("cannot mount on /");
-            string? cacheText = p.GetValue(cacheSize);
-            var budget = new CacheBudget(cacheText is null ? CacheBudget.DefaultBytes : ParseSize(cacheText));
+            // 0 keeps its old meaning, "no block cache": the readers' caches still get the default budget.
+            long cacheBytes = p.GetValue(cacheSize) is { } cacheText ? ParseSize(cacheText) : 0;
+            if (cacheBytes is > 0 and < MinCacheBytes)
+                throw new ArgumentException($"--cache-size: {cacheBytes} bytes is too small for the caches of a mount (0, or at least 1M)");
+            var budget = new CacheBudget(cacheBytes == 0 ? CacheBudget.DefaultBytes : cacheBytes);
             if (p.GetValue(raw) && p.GetValue(volume) is not null)
                 throw new ArgumentException("--raw adds disk.img beside the volume folders; it cannot be combined with --volume");
             var state = MountState.Open(p.GetValue(stateDir));
@@ -63,7 +66,7 @@ internal static class MountCommand
             if (!p.GetValue(foreground)) return Detach(state, mnt);
 
             using var mounted = MountedDisk.Open(p.GetValue(disk)!,
-                CliCommon.DiskOptions(p, ignoreCid, rawInput) with { Cache = budget, BlockCache = cacheText is not null && budget.CapacityBytes >= BlockCache.BlockSize },
+                CliCommon.DiskOptions(p, ignoreCid, rawInput) with { Cache = budget, BlockCache = cacheBytes > 0 },
                 new FileSystemOptions { ShowSystemFiles = p.GetValue(system), Cache = budget });
             void Log(string line) => Console.Error.WriteLine($"vmdkmount: {line}");
             var tree = new MountTree(mounted, new MountTreeOptions { SingleVolume = p.GetValue(volume), RawImage = p.GetValue(raw) }, Log);
@@ -209,6 +212,8 @@ internal static class MountCommand
 
     private static bool IsDotnetHost() =>
         Path.GetFileNameWithoutExtension(Environment.ProcessPath ?? "").Equals("dotnet", StringComparison.Ordinal);
+
+    private const long MinCacheBytes = 1L << 20;
 
     /// <summary>`512M`, `2G`, `65536`: bytes.</summary>
     internal static long ParseSize(string text)
