@@ -1,19 +1,15 @@
-using VmdkMount.Core.Transports;
-
 namespace VmdkMount.Core.Disks;
 
 /// <summary>
-/// Where the files of one chain may come from, fixed once per open from <see cref="DiskOpenOptions"/>: the real path
-/// of the --confine folder (every file must lie under it) and whether an extent may lie outside the folder of the
-/// descriptor that names it. That a file is a regular, non-kernel file is not a rule here but always enforced by
-/// <see cref="RegularFileOpener"/>.
+/// What the chain itself allows of where its files lie, fixed once per open from <see cref="DiskOpenOptions"/>:
+/// whether an extent may lie outside the folder of the descriptor that names it. That a file is a regular, non-kernel
+/// file under --confine is not a rule of the chain but of the store every file is opened through
+/// (<see cref="Transports.ISourceStore.Open"/>).
 /// </summary>
-internal sealed record ChainFileRules(string? ConfineTo, bool AllowOutsideExtents)
+internal sealed record ChainFileRules(bool AllowOutsideExtents)
 {
-    /// <summary>The defaults: no confinement, extents only beside their descriptor.</summary>
-    public static ChainFileRules Strict { get; } = new(null, false);
+    /// <summary>The default: extents only beside their descriptor.</summary>
+    public static ChainFileRules Strict { get; } = new(false);
 
-    public static ChainFileRules From(DiskOpenOptions options) => new(
-        options.ConfineTo is null ? null : RegularFileOpener.RealDirectory(options.ConfineTo, "--confine"),
-        options.AllowOutsideExtents);
+    public static ChainFileRules From(DiskOpenOptions options) => new(options.AllowOutsideExtents);
 }

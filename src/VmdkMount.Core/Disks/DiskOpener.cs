@@ -1,4 +1,5 @@
 using VmdkMount.Core.Disks.Vmdk;
+using VmdkMount.Core.Transports;
 
 namespace VmdkMount.Core.Disks;
 
@@ -48,7 +49,15 @@ public static class DiskOpener
     public static IVirtualDisk Open(string source, DiskOpenOptions? options = null)
     {
         options ??= new DiskOpenOptions();
-        IVirtualDisk disk = options.Raw ? new RawDisk(source, ChainFileRules.From(options).ConfineTo) : VmdkDisk.Open(source, options);
+        var store = StoreFor(source, options);
+        IVirtualDisk disk = options.Raw ? new RawDisk(store, source) : VmdkDisk.OpenChain(source, options, store);
         return options.BlockCache ? new CachedDisk(disk, options.Cache ?? Caching.CacheBudget.Shared) : disk;
     }
+
+    /// <summary>
+    /// Where the files of DISK come from. The one place a DISK argument picks its transport: a host path is the local
+    /// folder tree today; `nbd://` and `http(s)://` sources get their own stores here.
+    /// </summary>
+    internal static ISourceStore StoreFor(string source, DiskOpenOptions options) =>
+        new LocalSourceStore(FileHandlePool.Shared, options.ConfineTo);
 }

@@ -5,14 +5,19 @@ namespace VmdkMount.Core.Disks;
 /// <summary>A raw disk image file (`.img`, `.raw`): every byte is data. Also what tests use to feed layers 4 and 5.</summary>
 public sealed class RawDisk : IVirtualDisk
 {
-    private readonly FileSource _file;
+    private readonly ISourceFile _file;
 
-    /// <param name="path">the image file; only a regular file is accepted</param>
-    /// <param name="confineTo">when given, the real path of a folder the image must lie under (--confine)</param>
-    public RawDisk(string path, string? confineTo = null)
+    /// <param name="path">a local image file; only a regular file is accepted</param>
+    public RawDisk(string path) : this(LocalSourceStore.Unconfined, path)
     {
-        _file = new FileSource(path, confineTo);
-        Source = path;
+    }
+
+    /// <param name="store">where the image comes from (it refuses anything but a plain file)</param>
+    /// <param name="name">the image's name in <paramref name="store"/></param>
+    public RawDisk(ISourceStore store, string name)
+    {
+        _file = store.Open(name);
+        Source = name;
     }
 
     public string Source { get; }

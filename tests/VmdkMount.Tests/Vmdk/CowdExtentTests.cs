@@ -50,8 +50,8 @@ public class CowdExtentTests
         {
             var before = Hashing.Snapshot(dir);
             string raw = QemuRaw(descriptor, dir);
-            using (var file = new FileSource(delta))
-            using (var parent = new FileSource(parentFlat))
+            using (var file = LocalSourceStore.OpenFile(delta))
+            using (var parent = LocalSourceStore.OpenFile(parentFlat))
             using (var extent = CowdExtent.Open(file, delta))
             {
                 Assert.Equal((long)capacitySectors * 512, extent.Length);
@@ -78,7 +78,7 @@ public class CowdExtentTests
             w.AddGrain(3, Pattern(512, 1)).AddGrain(4, Pattern(512, 2)).AddGrain(10, Pattern(512, 3)).AddGrain(4097, Pattern(512, 4));
             string delta = Path.Combine(dir, "d-delta.vmdk");
             w.Write(delta);
-            using var file = new FileSource(delta);
+            using var file = LocalSourceStore.OpenFile(delta);
             using var e = CowdExtent.Open(file, delta);
             Assert.Equal(new ExtentRun(GrainState.Unallocated, 3 * 512), e.Map(0));
             Assert.Equal(new ExtentRun(GrainState.Unallocated, 2 * 512 - 100), e.Map(1 * 512 + 100));
@@ -115,7 +115,7 @@ public class CowdExtentTests
             w.AddGrain(1, Pattern(512, 9));
             string delta = Path.Combine(dir, "u-delta.vmdk");
             w.Write(delta);
-            using var file = new FileSource(delta);
+            using var file = LocalSourceStore.OpenFile(delta);
             using var e = CowdExtent.Open(file, delta);
             Assert.Contains(e.Warnings, s => s.Contains("uncleanShutdown") && s.Contains(delta));
             var buf = new byte[512];
@@ -139,7 +139,7 @@ public class CowdExtentTests
             for (long gdi = 0; gdi < 64; gdi++) w.AddGrain(gdi * 4096 + 7, Pattern(512, (int)gdi));
             string delta = Path.Combine(dir, "c-delta.vmdk");
             w.Write(delta);
-            using var file = new FileSource(delta);
+            using var file = LocalSourceStore.OpenFile(delta);
             using var e = CowdExtent.Open(file, delta);
             var buf = new byte[512];
             for (long gdi = 0; gdi < 64; gdi++)
@@ -177,8 +177,8 @@ public class CowdExtentTests
         var (dir, _, delta, parentFlat) = MakeChain(1, 16384);
         try
         {
-            using var file = new FileSource(delta);
-            using var parent = new FileSource(parentFlat);
+            using var file = LocalSourceStore.OpenFile(delta);
+            using var parent = LocalSourceStore.OpenFile(parentFlat);
             using var e = CowdExtent.Open(file, delta);
             var expected = new byte[e.Length];
             ReadFlat(e, 0, expected, parent);
@@ -300,7 +300,7 @@ public class CowdExtentTests
             Assert.Contains("COWD grain directory entry 1", e.Message);
             AssertCheckReports(path, Open, "runs past the end of the file");
             // the other grain table still reads
-            using var file = new FileSource(path);
+            using var file = LocalSourceStore.OpenFile(path);
             using var x = CowdExtent.Open(file, path);
             Assert.Equal(GrainState.Data, x.Map(5 * 512).State);
         }
@@ -386,7 +386,7 @@ public class CowdExtentTests
             // cut the last grain (grain 4100) in half
             using (var f = new FileStream(path, FileMode.Open, FileAccess.Write)) f.SetLength(layout.FileLength - 256);
             AssertRejected<CorruptDataException>(path, Open, x => x.ReadData(4100 * 512, new byte[512]), "COWD grain 4100");
-            using var file = new FileSource(path);
+            using var file = LocalSourceStore.OpenFile(path);
             using var e = CowdExtent.Open(file, path);
             var buf = new byte[1024];
             e.ReadData(5 * 512, buf);

@@ -20,7 +20,7 @@ public class CowdSeSparseEngineChainTests
     {
         string raw = QemuRaw(top, dir);
         using (var disk = DiskOpener.Open(top))
-        using (var expected = new FileSource(raw))
+        using (var expected = LocalSourceStore.OpenFile(raw))
         {
             Assert.Equal(expected.Length, disk.Length);
             var ours = new byte[Mi];

@@ -21,7 +21,7 @@ public class CowdSeSparseExtentChainTests
             string stem = Path.Combine(Path.GetDirectoryName(descriptor)!, Path.GetFileNameWithoutExtension(descriptor));
             bool se = File.Exists(stem + "-sesparse.vmdk");
             string extentFile = se ? stem + "-sesparse.vmdk" : stem + "-delta.vmdk";
-            using var file = new FileSource(extentFile);
+            using var file = LocalSourceStore.OpenFile(extentFile);
             using var extent = se ? SeSparseExtent.Open(file, extentFile) : CowdExtent.Open(file, extentFile);
             Assert.Empty(extent.Check());
             var next = new byte[extent.Length];

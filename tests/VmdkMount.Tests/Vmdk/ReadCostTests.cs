@@ -1,4 +1,4 @@
-using VmdkMount.Core.Caching;
+using VmdkMount.Core.Transports;
 using VmdkMount.Core.Disks;
 using VmdkMount.Core.Disks.Vmdk;
 using VmdkMount.Tests.Infrastructure;

@@ -68,8 +68,8 @@ public class SeSparseExtentTests
         {
             var before = Hashing.Snapshot(dir);
             string raw = QemuRaw(descriptor, dir);
-            using (var file = new FileSource(delta))
-            using (var parent = new FileSource(parentFlat))
+            using (var file = LocalSourceStore.OpenFile(delta))
+            using (var parent = LocalSourceStore.OpenFile(parentFlat))
             using (var extent = SeSparseExtent.Open(file, delta))
             {
                 Assert.Equal(CapacitySectors * 512, extent.Length);
@@ -92,7 +92,7 @@ public class SeSparseExtentTests
         var (dir, _, delta, _, _) = MakeChain();
         try
         {
-            using var file = new FileSource(delta);
+            using var file = LocalSourceStore.OpenFile(delta);
             using var e = SeSparseExtent.Open(file, delta);
             Assert.Equal(new ExtentRun(GrainState.Data, 16L * GrainBytes), e.Map(0));
             Assert.Equal(new ExtentRun(GrainState.Data, 16L * GrainBytes - 100), e.Map(100));
@@ -121,8 +121,8 @@ public class SeSparseExtentTests
         var (dir, _, delta, parentFlat, _) = MakeChain();
         try
         {
-            using var file = new FileSource(delta);
-            using var parent = new FileSource(parentFlat);
+            using var file = LocalSourceStore.OpenFile(delta);
+            using var parent = LocalSourceStore.OpenFile(parentFlat);
             using var e = SeSparseExtent.Open(file, delta);
             var expected = new byte[e.Length];
             ReadFlat(e, 0, expected, parent);
@@ -318,7 +318,7 @@ public class SeSparseExtentTests
             Assert.Equal(layout.GteOffset(2), e.Offset);
             AssertCheckReports(path, Open, expected);
             // the neighbours still read: the bad entry stops a run, it does not poison the table
-            using var file = new FileSource(path);
+            using var file = LocalSourceStore.OpenFile(path);
             using var x = SeSparseExtent.Open(file, path);
             Assert.Equal(new ExtentRun(GrainState.Data, GrainBytes), x.Map(GrainBytes));
         }
@@ -353,7 +353,7 @@ public class SeSparseExtentTests
             using (var f = new FileStream(path, FileMode.Open, FileAccess.Write)) f.SetLength(layout.FileLength - 100);
             AssertRejected<CorruptDataException>(path, Open, x => x.ReadData(2 * GrainBytes, new byte[GrainBytes]), "SEsparse grain 2");
             AssertCheckReports(path, Open, "runs past the end of the file");
-            using var file = new FileSource(path);
+            using var file = LocalSourceStore.OpenFile(path);
             using var e = SeSparseExtent.Open(file, path);
             var buf = new byte[GrainBytes];
             e.ReadData(GrainBytes, buf);

@@ -41,7 +41,7 @@ public class SeSparseRealImageTests
         try
         {
             string path = Gunzip(dir);
-            using (var file = new FileSource(path))
+            using (var file = LocalSourceStore.OpenFile(path))
             using (var extent = SeSparseExtent.Open(file, path))
             {
                 var se = (SeSparseExtent)extent;
@@ -122,7 +122,7 @@ public class SeSparseRealImageTests
                 "# Extent description\nRW 1048576 SESPARSE \"sesparse.vmdk\"\n");
             string raw = QemuRaw(descriptor, dir);
             Assert.Equal(FlatSha256, Hashing.Sha256File(raw));
-            using (var file = new FileSource(path))
+            using (var file = LocalSourceStore.OpenFile(path))
             using (var extent = SeSparseExtent.Open(file, path))
                 AssertSameAsRaw(extent, parent: null, raw, chunk: 4 << 20);
             Assert.Equal(ExtentSha256, Hashing.Sha256File(path));

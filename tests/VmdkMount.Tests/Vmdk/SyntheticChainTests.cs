@@ -82,7 +82,7 @@ public class SyntheticChainTests(ITestOutputHelper log)
         try
         {
             var (top, expected) = SyntheticChain.Build(dir, 300);
-            var pool = new VmdkMount.Core.Caching.FileHandlePool(16);
+            var pool = new VmdkMount.Core.Transports.FileHandlePool(16);
             using var disk = VmdkDisk.OpenChain(top, new DiskOpenOptions(), pool);
             var actual = new byte[expected.Length];
             Parallel.For(0, 8, t =>

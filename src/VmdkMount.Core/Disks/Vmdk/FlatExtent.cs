@@ -23,6 +23,7 @@ public sealed class FlatExtent : IExtent
     public string FileName { get; }
     public long Length { get; }
     public IReadOnlyList<string> Warnings => [];
+    public long GrainBytes => 0;
 
     public ExtentRun Map(long offset) => new(GrainState.Data, Length - offset);
 

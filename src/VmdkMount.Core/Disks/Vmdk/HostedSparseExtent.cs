@@ -47,6 +47,7 @@ public sealed class HostedSparseExtent : IExtent
     public string FileName { get; }
     public long Length { get; }
     public SparseExtentHeader Header { get; }
+    public long GrainBytes => Header.GrainBytes;
     public bool HeaderFromFooter { get; }
     public IReadOnlyList<string> Warnings => _warnings;
 

@@ -19,6 +19,7 @@ public readonly record struct ExtentRun(GrainState State, long Length);
 /// <summary>
 /// One extent of one link: a hosted sparse (KDMV) file, a flat file, a COWD or SEsparse delta, a ZERO range.
 /// Offsets are bytes from the start of this extent. Implementations are thread-safe and read their tables lazily.
+/// The link reads every kind through these members alone, so a new kind needs no change above it.
 /// </summary>
 public interface IExtent : IDisposable
 {
@@ -35,8 +36,16 @@ public interface IExtent : IDisposable
     /// </summary>
     ExtentRun Map(long offset);
 
-    /// <summary>Reads bytes that <see cref="Map"/> reported as <see cref="GrainState.Data"/>; the range must lie within one such run.</summary>
+    /// <summary>
+    /// Reads a range that <see cref="Map"/> reports as <see cref="GrainState.Data"/> throughout, however many of its
+    /// runs, grains and grain tables the range spans (the owner map hands the link whole merged data runs, and
+    /// splitting them again per <see cref="Map"/> run would cost a table lookup per run on the hot path). A range
+    /// <see cref="Map"/> reports as <see cref="GrainState.NoAccess"/> throws, which is what reading it means.
+    /// </summary>
     void ReadData(long offset, Span<byte> destination);
+
+    /// <summary>Bytes per grain of a sparse or delta extent, for `info`; 0 for extents without grains (flat, ZERO, NOACCESS).</summary>
+    long GrainBytes { get; }
 
     /// <summary>Structural check for `vmdkmount check`: every table in range, no grain overlaps, markers decode. Empty when clean.</summary>
     IReadOnlyList<string> Check();

@@ -8,6 +8,7 @@ public sealed class NoAccessExtent(string fileName, long lengthBytes) : IExtent
     public string FileName { get; } = fileName;
     public long Length { get; } = lengthBytes;
     public IReadOnlyList<string> Warnings => [];
+    public long GrainBytes => 0;
     public ExtentRun Map(long offset) => new(GrainState.NoAccess, Length - offset);
 
     public void ReadData(long offset, Span<byte> destination) =>

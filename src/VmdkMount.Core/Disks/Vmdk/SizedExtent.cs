@@ -18,6 +18,7 @@ public sealed class SizedExtent : IExtent
     public long Length { get; }
     public IExtent Inner => _inner;
     public IReadOnlyList<string> Warnings => _inner.Warnings;
+    public long GrainBytes => _inner.GrainBytes;
 
     public ExtentRun Map(long offset)
     {
@@ -26,7 +27,13 @@ public sealed class SizedExtent : IExtent
         return r with { Length = Math.Min(r.Length, Length - offset) };
     }
 
-    public void ReadData(long offset, Span<byte> destination) => _inner.ReadData(offset, destination);
+    public void ReadData(long offset, Span<byte> destination)
+    {
+        // Past the inner extent's end the range is Zero (see Map): the inner extent is never asked about it.
+        long inInner = Math.Clamp(_inner.Length - offset, 0, destination.Length);
+        if (inInner > 0) _inner.ReadData(offset, destination[..(int)inInner]);
+        destination[(int)inInner..].Clear();
+    }
     public IReadOnlyList<string> Check() => _inner.Check();
     public void Dispose() => _inner.Dispose();
 }

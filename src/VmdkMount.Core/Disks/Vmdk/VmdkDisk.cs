@@ -1,5 +1,6 @@
 using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
+using VmdkMount.Core.Transports;
 
 namespace VmdkMount.Core.Disks.Vmdk;
 
@@ -51,33 +52,38 @@ public sealed class VmdkDisk : IVirtualDisk
         }
     }
 
-    public static IVirtualDisk Open(string path, DiskOpenOptions options) => OpenChain(path, options, FileHandlePool.Shared);
+    /// <summary>Opens the chain whose newest link is the local file <paramref name="path"/>, its files read through <paramref name="pool"/>.</summary>
+    public static VmdkDisk OpenChain(string path, DiskOpenOptions options, FileHandlePool pool) =>
+        OpenChain(path, options, new LocalSourceStore(pool, options.ConfineTo));
 
-    /// <summary>Opens the chain whose newest link is <paramref name="path"/>, following parents iteratively.</summary>
-    public static VmdkDisk OpenChain(string path, DiskOpenOptions options, FileHandlePool pool)
+    /// <summary>Opens the chain whose newest link is <paramref name="path"/> in <paramref name="store"/>, following parents iteratively.</summary>
+    public static VmdkDisk OpenChain(string path, DiskOpenOptions options, ISourceStore store)
     {
-        string full = Path.GetFullPath(path);
-        if (!File.Exists(full))
-            throw new SourceUnavailableException(path, Directory.Exists(full) ? "is a folder, not a VMDK file" : "no such file");
+        string full = store.FullName(path);
+        switch (store.Kind(full))
+        {
+            case SourceEntryKind.Folder: throw new SourceUnavailableException(path, "is a folder, not a VMDK file");
+            case SourceEntryKind.Missing: throw new SourceUnavailableException(path, "no such file");
+        }
         var links = new List<VmdkLink>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        // Identities, not names: a parent reached through a link or another spelling of a chain file is a loop too.
+        var seen = new HashSet<SourceIdentity>();
         var warnings = new List<string>();
         var rules = ChainFileRules.From(options);
-        var locator = new ParentLocator(pool, rules.ConfineTo);
+        var locator = new ParentLocator(store);
         try
         {
-            var link = VmdkLinkOpener.Open(full, pool, options.RecoverTruncatedStreams, rules);
+            var link = VmdkLinkOpener.Open(full, store, options.RecoverTruncatedStreams, rules);
             links.Add(link);
-            seen.Add(VmdkChainPaths.Canonical(full));
+            seen.Add(store.Identity(full));
             while (link.HasParent)
             {
                 if (links.Count >= options.MaxChainDepth)
                     throw new ChainException($"{full}: chain deeper than {options.MaxChainDepth} links (stopped at {link.Path})");
                 var (parentPath, foundBy) = locator.Locate(link, seen);
-                string canonical = VmdkChainPaths.Canonical(parentPath);
-                if (!seen.Add(canonical))
+                if (!seen.Add(store.Identity(parentPath)))
                     throw new ChainException($"{link.Path}: parent loop: its parent {parentPath} is already in the chain of {full}");
-                var parent = VmdkLinkOpener.OpenParent(link, parentPath, foundBy, pool, options.RecoverTruncatedStreams, rules);
+                var parent = VmdkLinkOpener.OpenParent(link, parentPath, foundBy, store, options.RecoverTruncatedStreams, rules);
                 links.Add(parent);
                 parent.FoundBy = foundBy;
                 if (parent.Cid != link.ParentCid)

@@ -58,12 +58,7 @@ public sealed class VmdkLink : IDisposable
         get
         {
             foreach (var e in _extents)
-            {
-                var x = e.Extent is SizedExtent s ? s.Inner : e.Extent;
-                if (x is HostedSparseExtent h) return h.Header.GrainBytes;
-                if (x is CowdExtent c) return c.GrainBytes;
-                if (x is SeSparseExtent se) return se.GrainBytes;
-            }
+                if (e.Extent.GrainBytes > 0) return e.Extent.GrainBytes;
             return 0;
         }
     }
@@ -89,32 +84,17 @@ public sealed class VmdkLink : IDisposable
         return r.Length > e.End - offset ? r with { Length = e.End - offset } : r;
     }
 
-    /// <summary>Reads a range that <see cref="Map"/> reported as data (it may span extents and grains).</summary>
+    /// <summary>
+    /// Reads a range that <see cref="Map"/> reported as data (or NOACCESS, which throws) throughout; it may span
+    /// extents, runs and grains. Each extent answers its part whole (<see cref="IExtent.ReadData"/>).
+    /// </summary>
     public void ReadData(long offset, Span<byte> destination)
     {
         while (!destination.IsEmpty)
         {
             var e = _extents[Find(offset)];
-            long inExtent = offset - e.Start;
             int n = (int)Math.Min(destination.Length, e.End - offset);
-            var x = e.Extent is SizedExtent s && inExtent + n <= s.Inner.Length ? s.Inner : e.Extent;
-            if (x is HostedSparseExtent or FlatExtent)
-            {
-                x.ReadData(inExtent, destination[..n]);
-            }
-            else
-            {
-                // Extents written elsewhere promise reads within one mapped run only: follow their runs.
-                int done = 0;
-                while (done < n)
-                {
-                    var r = x.Map(inExtent + done);
-                    int m = (int)Math.Min(n - done, r.Length);
-                    if (r.State == GrainState.Data || r.State == GrainState.NoAccess) x.ReadData(inExtent + done, destination.Slice(done, m));
-                    else destination.Slice(done, m).Clear();
-                    done += m;
-                }
-            }
+            e.Extent.ReadData(offset - e.Start, destination[..n]);
             destination = destination[n..];
             offset += n;
         }

@@ -1,4 +1,3 @@
-using VmdkMount.Core.Caching;
 using VmdkMount.Core.Disks;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
@@ -7,20 +6,20 @@ namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
 /// Opens one link: sniffs the file, reads the descriptor (separate or embedded) and places every extent.
-/// Extent files are opened through the handle pool, so thousands of links cost no file descriptors when idle.
-/// Every file goes through <see cref="RegularFileOpener"/> (by way of the pool), and an extent must lie inside the
-/// folder of its descriptor unless <see cref="ChainFileRules.AllowOutsideExtents"/>.
+/// Every file is opened through the chain's <see cref="ISourceStore"/> (which refuses anything but a plain file of a
+/// backup and, for local files, pools the handles, so thousands of links cost no descriptors when idle), and an extent
+/// must lie inside the folder of its descriptor unless <see cref="ChainFileRules.AllowOutsideExtents"/>.
 /// </summary>
 internal static class VmdkLinkOpener
 {
-    public static VmdkLink Open(string path, FileHandlePool pool, bool recoverTruncatedStream = false, ChainFileRules? rules = null)
+    public static VmdkLink Open(string path, ISourceStore store, bool recoverTruncatedStream = false, ChainFileRules? rules = null)
     {
         rules ??= ChainFileRules.Strict;
         var owned = new List<IDisposable>();
         var placed = new List<PlacedExtent>();
         try
         {
-            var file = pool.Open(path, rules.ConfineTo);
+            var file = store.Open(path);
             owned.Add(file);
             var warnings = new List<string>();
             var kind = Sniff(file, path);
@@ -44,7 +43,7 @@ internal static class VmdkLinkOpener
                     if (header.CapacitySectors == 0 && descriptor is not null)
                     {
                         // qemu's "descriptor container": a KDMV file with no data of its own whose text lists the extents.
-                        PlaceExtents(descriptor, path, pool, rules, owned, placed, warnings);
+                        PlaceExtents(descriptor, path, store, rules, owned, placed, warnings);
                         return new VmdkLink(path, descriptor, placed.ToArray(), owned.ToArray(), warnings, "sparse file holding a descriptor");
                     }
                     var extent = recovered ? HostedSparseExtent.OpenTruncatedStream(file, path, header) : HostedSparseExtent.Open(file, path, header, fromFooter);
@@ -66,7 +65,7 @@ internal static class VmdkLinkOpener
                     warnings.AddRange(descriptor.Warnings);
                     owned.Remove(file);
                     file.Dispose();
-                    PlaceExtents(descriptor, path, pool, rules, owned, placed, warnings);
+                    PlaceExtents(descriptor, path, store, rules, owned, placed, warnings);
                     return new VmdkLink(path, descriptor, placed.ToArray(), owned.ToArray(), warnings, "descriptor");
                 }
             }
@@ -100,17 +99,17 @@ internal static class VmdkLinkOpener
     /// Opens the parent a <see cref="ParentLocator"/> found. A hint may lead anywhere (moved chains, linked clones), so
     /// the file must first prove it is a VMDK at all; a hint naming `/etc/passwd` is refused, not parsed as a disk.
     /// </summary>
-    public static VmdkLink OpenParent(VmdkLink child, string path, string foundBy, FileHandlePool pool, bool recoverTruncatedStream, ChainFileRules rules)
+    public static VmdkLink OpenParent(VmdkLink child, string path, string foundBy, ISourceStore store, bool recoverTruncatedStream, ChainFileRules rules)
     {
-        if (NotVmdkReason(path, pool, rules) is { } why)
+        if (NotVmdkReason(path, store) is { } why)
             throw new ChainException($"{child.Path}: its parent {path} (found by {foundBy}) is not a VMDK: {why}; refused");
-        return Open(path, pool, recoverTruncatedStream, rules);
+        return Open(path, store, recoverTruncatedStream, rules);
     }
 
     /// <summary>Why a file is not a VMDK (no sparse magic and no descriptor text), or null when it is one.</summary>
-    private static string? NotVmdkReason(string path, FileHandlePool pool, ChainFileRules rules)
+    private static string? NotVmdkReason(string path, ISourceStore store)
     {
-        using var file = pool.Open(path, rules.ConfineTo);
+        using var file = store.Open(path);
         Span<byte> head = stackalloc byte[8];
         int n = file.ReadAt(0, head);
         if (n < 4) return $"the file has only {file.Length} bytes";
@@ -129,11 +128,11 @@ internal static class VmdkLinkOpener
     }
 
     /// <summary>Reads just the CID of a file, for the parent search; null when it is not a VMDK with a descriptor.</summary>
-    public static uint? ProbeCid(string path, FileHandlePool pool, string? confineTo = null)
+    public static uint? ProbeCid(string path, ISourceStore store)
     {
         try
         {
-            using var file = pool.Open(path, confineTo);
+            using var file = store.Open(path);
             Span<byte> head = stackalloc byte[8];
             if (file.ReadAt(0, head) < 8) return null;
             switch (ExtentMagic.Sniff(head))
@@ -154,11 +153,10 @@ internal static class VmdkLinkOpener
         }
     }
 
-    private static void PlaceExtents(DescriptorFile descriptor, string descriptorPath, FileHandlePool pool, ChainFileRules rules,
+    private static void PlaceExtents(DescriptorFile descriptor, string descriptorPath, ISourceStore store, ChainFileRules rules,
         List<IDisposable> owned, List<PlacedExtent> placed, List<string> warnings)
     {
-        string dir = Path.GetDirectoryName(descriptorPath) ?? ".";
-        var folder = new ExtentFolder(dir, RegularFileOpener.RealPathOf(dir) ?? Path.GetFullPath(dir), descriptorPath, rules);
+        var folder = new ExtentFolder(store, store.FolderOf(descriptorPath), store.RealFolderOf(descriptorPath), descriptorPath, rules);
         string where = $"{descriptorPath}: descriptor";
         if (descriptor.Extents.Count == 0) throw new CorruptDataException(where, 0, "the descriptor lists no extents");
         long start = 0;
@@ -170,13 +168,13 @@ internal static class VmdkLinkOpener
             if (line.SizeSectors > long.MaxValue / 1024 || start > long.MaxValue / 2 - line.SizeSectors * 512)
                 throw new CorruptDataException(lineWhere, 0, $"extent size of {line.SizeSectors} sectors is absurd");
             long size = line.SizeSectors * 512;
-            IExtent extent = OpenExtent(line, folder, size, lineWhere, pool, owned, warnings);
+            IExtent extent = OpenExtent(line, folder, size, lineWhere, owned, warnings);
             placed.Add(new PlacedExtent(start, extent, line));
             start += size;
         }
     }
 
-    private static IExtent OpenExtent(ExtentLine line, ExtentFolder folder, long size, string where, FileHandlePool pool,
+    private static IExtent OpenExtent(ExtentLine line, ExtentFolder folder, long size, string where,
         List<IDisposable> owned, List<string> warnings)
     {
         switch (line.Type)
@@ -199,11 +197,11 @@ internal static class VmdkLinkOpener
         string path = ResolveExtentPath(line.FileName, folder, where);
         if (line.Type == "FLAT" && !line.HasOffset)
             throw new CorruptDataException(where, 0, "FLAT extent without an OFFSET");
-        var file = pool.Open(path, folder.Rules.ConfineTo);
+        var file = folder.Store.Open(path);
         owned.Add(file);
         // The name was checked as written; this checks where it really leads (a link in the folder may point out).
-        if (!folder.Rules.AllowOutsideExtents && !RegularFileOpener.IsUnder(file.RealPath, folder.RealDir))
-            throw folder.Outside(path, file.RealPath);
+        if (!folder.Rules.AllowOutsideExtents && !folder.Store.IsUnder(file.RealName, folder.RealDir))
+            throw folder.Outside(path, file.RealName);
         if (line.Type is "FLAT" or "VMFS")
         {
             if (line.Type == "VMFS" && line.HasOffset && line.OffsetSectors != 0)
@@ -237,22 +235,23 @@ internal static class VmdkLinkOpener
     /// </summary>
     internal static string ResolveExtentPath(string name, ExtentFolder folder, string where)
     {
-        string dir = folder.Dir;
+        var store = folder.Store;
         if (name.StartsWith("/dev/", StringComparison.Ordinal) || name.StartsWith(@"\\.\", StringComparison.Ordinal)
             || name.StartsWith(@"\\?\", StringComparison.Ordinal))
             throw new UnsupportedFeatureException(where, $"extent on a device ('{name}'): raw device, data not in backup");
         if (PathNames.IsAbsoluteAnyStyle(name))
         {
-            string beside = Path.Combine(dir, PathNames.LastComponent(name));
-            if (File.Exists(beside)) return beside;
+            string beside = store.Resolve(folder.DescriptorPath, PathNames.LastComponent(name));
+            if (store.Kind(beside) == SourceEntryKind.File) return beside;
             if (!folder.Rules.AllowOutsideExtents) throw folder.Outside(name, null);
-            if (name.StartsWith('/') && File.Exists(name)) return name;
+            if (name.StartsWith('/') && store.Kind(name) == SourceEntryKind.File) return name;
             throw new SourceUnavailableException(name, $"extent file not found (also looked for '{beside}'; named in {where})");
         }
-        string joined = Path.GetFullPath(Path.Combine(dir, name.Replace('\\', '/')));
-        if (!folder.Rules.AllowOutsideExtents && !RegularFileOpener.IsUnder(joined, Path.GetFullPath(dir)))
+        // Names written on Windows separate with backslashes.
+        string joined = store.Resolve(folder.DescriptorPath, name.Replace('\\', '/'));
+        if (!folder.Rules.AllowOutsideExtents && !store.IsUnder(joined, store.FullName(folder.Dir)))
             throw folder.Outside(joined, null);
-        if (!File.Exists(joined)) throw new SourceUnavailableException(joined, $"extent file not found (named in {where})");
+        if (store.Kind(joined) != SourceEntryKind.File) throw new SourceUnavailableException(joined, $"extent file not found (named in {where})");
         return joined;
     }
 }

@@ -6,6 +6,7 @@ public sealed class ZeroExtent(long lengthBytes) : IExtent
     public string FileName => "ZERO";
     public long Length { get; } = lengthBytes;
     public IReadOnlyList<string> Warnings => [];
+    public long GrainBytes => 0;
     public ExtentRun Map(long offset) => new(GrainState.Zero, Length - offset);
     public void ReadData(long offset, Span<byte> destination) => destination.Clear();
     public IReadOnlyList<string> Check() => [];

@@ -44,7 +44,7 @@ public static class DeltaTestKit
     /// <summary>Flattens the whole extent and compares it, chunk by chunk, with a raw file (qemu-img's output).</summary>
     public static void AssertSameAsRaw(IExtent extent, IReadAt? parent, string rawPath, int chunk = 1 << 20)
     {
-        using var raw = new FileSource(rawPath);
+        using var raw = LocalSourceStore.OpenFile(rawPath);
         Assert.Equal(raw.Length, extent.Length);
         var ours = new byte[chunk];
         var theirs = new byte[chunk];
@@ -98,7 +98,7 @@ public static class DeltaTestKit
         Exception? caught = null;
         try
         {
-            using var file = new FileSource(path);
+            using var file = LocalSourceStore.OpenFile(path);
             using var extent = open(file, path);
             use?.Invoke(extent);
         }
@@ -122,7 +122,7 @@ public static class DeltaTestKit
     public static void AssertCheckReports(string path, Func<IReadAt, string, IExtent> open, string expected)
     {
         string before = Hashing.Sha256File(path);
-        using (var file = new FileSource(path))
+        using (var file = LocalSourceStore.OpenFile(path))
         using (var extent = open(file, path))
         {
             var problems = extent.Check();

@@ -31,7 +31,7 @@ public static class ExtentFuzzer
             var sw = Stopwatch.StartNew();
             try
             {
-                using var file = new FileSource(path);
+                using var file = LocalSourceStore.OpenFile(path);
                 using var extent = open(file, path);
                 long off = 0;
                 int runs = 0;

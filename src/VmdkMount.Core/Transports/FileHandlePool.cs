@@ -1,12 +1,12 @@
 using Microsoft.Win32.SafeHandles;
-using VmdkMount.Core.Transports;
 
-namespace VmdkMount.Core.Caching;
+namespace VmdkMount.Core.Transports;
 
 /// <summary>
 /// A bounded pool of open read-only file handles. A 2,000-link chain has thousands of extent files; keeping them all
 /// open would exceed `ulimit -n`. Each <see cref="PooledFile"/> reopens its file on demand and the pool closes the
 /// least recently used idle handles beyond <see cref="Capacity"/>. A handle in use by a read is never closed under it.
+/// Files enter the pool through <see cref="LocalSourceStore.Open"/>, after the checked first open.
 /// </summary>
 public sealed class FileHandlePool
 {
@@ -38,16 +38,6 @@ public sealed class FileHandlePool
 
     private long _acquisitions;
 
-    /// <summary>
-    /// Opens <paramref name="path"/> once through <see cref="RegularFileOpener"/> (regular files only; under
-    /// <paramref name="confineTo"/>, a real folder path, when given) to learn its length, then leaves it to the pool.
-    /// </summary>
-    public PooledFile Open(string path, string? confineTo = null)
-    {
-        var opened = RegularFileOpener.Open(path, confineTo);
-        return new PooledFile(this, opened);
-    }
-
     private static int DefaultCapacity()
     {
         var env = Environment.GetEnvironmentVariable("VMDKMOUNT_MAX_OPEN_FILES");
@@ -58,7 +48,7 @@ public sealed class FileHandlePool
     {
         lock (_gate)
         {
-            if (file.Disposed) throw new ObjectDisposedException(file.Path);
+            if (file.Disposed) throw new ObjectDisposedException(file.Name);
             if (file.Handle is null)
             {
                 EvictIdle(Capacity - 1);

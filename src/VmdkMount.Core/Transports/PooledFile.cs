@@ -1,13 +1,12 @@
 using Microsoft.Win32.SafeHandles;
-using VmdkMount.Core.Transports;
 
-namespace VmdkMount.Core.Caching;
+namespace VmdkMount.Core.Transports;
 
 /// <summary>
 /// A local file read through a <see cref="FileHandlePool"/>: positional, thread-safe reads; the handle is opened on
 /// demand and may be closed by the pool between reads. The file is assumed not to change while it is open.
 /// </summary>
-public sealed class PooledFile : IReadAt, IDisposable
+public sealed class PooledFile : ISourceFile
 {
     private readonly FileHandlePool _pool;
 
@@ -23,7 +22,7 @@ public sealed class PooledFile : IReadAt, IDisposable
     {
         _pool = pool;
         Opened = opened;
-        Path = opened.Path;
+        Name = opened.Path;
         Length = opened.Length;
         FirstOpen = opened.Handle;
         Acquire();
@@ -33,10 +32,10 @@ public sealed class PooledFile : IReadAt, IDisposable
     /// <summary>The first open: real path and identity, which every reopen must match.</summary>
     internal OpenedFile Opened { get; }
 
-    public string Path { get; }
+    public string Name { get; }
 
     /// <summary>Where the file really is (links and `..` resolved), for the folder and --confine checks of its users.</summary>
-    public string RealPath => Opened.RealPath;
+    public string RealName => Opened.RealPath;
 
     public long Length { get; }
 
@@ -59,7 +58,7 @@ public sealed class PooledFile : IReadAt, IDisposable
         }
         catch (IOException e)
         {
-            throw new Errors.SourceUnavailableException(Path, $"read failed at offset {offset}: {e.Message}", e);
+            throw new Errors.SourceUnavailableException(Name, $"read failed at offset {offset}: {e.Message}", e);
         }
         finally
         {
@@ -71,5 +70,5 @@ public sealed class PooledFile : IReadAt, IDisposable
 
     public void Dispose() => _pool.Dispose(this);
 
-    public override string ToString() => Path;
+    public override string ToString() => Name;
 }
