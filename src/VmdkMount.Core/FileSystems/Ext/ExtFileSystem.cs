@@ -14,7 +14,7 @@ namespace VmdkMount.Core.FileSystems.Ext;
 /// case-insensitively when there is no exact match. See <see cref="ExtNames"/> for names that are not UTF-8 and
 /// <see cref="ExtSymlink"/> for how link targets are returned.
 /// </summary>
-public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
+public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap, IReportsUnshownEntries
 {
     public const long RootInode = 2;
     private const long MapCacheRuns = 4L << 20;
@@ -99,6 +99,8 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
         return result;
     }
 
+    public IReadOnlyList<UnshownEntry> UnshownEntries(long directoryId) => Directory(Inode(directoryId)).Unshown;
+
     public int Read(long id, long offset, Span<byte> destination)
     {
         var inode = Inode(id);
@@ -146,7 +148,7 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
             throw new FileReadException($"{_vol.Name} inode {id}", "is not a symlink");
         if (inode.Has(ExtInode.FlagEncrypt))
             throw new FileReadException($"{_vol.Name} inode {id}", "symlink target is encrypted (fscrypt); the key is not available");
-        var target = ExtNames.Decode(ExtSymlink.ReadTarget(_vol, inode, _mapOf), keepSlash: true);
+        var target = ExtNames.DecodeTarget(ExtSymlink.ReadTarget(_vol, inode, _mapOf));
         if (target.StartsWith('/')) return target;
         int depth = _linkParents.TryGetValue(inode.Number, out uint parent) ? DepthOf(parent) : 0;
         return ExtSymlink.Clamp(target, depth);

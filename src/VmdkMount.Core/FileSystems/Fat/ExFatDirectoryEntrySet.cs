@@ -163,8 +163,6 @@ internal static class ExFatDirectoryEntrySet
                 name[k * NameCharsPerEntry + c] = (char)BinaryPrimitives.ReadUInt16LittleEndian(n[(NameCharsOffset + 2 * c)..]);
         }
         var text = name[..nameLength];
-        if (text.IndexOfAny('\0', '/') >= 0 || text is "." or "..")
-            throw new CorruptDataException(where, at, "file name contains NUL or '/' or is '.'/'..'");
 
         ulong dataLength = BinaryPrimitives.ReadUInt64LittleEndian(stream[StreamDataLengthOffset..]);
         ulong validLength = BinaryPrimitives.ReadUInt64LittleEndian(stream[StreamValidDataLengthOffset..]);
@@ -172,7 +170,7 @@ internal static class ExFatDirectoryEntrySet
             throw new CorruptDataException(where, at, $"valid data length {validLength} is larger than the data length {dataLength}");
         return new ExFatFileRecord
         {
-            Name = new string(text),
+            Name = Utf16NameEscape.Encode(new string(text)), // `.` and `..` pass: the directory reports them
             Attributes = BinaryPrimitives.ReadUInt16LittleEndian(file[FileAttributesOffset..]),
             NoFatChain = (stream[StreamFlagsOffset] & StreamNoFatChain) != 0,
             FirstCluster = BinaryPrimitives.ReadUInt32LittleEndian(stream[StreamFirstClusterOffset..]),
