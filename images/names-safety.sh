@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Names that an escape could confuse, made by real tools and wrapped in VMDKs by qemu-img.
+#   names-ext.vmdk   unpartitioned ext4 (mke2fs -d), volume id `disk`:
+#     /top/d%FF/inner.txt        a folder literally named `d%FF` ("literal-dir")
+#     /top/<d 0xFF>              a symlink named by the raw byte 0xFF -> /tmp/vmdkmount-names-safety-outside
+#                                (an absolute host folder; both names would read `d%FF` under an ambiguous escape)
+#     /top/esc_<ESC>[31mred      files whose names hold ESC, a newline and BEL ("esc", "nl", "bel")
+#     /top/nl_a<LF>b  /top/bel_<BEL>
+#   names-ntfs.vmdk  unpartitioned NTFS (mkntfs + ntfs-3g), volume id `disk`:
+#     /slash/a/b.txt             a name holding '/' ("slash"): made as a∕b.txt (U+2215) through ntfs-3g, then that
+#                                one UTF-16 unit patched to '/' in the MFT record and its $I30 index entry
+#     /slash/a%2Fb.txt           a name that literally reads like the escape of the one above ("literal")
+#     /nul/a<NUL>b.txt           a name holding NUL ("nul"), made as a␀b.txt (U+2400) and patched the same way
+#     /link_slash                a reparse-point symlink to C:\slash\a/b.txt (a '/' inside a Windows component)
+# Usage: images/names-safety.sh OUTDIR   (needs e2fsprogs, ntfs-3g, qemu-img, python3, iconv, xxd)
+set -euo pipefail
+out=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/ntfs-lib.sh"
+work=$(mktemp -d)
+trap 'ntfs_cleanup; rm -rf "$work"' EXIT
+export TZ=UTC E2FSPROGS_FAKE_TIME=1764000000
+
+src="$work/src"
+mkdir -p "$src/top/d%FF"
+echo literal-dir > "$src/top/d%FF/inner.txt"
+ln -s /tmp/vmdkmount-names-safety-outside "$src/top/$(printf 'd\xff')"
+echo esc > "$src/top/$(printf 'esc_\033[31mred')"
+printf 'nl\n' > "$src/top/nl_a
+b"
+echo bel > "$src/top/$(printf 'bel_\007')"
+mke2fs -q -F -t ext4 -b 4096 -L names -d "$src" "$work/names-ext.img" 8M
+qemu-img convert -q -f raw -O vmdk "$work/names-ext.img" "$out/names-ext.vmdk"
+
+img="$work/names-ntfs.img"
+truncate -s 16M "$img"
+mkntfs -q -F -Q -c 4096 -L NamesVol "$img" 2>/dev/null
+m="$work/m"
+ntfs_mount "$img" "$m"
+mkdir "$m/slash" "$m/nul"
+echo slash > "$m/slash/a∕b.txt"
+echo literal > "$m/slash/a%2Fb.txt"
+echo nul > "$m/nul/a␀b.txt"
+touch "$m/link_slash"
+setfattr -n system.ntfs_reparse_data -v "$(python3 - <<'PY'
+import struct
+def u16(s): return s.encode('utf-16-le')
+s, p = u16('\\??\\C:\\slash\\a/b.txt'), u16('C:\\slash\\a/b.txt')
+data = struct.pack('<HHHHI', 0, len(s), len(s), len(p), 0) + s + p
+print('0x' + (struct.pack('<IHH', 0xA000000C, len(data), 0) + data).hex())
+PY
+)" "$m/link_slash"
+ntfs_umount
+# Each directory's index sorts a/b.txt where a∕b.txt was: U+2215 and '/' both sort after '%', so the B-tree order
+# stays valid; the NUL name is alone in its folder.
+u16() { printf '%s' "$1" | iconv -f utf-8 -t utf-16le | xxd -p | tr -d '\n'; }
+ntfs_patch "$img" 0 rename "$(u16 'a∕b.txt')" "$(u16 'a/b.txt')"
+ntfs_patch "$img" 0 rename "$(u16 'a␀b.txt')" "$(u16 'a')0000$(u16 'b.txt')"
+qemu-img convert -q -f raw -O vmdk "$img" "$out/names-ntfs.vmdk"
