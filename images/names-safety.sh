@@ -6,6 +6,8 @@
 #                                (an absolute host folder; both names would read `d%FF` under an ambiguous escape)
 #     /top/esc_<ESC>[31mred      files whose names hold ESC, a newline and BEL ("esc", "nl", "bel")
 #     /top/nl_a<LF>b  /top/bel_<BEL>
+#     /bogus/ok.txt and two entries no name can show: `..` and `.` pointing at files (made as zz and y, renamed in
+#                                the directory block; no metadata_csum, so the block still reads as valid)
 #   names-ntfs.vmdk  unpartitioned NTFS (mkntfs + ntfs-3g), volume id `disk`:
 #     /slash/a/b.txt             a name holding '/' ("slash"): made as a∕b.txt (U+2215) through ntfs-3g, then that
 #                                one UTF-16 unit patched to '/' in the MFT record and its $I30 index entry
@@ -29,7 +31,21 @@ echo esc > "$src/top/$(printf 'esc_\033[31mred')"
 printf 'nl\n' > "$src/top/nl_a
 b"
 echo bel > "$src/top/$(printf 'bel_\007')"
-mke2fs -q -F -t ext4 -b 4096 -L names -d "$src" "$work/names-ext.img" 8M
+mkdir -p "$src/bogus"
+echo ok > "$src/bogus/ok.txt"; echo zz > "$src/bogus/zz"; echo y > "$src/bogus/y"
+mke2fs -q -F -t ext4 -b 4096 -O ^metadata_csum -L names -d "$src" "$work/names-ext.img" 8M
+blk=$(debugfs -R "blocks /bogus" "$work/names-ext.img" 2>/dev/null | awk '{print $1}')
+python3 - "$work/names-ext.img" "$blk" <<'PY'
+import sys
+path, blk = sys.argv[1], int(sys.argv[2])
+with open(path, 'r+b') as f:
+    f.seek(blk * 4096); b = bytearray(f.read(4096))
+    for old, new in ((b'\x02\x01zz', b'\x02\x01..'), (b'\x01\x01y', b'\x01\x01.')):  # name_len, file type, name
+        i = b.find(old); assert i > 0 and b.find(old, i + 1) < 0, old
+        b[i:i+len(old)] = new
+    f.seek(blk * 4096); f.write(b)
+PY
+debugfs -R "ls -l /bogus" "$work/names-ext.img" > "$out/bogus.listing" 2>/dev/null
 qemu-img convert -q -f raw -O vmdk "$work/names-ext.img" "$out/names-ext.vmdk"
 
 img="$work/names-ntfs.img"

@@ -170,4 +170,30 @@ public class NamesSafetyTests
             try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
         }
     }
+
+    [Fact]
+    public void Ls_reports_entries_no_name_can_show_and_exits_1()
+    {
+        Assert.Contains(" .\n", File.ReadAllText(Path.Combine(Images, "bogus.listing")).Replace("\r", ""));
+        var r = OurCli.Run(["ls", Ext, "disk:/bogus"], allowFailure: true);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal("ok.txt\n", r.StdOut);
+        var lines = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Contains(lines, l => l.StartsWith("vmdkmount: disk:/bogus: entry '..' (inode ", StringComparison.Ordinal) && l.Contains("cannot be shown"));
+        Assert.Contains(lines, l => l.StartsWith("vmdkmount: disk:/bogus: entry '.' (inode ", StringComparison.Ordinal) && l.Contains("cannot be shown"));
+        var json = OurCli.Run(["ls", Ext, "disk:/bogus", "--json"], allowFailure: true);
+        Assert.Equal(1, json.ExitCode);
+        var unshown = JsonDocument.Parse(json.StdOut).RootElement.GetProperty("unshown").EnumerateArray().ToList();
+        Assert.Equal([".", ".."], unshown.Select(u => u.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
+        Assert.All(unshown, u => Assert.Equal("/bogus", u.GetProperty("path").GetString()));
+
+        // a second entry with the same name (restore-hostile patches one in): listed once, the other reported
+        string hostile = Path.Combine(TestImages.Get("restore-hostile"), "hostile.img");
+        var dup = OurCli.Run(["ls", "--raw-input", hostile, "disk:/dup_file"], allowFailure: true);
+        Assert.Equal(1, dup.ExitCode);
+        Assert.Equal("DUPNAME1\n", dup.StdOut);
+        Assert.Contains("entry 'DUPNAME1' (inode ", dup.StdErr);
+        Assert.Contains("same name", dup.StdErr);
+    }
 }
