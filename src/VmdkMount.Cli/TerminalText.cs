@@ -122,36 +122,49 @@ public static class TerminalText
     }
 }
 
-/// <summary>The stderr writer every command uses: each message passes <see cref="TerminalText.ForDiagnostic"/>.</summary>
-public sealed class DiagnosticWriter(TextWriter inner) : TextWriter
+/// <summary>
+/// The stderr writer every command uses: each message passes <see cref="TerminalText.ForDiagnostic"/>. The real stderr
+/// writer is made on the first write, not at install: .NET duplicates fd 2 when it opens stderr, and a detached mount
+/// points fd 2 at its log only after start-up (DetachedStdio), so an early open would write past the log.
+/// </summary>
+public sealed class DiagnosticWriter : TextWriter
 {
     private static int _installed;
+    private static readonly Lazy<TextWriter> LazyRaw = new(() =>
+        TextWriter.Synchronized(new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false), 256) { AutoFlush = true }));
 
-    /// <summary>The stderr the process started with, for output that must keep its control sequences (progress bars).</summary>
-    public static TextWriter Raw { get; private set; } = Console.Error;
+    private readonly Lazy<TextWriter> _inner;
 
-    /// <summary>Puts a DiagnosticWriter in front of Console.Error, once per process.</summary>
+    public DiagnosticWriter(TextWriter inner) => _inner = new Lazy<TextWriter>(inner);
+
+    private DiagnosticWriter(Lazy<TextWriter> inner) => _inner = inner;
+
+    /// <summary>The process's stderr without escaping, for output that must keep its control sequences (progress bars).</summary>
+    public static TextWriter Raw => _installed != 0 ? LazyRaw.Value : Console.Error;
+
+    /// <summary>Puts a DiagnosticWriter in front of stderr, once per process.</summary>
     public static void Install()
     {
         if (Interlocked.Exchange(ref _installed, 1) != 0) return;
-        Raw = Console.Error;
-        Console.SetError(new DiagnosticWriter(Raw));
+        Console.SetError(new DiagnosticWriter(LazyRaw));
     }
 
-    public override Encoding Encoding => inner.Encoding;
+    private TextWriter Inner => _inner.Value;
+
+    public override Encoding Encoding => Encoding.UTF8;
 
     public override void Write(char value)
     {
-        if (value == '\n' || !TerminalText.IsUnsafe(value)) inner.Write(value);
-        else inner.Write(TerminalText.ForDiagnostic(value.ToString()));
+        if (value == '\n' || !TerminalText.IsUnsafe(value)) Inner.Write(value);
+        else Inner.Write(TerminalText.ForDiagnostic(value.ToString()));
     }
 
     /// <summary>A text written in pieces keeps its line breaks (a log copied through); nothing else unsafe passes.</summary>
     public override void Write(string? value)
     {
         if (value is null) return;
-        if (value.IndexOf('\n') < 0) { inner.Write(TerminalText.ForDiagnostic(value)); return; }
-        inner.Write(string.Join('\n', value.Split('\n').Select(TerminalText.ForDiagnostic)));
+        if (value.IndexOf('\n') < 0) { Inner.Write(TerminalText.ForDiagnostic(value)); return; }
+        Inner.Write(string.Join('\n', value.Split('\n').Select(TerminalText.ForDiagnostic)));
     }
 
     public override void Write(char[] buffer, int index, int count) => Write(new string(buffer, index, count));
@@ -159,11 +172,14 @@ public sealed class DiagnosticWriter(TextWriter inner) : TextWriter
     /// <summary>One message, one line: a newline inside it is written as <c>\x0A</c>.</summary>
     public override void WriteLine(string? value)
     {
-        inner.Write(TerminalText.ForDiagnostic(value ?? ""));
-        inner.WriteLine();
+        Inner.Write(TerminalText.ForDiagnostic(value ?? ""));
+        Inner.WriteLine();
     }
 
-    public override void WriteLine() => inner.WriteLine();
+    public override void WriteLine() => Inner.WriteLine();
 
-    public override void Flush() => inner.Flush();
+    public override void Flush()
+    {
+        if (_inner.IsValueCreated) Inner.Flush();
+    }
 }

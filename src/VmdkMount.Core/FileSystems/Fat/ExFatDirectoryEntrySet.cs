@@ -30,6 +30,8 @@ internal readonly record struct ExFatUpCaseLocation(uint FirstCluster, ulong Len
 /// Decodes an exFAT directory: entry sets of a file entry (0x85), a stream extension (0xC0) and name entries (0xC1),
 /// each checked against its set checksum; in the root also the bitmap (0x81), up-case (0x82) and label (0x83)
 /// entries. Unused entries (in-use bit clear) and benign entries are skipped; the directory ends at a 0x00 type.
+/// Names pass <see cref="Utf16NameEscape"/> (a damaged set's '/' or NUL shows as %2F / %00); a name `.` or `..` is
+/// kept here and reported as unshown by the directory.
 /// </summary>
 internal static class ExFatDirectoryEntrySet
 {

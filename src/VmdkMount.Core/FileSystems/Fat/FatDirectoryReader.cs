@@ -22,8 +22,9 @@ internal sealed record FatDirectoryRecord
 
 /// <summary>
 /// Decodes 32-byte FAT directory entries: 8.3 entries with the NT case flags, VFAT long-name runs (accepted only
-/// when complete, in order and matching the 8.3 checksum, else the 8.3 name is shown), deleted entries and `.`/`..`
-/// skipped, the volume label entry reported separately.
+/// when complete, in order and matching the 8.3 checksum, else the 8.3 name is shown), deleted entries skipped, a
+/// subdirectory's own `.`/`..` (its first two entries) skipped and any other `.`/`..` reported as unshown, the volume
+/// label entry reported separately. Names pass <see cref="Utf16NameEscape"/>.
 /// </summary>
 internal static class FatDirectoryReader
 {

@@ -11,7 +11,8 @@ namespace VmdkMount.Core.FileSystems.Fat;
 /// thread-safe id map when a directory listing first shows them (one small record per node reached); Stat and
 /// Read of an id never listed fail with <see cref="FileReadException"/>.
 /// Names: the VFAT long name when valid, else the 8.3 name with the NT lower-case flags; lookup is
-/// case-insensitive on either (as Windows). Timestamps are the stored local time presented as UTC (<see cref="FatTime"/>).
+/// case-insensitive on either (as Windows). Both are shown with <see cref="Utf16NameEscape"/> ('/' as %2F); a bogus
+/// `.`/`..` entry and a second entry with the same name are left out and reported (<see cref="UnshownEntries"/>). Timestamps are the stored local time presented as UTC (<see cref="FatTime"/>).
 /// </summary>
 public sealed class FatFileSystem : IFileSystem, IReportsUnshownEntries
 {
