@@ -14,7 +14,11 @@
 #     /slash/a%2Fb.txt           a name that literally reads like the escape of the one above ("literal")
 #     /nul/a<NUL>b.txt           a name holding NUL ("nul"), made as a␀b.txt (U+2400) and patched the same way
 #     /link_slash                a reparse-point symlink to C:\slash\a/b.txt (a '/' inside a Windows component)
-# Usage: images/names-safety.sh OUTDIR   (needs e2fsprogs, ntfs-3g, qemu-img, python3, iconv, xxd)
+#   names-fat.vmdk   unpartitioned FAT16 (mkfs.fat + mcopy), volume id `disk`:
+#     /a/b.txt                   a long name holding '/' ("fat-slash"): made as a∕b.txt, the UTF-16 unit patched in
+#                                the VFAT long-name entry (whose checksum covers only the 8.3 name)
+#     /a%2Fb.txt                 a long name that literally reads like its escape ("fat-literal")
+# Usage: images/names-safety.sh OUTDIR   (needs e2fsprogs, ntfs-3g, dosfstools, mtools, qemu-img, python3, iconv, xxd)
 set -euo pipefail
 out=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -73,3 +77,20 @@ u16() { printf '%s' "$1" | iconv -f utf-8 -t utf-16le | xxd -p | tr -d '\n'; }
 ntfs_patch "$img" 0 rename "$(u16 'a∕b.txt')" "$(u16 'a/b.txt')"
 ntfs_patch "$img" 0 rename "$(u16 'a␀b.txt')" "$(u16 'a')0000$(u16 'b.txt')"
 qemu-img convert -q -f raw -O vmdk "$img" "$out/names-ntfs.vmdk"
+
+export MTOOLS_SKIP_CHECK=1
+fat="$work/names-fat.img"
+mkfs.fat -C -F 16 -n NAMESFAT "$fat" 16384 >/dev/null
+echo fat-slash > "$work/fs.txt"; echo fat-literal > "$work/fl.txt"
+LC_ALL=C.UTF-8 mcopy -i "$fat" "$work/fs.txt" "::/a∕b.txt"
+LC_ALL=C.UTF-8 mcopy -i "$fat" "$work/fl.txt" "::/a%2Fb.txt"
+python3 - "$fat" <<'PY'
+import sys
+old, new = 'a\u2215b'.encode('utf-16-le'), 'a/b'.encode('utf-16-le')
+with open(sys.argv[1], 'r+b') as f:
+    b = bytearray(f.read())
+    i = b.find(old); assert i > 0 and b.find(old, i + 1) < 0, 'long name not found once'
+    b[i:i+len(old)] = new
+    f.seek(0); f.write(b)
+PY
+qemu-img convert -q -f raw -O vmdk "$fat" "$out/names-fat.vmdk"

@@ -18,6 +18,7 @@ public class NamesSafetyTests
     private static string Images => TestImages.Get("names-safety");
     private static string Ext => Path.Combine(Images, "names-ext.vmdk");
     private static string Ntfs => Path.Combine(Images, "names-ntfs.vmdk");
+    private static string Fat => Path.Combine(Images, "names-fat.vmdk");
 
     private static readonly Dictionary<string, string> ExtFiles = new(StringComparer.Ordinal)
     {
@@ -195,5 +196,27 @@ public class NamesSafetyTests
         Assert.Equal("DUPNAME1\n", dup.StdOut);
         Assert.Contains("entry 'DUPNAME1' (inode ", dup.StdErr);
         Assert.Contains("same name", dup.StdErr);
+    }
+
+    [Fact]
+    public void Fat_long_names_holding_slash_show_escaped_and_open_by_the_shown_name()
+    {
+        Assert.Equal(["a%252Fb.txt", "a%2Fb.txt"], LsJson(Fat, "disk:/").Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("fat-slash\n", OurCli.Run("cat", Fat, "disk:/a%2Fb.txt").StdOut);
+        Assert.Equal("fat-literal\n", OurCli.Run("cat", Fat, "disk:/a%252Fb.txt").StdOut);
+        Assert.Equal("fat-slash\n", OurCli.Run("cat", Fat, "disk:/A%2FB.TXT").StdOut); // FAT lookups ignore case
+        string scratch = RepoPaths.NewScratch("names-fat-extract");
+        try
+        {
+            string dest = Path.Combine(scratch, "dest");
+            var r = RunCli("extract", "-q", Fat, "disk:/", dest);
+            Assert.True(r.ExitCode == 0, r.StdErr);
+            Assert.Equal(["a%252Fb.txt", "a%2Fb.txt"], Directory.EnumerateFileSystemEntries(dest).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+            Assert.Equal(["dest"], Directory.EnumerateFileSystemEntries(scratch).Select(Path.GetFileName));
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
     }
 }
