@@ -18,13 +18,24 @@
 #     /a/b.txt                   a long name holding '/' ("fat-slash"): made as a∕b.txt, the UTF-16 unit patched in
 #                                the VFAT long-name entry (whose checksum covers only the 8.3 name)
 #     /a%2Fb.txt                 a long name that literally reads like its escape ("fat-literal")
-# Usage: images/names-safety.sh OUTDIR   (needs e2fsprogs, ntfs-3g, dosfstools, mtools, qemu-img, python3, iconv, xxd)
+#   names-exfat.vmdk unpartitioned exFAT (mkfs.exfat + exfat-fuse on a loop device), volume id `disk`:
+#     /a/b.txt, /a%2Fb.txt       as on FAT ("exfat-slash", "exfat-literal"); the '/' patched into the file name
+#                                entry and the entry set's checksum recomputed (the name hash is left as it was)
+# Usage: images/names-safety.sh OUTDIR   (needs e2fsprogs, ntfs-3g, dosfstools, mtools, exfatprogs, exfat-fuse,
+#        qemu-img, python3, iconv, xxd)
 set -euo pipefail
 out=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/ntfs-lib.sh"
 work=$(mktemp -d)
-trap 'ntfs_cleanup; rm -rf "$work"' EXIT
+loop=""
+cleanup() {
+  ntfs_cleanup
+  if mountpoint -q "$work/x" 2>/dev/null; then umount "$work/x" || fusermount3 -u "$work/x" || true; fi
+  if [ -n "$loop" ]; then losetup -d "$loop" || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 export TZ=UTC E2FSPROGS_FAKE_TIME=1764000000
 
 src="$work/src"
@@ -94,3 +105,32 @@ with open(sys.argv[1], 'r+b') as f:
     f.seek(0); f.write(b)
 PY
 qemu-img convert -q -f raw -O vmdk "$fat" "$out/names-fat.vmdk"
+
+ex="$work/names-exfat.img"
+truncate -s 8M "$ex"
+loop=$(losetup -f --show "$ex")
+mkfs.exfat -L NAMESEX "$loop" >/dev/null
+mkdir "$work/x"
+mount.exfat-fuse "$loop" "$work/x" 2>/dev/null
+mountpoint -q "$work/x"
+echo exfat-slash > "$work/x/a∕b.txt"
+echo exfat-literal > "$work/x/a%2Fb.txt"
+sync; umount "$work/x"
+losetup -d "$loop"; loop=""
+python3 - "$ex" <<'PY'
+import struct, sys
+old, new = 'a\u2215b'.encode('utf-16-le'), 'a/b'.encode('utf-16-le')
+with open(sys.argv[1], 'r+b') as f:
+    b = bytearray(f.read())
+    i = b.find(old); assert i > 0 and b.find(old, i + 1) < 0, 'name not found once'
+    name_entry = i - i % 32; assert b[name_entry] == 0xC1 and i - name_entry == 2, 'not the first name entry'
+    b[i:i+len(old)] = new
+    start = name_entry - 64; assert b[start] == 0x85 and b[start + 32] == 0xC0, 'not a file entry set'
+    n = 32 * (1 + b[start + 1]); s = 0
+    for k in range(n):
+        if k in (2, 3): continue
+        s = (((s & 1) << 15 | s >> 1) + b[start + k]) & 0xFFFF
+    struct.pack_into('<H', b, start + 2, s)
+    f.seek(0); f.write(b)
+PY
+qemu-img convert -q -f raw -O vmdk "$ex" "$out/names-exfat.vmdk"

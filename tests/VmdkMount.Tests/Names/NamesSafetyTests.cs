@@ -18,7 +18,6 @@ public class NamesSafetyTests
     private static string Images => TestImages.Get("names-safety");
     private static string Ext => Path.Combine(Images, "names-ext.vmdk");
     private static string Ntfs => Path.Combine(Images, "names-ntfs.vmdk");
-    private static string Fat => Path.Combine(Images, "names-fat.vmdk");
 
     private static readonly Dictionary<string, string> ExtFiles = new(StringComparer.Ordinal)
     {
@@ -198,20 +197,24 @@ public class NamesSafetyTests
         Assert.Contains("same name", dup.StdErr);
     }
 
-    [Fact]
-    public void Fat_long_names_holding_slash_show_escaped_and_open_by_the_shown_name()
+    [Theory]
+    [InlineData("names-fat.vmdk", "fat")]
+    [InlineData("names-exfat.vmdk", "exfat")]
+    public void Fat_and_exfat_names_holding_slash_show_escaped_and_open_by_the_shown_name(string image, string kind)
     {
-        Assert.Equal(["a%252Fb.txt", "a%2Fb.txt"], LsJson(Fat, "disk:/").Keys.Order(StringComparer.Ordinal));
-        Assert.Equal("fat-slash\n", OurCli.Run("cat", Fat, "disk:/a%2Fb.txt").StdOut);
-        Assert.Equal("fat-literal\n", OurCli.Run("cat", Fat, "disk:/a%252Fb.txt").StdOut);
-        Assert.Equal("fat-slash\n", OurCli.Run("cat", Fat, "disk:/A%2FB.TXT").StdOut); // FAT lookups ignore case
+        string disk = Path.Combine(Images, image);
+        Assert.Equal(["a%252Fb.txt", "a%2Fb.txt"], LsJson(disk, "disk:/").Keys.Order(StringComparer.Ordinal));
+        Assert.Equal($"{kind}-slash\n", OurCli.Run("cat", disk, "disk:/a%2Fb.txt").StdOut);
+        Assert.Equal($"{kind}-literal\n", OurCli.Run("cat", disk, "disk:/a%252Fb.txt").StdOut);
+        Assert.Equal($"{kind}-slash\n", OurCli.Run("cat", disk, "disk:/A%2FB.TXT").StdOut); // lookups ignore case here
         string scratch = RepoPaths.NewScratch("names-fat-extract");
         try
         {
             string dest = Path.Combine(scratch, "dest");
-            var r = RunCli("extract", "-q", Fat, "disk:/", dest);
+            var r = RunCli("extract", "-q", disk, "disk:/", dest);
             Assert.True(r.ExitCode == 0, r.StdErr);
             Assert.Equal(["a%252Fb.txt", "a%2Fb.txt"], Directory.EnumerateFileSystemEntries(dest).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+            Assert.Equal($"{kind}-slash\n", File.ReadAllText(Path.Combine(dest, "a%2Fb.txt")));
             Assert.Equal(["dest"], Directory.EnumerateFileSystemEntries(scratch).Select(Path.GetFileName));
         }
         finally
