@@ -9,6 +9,7 @@ public static class Program
     public static int Main(string[] args)
     {
         Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
+        DiagnosticWriter.Install();
         var root = BuildRoot();
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -53,10 +53,10 @@ internal static class CheckCommand
                 foreach (var l in links)
                 {
                     var problems = l!["problems"]!.AsArray();
-                    Console.WriteLine($"{l["file"]}: {(problems.Count == 0 ? "ok" : $"{problems.Count} problem(s)")}");
-                    foreach (var x in problems) Console.WriteLine($"  {x}");
+                    Console.WriteLine($"{TerminalText.ForDiagnostic(l["file"]?.ToString() ?? "")}: {(problems.Count == 0 ? "ok" : $"{problems.Count} problem(s)")}");
+                    foreach (var x in problems) Console.WriteLine($"  {TerminalText.ForDiagnostic(x?.ToString() ?? "")}");
                 }
-                foreach (var x in chainProblems) Console.WriteLine($"chain: {x}");
+                foreach (var x in chainProblems) Console.WriteLine($"chain: {TerminalText.ForDiagnostic(x)}");
                 foreach (var w in d.Warnings) Console.Error.WriteLine($"warning: {w}");
                 Console.WriteLine(count == 0 ? "clean" : $"{count} problem(s) found");
             }

@@ -80,7 +80,7 @@ internal static class ExtractCommand
             return;
         }
         var (files, bytes) = extractor.Measure(target.Node);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(DiagnosticWriter.Raw) });
         console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
                 new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())

@@ -82,21 +82,24 @@ internal static class InfoCommand
     private static void PrintText(JsonObject doc)
     {
         var disk = doc["disk"]!;
-        Console.WriteLine($"disk:     {disk["source"]}");
+        Console.WriteLine($"disk:     {Shown(disk["source"])}");
         Console.WriteLine($"capacity: {disk["capacity"]} bytes ({DiskJson.Human((long)disk["capacity"]!)})");
         Console.WriteLine($"links:    {disk["links"]}");
         int i = 0;
         foreach (var link in doc["chain"]!.AsArray())
         {
             Console.WriteLine();
-            Console.WriteLine($"[{i++}] {link!["file"]}");
-            Console.WriteLine($"    kind: {link["kind"]}, createType: {link["createType"]}");
-            Console.WriteLine($"    CID: {link["cid"]}, parentCID: {link["parentCid"]}" + (link["foundBy"] is { } f ? $", found by {f}" : ""));
+            Console.WriteLine($"[{i++}] {Shown(link!["file"])}");
+            Console.WriteLine($"    kind: {link["kind"]}, createType: {Shown(link["createType"])}");
+            Console.WriteLine($"    CID: {link["cid"]}, parentCID: {link["parentCid"]}" + (link["foundBy"] is { } f ? $", found by {Shown(f)}" : ""));
             Console.WriteLine($"    capacity: {link["capacity"]} bytes, grain size: {link["grainSize"]} bytes, allocated: {link["allocatedBytes"]} bytes");
             if (link["extents"] is JsonArray extents)
                 foreach (var e in extents)
-                    Console.WriteLine($"    extent: {e!["access"]} {e["sectors"]} {e["type"]} \"{e["file"]}\" {e["offset"]}");
+                    Console.WriteLine($"    extent: {Shown(e!["access"])} {e["sectors"]} {Shown(e["type"])} \"{Shown(e["file"])}\" {e["offset"]}");
         }
         foreach (var w in doc["warnings"]!.AsArray()) Console.Error.WriteLine($"warning: {w}");
     }
+
+    /// <summary>Descriptor text (file names, createType) comes from the image: no control character reaches the terminal.</summary>
+    private static string Shown(System.Text.Json.Nodes.JsonNode? n) => TerminalText.ForDiagnostic(n?.ToString() ?? "");
 }

@@ -7,7 +7,12 @@ using VmdkMount.Core.Mounting;
 
 namespace VmdkMount.Cli.Commands;
 
-/// <summary>`vmdkmount ls DISK VOL:/path [-l] [-R] [--json]`.</summary>
+/// <summary>
+/// `vmdkmount ls DISK VOL:/path [-l] [-R] [--json]`. Text output renders names with <see cref="TerminalText"/>
+/// (shell-escape quoting on a terminal; exact but never a raw control character when redirected); JSON carries them
+/// exactly. Entries a reader cannot show (<see cref="IReportsUnshownEntries"/>) are named on stderr, listed under
+/// "unshown" in JSON, and make the exit code 1.
+/// </summary>
 internal static class LsCommand
 {
     public static Command Create()
@@ -24,7 +29,10 @@ internal static class LsCommand
         command.SetAction(p => CliCommon.Run(() =>
         {
             using var target = access.Open(p, followLastSymlink: true);
-            var lister = new Lister(target.Fs, p.GetValue(longOpt), p.GetValue(recursive), p.GetValue(json));
+            var lister = new Lister(target.Fs, p.GetValue(longOpt), p.GetValue(recursive), p.GetValue(json))
+            {
+                Terminal = !Console.IsOutputRedirected,
+            };
             return lister.Run(target.Where.Volume, target.Where.Path, target.Node);
         }));
         return command;
@@ -33,6 +41,11 @@ internal static class LsCommand
     internal sealed class Lister(IFileSystem fs, bool longFormat, bool recursive, bool json)
     {
         private bool _failed;
+        private string _volume = "";
+        private readonly List<(string Dir, UnshownEntry Entry)> _unshown = [];
+
+        /// <summary>Stdout is a terminal: names are shell-escape quoted as GNU ls does there.</summary>
+        public bool Terminal { get; init; }
 
         public int Run(string volume, string path, FsNode start)
         {
@@ -44,6 +57,7 @@ internal static class LsCommand
         {
             using var writer = json ? new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = false }) : null;
             using var text = json ? null : new StreamWriter(stdout, leaveOpen: true) { AutoFlush = false };
+            _volume = volume;
             writer?.WriteStartObject();
             writer?.WriteString("volume", volume);
             writer?.WriteStartArray("entries");
@@ -85,6 +99,20 @@ internal static class LsCommand
             }
 
             writer?.WriteEndArray();
+            if (writer is not null && _unshown.Count > 0)
+            {
+                writer.WriteStartArray("unshown");
+                foreach (var (dir, u) in _unshown)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("path", dir.Length == 0 ? "/" : dir);
+                    writer.WriteString("name", u.Name);
+                    writer.WriteNumber("inode", u.Id);
+                    writer.WriteString("reason", u.Reason);
+                    writer.WriteEndObject();
+                }
+                writer.WriteEndArray();
+            }
             writer?.WriteEndObject();
             writer?.Flush();
             text?.Flush();
@@ -96,7 +124,15 @@ internal static class LsCommand
         {
             try
             {
-                return fs.List(id).OrderBy(e => e.Name, StringComparer.Ordinal).ToList().GetEnumerator();
+                var list = fs.List(id).OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+                if (fs is IReportsUnshownEntries reports)
+                    foreach (var u in reports.UnshownEntries(id))
+                    {
+                        string dir = path == "/" ? "" : path.TrimEnd('/');
+                        _unshown.Add((dir, u));
+                        Fail($"{_volume}:{(dir.Length == 0 ? "/" : dir)}: entry '{u.Name}' (inode {u.Id}) cannot be shown: {u.Reason}");
+                    }
+                return list.GetEnumerator();
             }
             catch (VmdkMountException e)
             {
@@ -144,7 +180,7 @@ internal static class LsCommand
                 NodeFormat.WriteJson(writer, path, name, node, target, streams);
                 return;
             }
-            string shown = showPath ? path : name;
+            string shown = TerminalText.ForOutput(showPath ? path : name, Terminal);
             if (!longFormat)
             {
                 text!.Write(shown);
@@ -160,7 +196,7 @@ internal static class LsCommand
             text.Write(node.Modified is { } m ? m.ToDateTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "                   ");
             text.Write(' ');
             text.Write(shown);
-            if (target is not null) text.Write(" -> " + target);
+            if (target is not null) text.Write(" -> " + TerminalText.ForOutput(target, Terminal));
             text.Write('\n');
         }
 

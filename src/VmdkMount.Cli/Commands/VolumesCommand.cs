@@ -74,13 +74,15 @@ internal static class VolumesCommand
 
     private static void WriteTable(IVirtualDisk disk, DiskLayout layout)
     {
-        Console.WriteLine($"{disk.Source}: {Size(disk.Length)} ({disk.Length} bytes), {layout.Scheme}, {layout.SectorSize}-byte sectors");
+        Console.WriteLine($"{TerminalText.ForDiagnostic(disk.Source)}: {Size(disk.Length)} ({disk.Length} bytes), {layout.Scheme}, {layout.SectorSize}-byte sectors");
         var rows = new List<string[]> { new[] { "ID", "OFFSET", "SIZE", "TYPE", "FILESYSTEM", "LABEL", "MOUNT" } };
         foreach (var v in layout.Volumes)
         {
             string type = v.PartitionType is null ? "-" : v.PartitionName is null ? v.PartitionType : $"{v.PartitionType} {v.PartitionName}";
             string fs = v.FileSystemVersion is null ? v.FileSystem : $"{v.FileSystem} ({v.FileSystemVersion})";
-            rows.Add([v.Id, v.Offset.ToString(), Size(v.Size), type, fs, v.Label ?? "-", v.Mountable ? "yes" : "no: " + v.Reason]);
+            // labels and partition names come from the image: no control character reaches the terminal
+            rows.Add([v.Id, v.Offset.ToString(), Size(v.Size), TerminalText.ForDiagnostic(type), fs, TerminalText.ForDiagnostic(v.Label ?? "-"),
+                v.Mountable ? "yes" : "no: " + TerminalText.ForDiagnostic(v.Reason ?? "")]);
         }
         var widths = new int[rows[0].Length];
         foreach (var r in rows)

@@ -160,22 +160,35 @@ public static class ExtOracle
 
     private static string ToPrintfEscapes(byte[] raw) => string.Concat(raw.Select(b => $"\\x{b:x2}"));
 
-    /// <summary>The documented escape: valid UTF-8 names unchanged; otherwise invalid bytes, NUL, '/' and '%' become %XX.</summary>
+    /// <summary>
+    /// The documented escape: valid UTF-8 names without NUL, '/' or a '%' followed by two hex digits unchanged;
+    /// otherwise invalid bytes, NUL, '/' and '%' become %XX. Link targets (<paramref name="keepSlash"/>): each
+    /// '/'-separated component on its own.
+    /// </summary>
     public static string Escape(byte[] name, bool keepSlash)
     {
+        if (keepSlash)
+        {
+            var parts = new List<string>();
+            int start = 0;
+            for (int k = 0; k <= name.Length; k++)
+                if (k == name.Length || name[k] == (byte)'/') { parts.Add(Escape(name[start..k], keepSlash: false)); start = k + 1; }
+            return string.Join('/', parts);
+        }
         string? valid = null;
         try
         {
             valid = new UTF8Encoding(false, true).GetString(name);
         }
         catch (DecoderFallbackException) { }
-        if (valid is not null && !valid.Contains('\0') && (keepSlash || !valid.Contains('/'))) return valid;
+        if (valid is not null && !valid.Contains('\0') && !valid.Contains('/')
+            && !System.Text.RegularExpressions.Regex.IsMatch(valid, "%[0-9A-Fa-f]{2}")) return valid;
         var sb = new StringBuilder();
         int i = 0;
         while (i < name.Length)
         {
             int len = SequenceLength(name, i);
-            if (len == 0 || (len == 1 && (name[i] == (byte)'%' || name[i] == 0 || (!keepSlash && name[i] == (byte)'/'))))
+            if (len == 0 || (len == 1 && (name[i] == (byte)'%' || name[i] == 0 || name[i] == (byte)'/')))
             {
                 sb.Append('%').Append(name[i].ToString("X2"));
                 i++;

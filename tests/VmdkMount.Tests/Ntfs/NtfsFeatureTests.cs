@@ -253,15 +253,15 @@ public class NtfsFeatureTests : IDisposable
         for (int i = 0; i < 20000; i++)
         {
             var raw = new string(Enumerable.Range(0, rnd.Next(1, 10)).Select(_ => alphabet[rnd.Next(alphabet.Length)]).ToArray());
-            string shown = NtfsNameEscape.Encode(raw);
-            Assert.False(NtfsNameEscape.HasUnpairedSurrogate(shown), shown);
-            Assert.Equal(raw, NtfsNameEscape.Decode(shown));
+            string shown = Utf16NameEscape.Encode(raw);
+            Assert.False(Utf16NameEscape.HasUnpairedSurrogate(shown), shown);
+            Assert.Equal(raw, Utf16NameEscape.Decode(shown));
             if (seen.TryGetValue(shown, out var other)) Assert.Equal(other, raw);
             seen[shown] = raw;
         }
-        Assert.Equal("plain name.txt", NtfsNameEscape.Encode("plain name.txt"));
-        Assert.Equal("100%.txt", NtfsNameEscape.Encode("100%.txt"));
-        Assert.Equal("a%25uD800b", NtfsNameEscape.Encode("a%uD800b"));
+        Assert.Equal("plain name.txt", Utf16NameEscape.Encode("plain name.txt"));
+        Assert.Equal("100%.txt", Utf16NameEscape.Encode("100%.txt"));
+        Assert.Equal("a%25uD800b", Utf16NameEscape.Encode("a%uD800b"));
     }
 
     [Fact]

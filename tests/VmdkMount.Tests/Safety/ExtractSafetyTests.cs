@@ -29,7 +29,7 @@ public class ExtractSafetyTests
             WriteText(Path.Combine(outside, "sub", "payload.txt"), "keep me too");
             WriteText(Path.Combine(scratch, "sibling.txt"), "beside dest");
             Directory.CreateDirectory(root);
-            // Planted: links where the image has a folder (links, dup_file), a file (d%FF/inner.txt is below a
+            // Planted: links where the image has a folder (links, dup_file), a file (d%25FF/inner.txt is below a
             // folder; lost+found is a folder) and where the linked-to file would be written.
             File.CreateSymbolicLink(Path.Combine(root, "links"), outside);
             File.CreateSymbolicLink(Path.Combine(root, "dup_file"), outside);
@@ -46,7 +46,7 @@ public class ExtractSafetyTests
             Assert.True(r.ExitCode is 0 or 1, r.StdErr);
             Assert.Equal(before, Snapshot(scratch, skip: dest));
             Assert.Equal(imageHash, Hashing.Sha256File(Hostile));
-            Assert.Equal("inner\n", File.ReadAllText(Path.Combine(root, "d%FF", "inner.txt")));
+            Assert.Equal("inner\n", File.ReadAllText(Path.Combine(root, "d%25FF", "inner.txt")));
             Assert.True(Directory.Exists(Path.Combine(root, "links")) && new DirectoryInfo(Path.Combine(root, "links")).LinkTarget is null,
                 "the planted link to a host folder is replaced by a real folder");
             // find, not .NET's enumeration, which follows links to folders (--keep-link-targets writes raw ones)
@@ -96,7 +96,7 @@ public class ExtractSafetyTests
 
             foreach (var dest in new[] { disk, Path.Combine(scratch, "alias.img"), Path.Combine(scratch, "hard.img"), Path.Combine(scratch, "into") })
             {
-                var r = RunCli("extract", "--raw-input", "-q", disk, "disk:/d%FF/inner.txt", dest);
+                var r = RunCli("extract", "--raw-input", "-q", disk, "disk:/d%25FF/inner.txt", dest);
                 Assert.Equal(2, r.ExitCode);
                 Assert.Contains("chain", r.StdErr);
                 Assert.Equal(hash, Hashing.Sha256File(disk));
@@ -119,13 +119,13 @@ public class ExtractSafetyTests
             File.Copy(Hostile, disk);
             string hash = Hashing.Sha256File(disk);
             string dest = Path.Combine(scratch, "dest");
-            Directory.CreateDirectory(Path.Combine(dest, "d%FF"));
-            Tool.Run("ln", disk, Path.Combine(dest, "d%FF", "second.txt"));
-            var r = RunCli("extract", "--raw-input", "-q", disk, "disk:/d%FF", dest);
+            Directory.CreateDirectory(Path.Combine(dest, "d%25FF"));
+            Tool.Run("ln", disk, Path.Combine(dest, "d%25FF", "second.txt"));
+            var r = RunCli("extract", "--raw-input", "-q", disk, "disk:/d%25FF", dest);
             Assert.Equal(1, r.ExitCode);
             Assert.Contains("opened disk chain", r.StdErr);
-            Assert.Equal(hash, Hashing.Sha256File(Path.Combine(dest, "d%FF", "second.txt")));
-            Assert.Equal("inner\n", File.ReadAllText(Path.Combine(dest, "d%FF", "inner.txt")));
+            Assert.Equal(hash, Hashing.Sha256File(Path.Combine(dest, "d%25FF", "second.txt")));
+            Assert.Equal("inner\n", File.ReadAllText(Path.Combine(dest, "d%25FF", "inner.txt")));
         }
         finally
         {

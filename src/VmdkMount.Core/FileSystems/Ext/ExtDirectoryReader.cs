@@ -4,10 +4,14 @@ using VmdkMount.Core.Errors;
 
 namespace VmdkMount.Core.FileSystems.Ext;
 
-/// <summary>One parsed directory: its entries in on-disk order (without `.` and `..`), and a name index for lookup.</summary>
+/// <summary>
+/// One parsed directory: its entries in on-disk order (without `.` and `..`), a name index for lookup (keyed by the
+/// shown name, so lookup is exact), and the entries no name can show.
+/// </summary>
 internal sealed class ExtDirectory
 {
     public required ExtDirEntry[] Entries { get; init; }
+    public required UnshownEntry[] Unshown { get; init; }
     public required uint Parent { get; init; }
     public required Dictionary<string, int> ByName { get; init; }
     /// <summary>Case-insensitive index, built only for casefold directories.</summary>
@@ -22,6 +26,9 @@ internal readonly record struct ExtDirEntry(string Name, uint Inode, byte FileTy
 /// Inline directories (inline_data) hold the parent inode in the first 4 bytes of i_block, then entries in the rest
 /// of i_block and in system.data. Every record is checked (rec_len &gt;= 8, multiple of 4, inside the block; name
 /// inside the record; inode number in range) and the walk is bounded by the directory size.
+/// The directory's own `.` and `..` are the first two records of its first block (an inline directory has none);
+/// any other record named `.` or `..`, a live record with an empty name, and a second record with the same bytes as
+/// an earlier one are left out and listed in <see cref="ExtDirectory.Unshown"/>.
 /// </summary>
 internal static class ExtDirectoryReader
 {
@@ -38,14 +45,15 @@ internal static class ExtDirectoryReader
     public static ExtDirectory Read(ExtVolume vol, ExtInode dir, Func<ExtInode, ExtDataMap> mapOf)
     {
         var entries = new List<ExtDirEntry>();
+        var unshown = new List<UnshownEntry>();
         uint parent = 0;
         string where = $"{vol.Name} directory inode {dir.Number}";
         if (dir.Has(ExtInode.FlagInlineData))
         {
             parent = BinaryPrimitives.ReadUInt32LittleEndian(dir.Block);
-            ParseArea(vol, dir.Block.AsSpan(4), dir.Offset + ExtInode.BlockOffset + 4, where, entries, ref parent, checkTail: false, 0);
+            ParseArea(vol, dir.Block.AsSpan(4), dir.Offset + ExtInode.BlockOffset + 4, where, entries, unshown, ref parent, checkTail: false, 0, firstBlock: false);
             var extra = ExtInlineData.SystemData(vol, dir);
-            if (!extra.IsEmpty) ParseArea(vol, extra, dir.Offset, where, entries, ref parent, checkTail: false, 0);
+            if (!extra.IsEmpty) ParseArea(vol, extra, dir.Offset, where, entries, unshown, ref parent, checkTail: false, 0, firstBlock: false);
         }
         else
         {
@@ -65,7 +73,7 @@ internal static class ExtDirectoryReader
                     long at = vol.BlockOffset((ulong)physical.Value);
                     var block = buffer.AsSpan(0, bs);
                     vol.ReadExactly(at, block, $"directory inode {dir.Number} block {physical}");
-                    ParseArea(vol, block, at, where, entries, ref parent, checkTail: vol.Sb.MetadataCsum, seed);
+                    ParseArea(vol, block, at, where, entries, unshown, ref parent, checkTail: vol.Sb.MetadataCsum, seed, firstBlock: logical == 0);
                 }
             }
             finally
@@ -75,18 +83,24 @@ internal static class ExtDirectoryReader
         }
 
         var byName = new Dictionary<string, int>(entries.Count, StringComparer.Ordinal);
-        for (int i = 0; i < entries.Count; i++) byName.TryAdd(entries[i].Name, i);
+        var shown = new List<ExtDirEntry>(entries.Count);
+        foreach (var e in entries)
+        {
+            if (byName.TryAdd(e.Name, shown.Count)) shown.Add(e);
+            else unshown.Add(new UnshownEntry(e.Name, e.Inode, "a second entry with the same name (the name shows the first)"));
+        }
+        entries = shown;
         Dictionary<string, int>? ignoreCase = null;
         if (dir.Has(ExtInode.FlagCasefold))
         {
             ignoreCase = new Dictionary<string, int>(entries.Count, StringComparer.OrdinalIgnoreCase);
             for (int i = 0; i < entries.Count; i++) ignoreCase.TryAdd(entries[i].Name, i);
         }
-        return new ExtDirectory { Entries = [.. entries], Parent = parent, ByName = byName, ByNameIgnoreCase = ignoreCase };
+        return new ExtDirectory { Entries = [.. entries], Unshown = [.. unshown], Parent = parent, ByName = byName, ByNameIgnoreCase = ignoreCase };
     }
 
     private static void ParseArea(ExtVolume vol, ReadOnlySpan<byte> area, long at, string where, List<ExtDirEntry> entries,
-        ref uint parent, bool checkTail, uint seed)
+        List<UnshownEntry> unshown, ref uint parent, bool checkTail, uint seed, bool firstBlock)
     {
         if (checkTail && HasTail(area))
         {
@@ -97,6 +111,7 @@ internal static class ExtDirectoryReader
         }
         bool fileTypes = vol.Sb.Has(ExtSuperblock.IncompatFiletype);
         int pos = 0;
+        int record = 0;
         while (pos < area.Length)
         {
             if (area.Length - pos < HeaderSize)
@@ -110,13 +125,21 @@ internal static class ExtDirectoryReader
                 throw new CorruptDataException(where, at + pos + RecLenOffset, $"directory record length {recLen} invalid ({area.Length - pos} bytes left in the block)");
             if (nameLen + HeaderSize > recLen)
                 throw new CorruptDataException(where, at + pos + NameLenOffset, $"name length {nameLen} does not fit record length {recLen}");
-            if (inode != 0 && nameLen > 0)
+            if (inode != 0 && nameLen == 0)
+                unshown.Add(new UnshownEntry("", inode, "a live entry with an empty name"));
+            else if (inode != 0)
             {
                 if (inode > vol.Sb.InodesCount)
                     throw new CorruptDataException(where, at + pos, $"entry points to inode {inode}, beyond the {vol.Sb.InodesCount} inodes");
                 var name = area.Slice(pos + HeaderSize, nameLen);
-                if (name.SequenceEqual("."u8)) { }
-                else if (name.SequenceEqual(".."u8)) parent = inode;
+                bool own = firstBlock && record < 2;
+                if (name.SequenceEqual("."u8) && own && record == 0) { }
+                else if (name.SequenceEqual(".."u8) && own && record == 1) parent = inode;
+                else if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+                {
+                    if (name.Length == 2 && parent == 0) parent = inode; // no real `..` seen: the best guess for depth
+                    unshown.Add(new UnshownEntry(name.Length == 1 ? "." : "..", inode, "only the directory's own first two entries may be named `.` and `..`"));
+                }
                 else
                 {
                     if (entries.Count >= MaxEntries)
@@ -125,6 +148,7 @@ internal static class ExtDirectoryReader
                 }
             }
             pos += recLen;
+            record++;
         }
     }
 

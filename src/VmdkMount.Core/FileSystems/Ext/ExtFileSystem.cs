@@ -14,7 +14,7 @@ namespace VmdkMount.Core.FileSystems.Ext;
 /// case-insensitively when there is no exact match. See <see cref="ExtNames"/> for names that are not UTF-8 and
 /// <see cref="ExtSymlink"/> for how link targets are returned.
 /// </summary>
-public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
+public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap, IReportsUnshownEntries
 {
     public const long RootInode = 2;
 
@@ -105,6 +105,8 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
         return result;
     }
 
+    public IReadOnlyList<UnshownEntry> UnshownEntries(long directoryId) => Directory(Inode(directoryId)).Unshown;
+
     public int Read(long id, long offset, Span<byte> destination)
     {
         var inode = Inode(id);
@@ -152,7 +154,7 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap
             throw new FileReadException($"{_vol.Name} inode {id}", "is not a symlink");
         if (inode.Has(ExtInode.FlagEncrypt))
             throw new FileReadException($"{_vol.Name} inode {id}", "symlink target is encrypted (fscrypt); the key is not available");
-        return ExtNames.Decode(ExtSymlink.ReadTarget(_vol, inode, _mapOf), keepSlash: true);
+        return ExtNames.DecodeTarget(ExtSymlink.ReadTarget(_vol, inode, _mapOf));
     }
 
     public IReadOnlyList<FsStream> ListStreams(long id)

@@ -30,6 +30,8 @@ internal readonly record struct ExFatUpCaseLocation(uint FirstCluster, ulong Len
 /// Decodes an exFAT directory: entry sets of a file entry (0x85), a stream extension (0xC0) and name entries (0xC1),
 /// each checked against its set checksum; in the root also the bitmap (0x81), up-case (0x82) and label (0x83)
 /// entries. Unused entries (in-use bit clear) and benign entries are skipped; the directory ends at a 0x00 type.
+/// Names pass <see cref="Utf16NameEscape"/> (a damaged set's '/' or NUL shows as %2F / %00); a name `.` or `..` is
+/// kept here and reported as unshown by the directory.
 /// </summary>
 internal static class ExFatDirectoryEntrySet
 {
@@ -163,8 +165,6 @@ internal static class ExFatDirectoryEntrySet
                 name[k * NameCharsPerEntry + c] = (char)BinaryPrimitives.ReadUInt16LittleEndian(n[(NameCharsOffset + 2 * c)..]);
         }
         var text = name[..nameLength];
-        if (text.IndexOfAny('\0', '/') >= 0 || text is "." or "..")
-            throw new CorruptDataException(where, at, "file name contains NUL or '/' or is '.'/'..'");
 
         ulong dataLength = BinaryPrimitives.ReadUInt64LittleEndian(stream[StreamDataLengthOffset..]);
         ulong validLength = BinaryPrimitives.ReadUInt64LittleEndian(stream[StreamValidDataLengthOffset..]);
@@ -172,7 +172,7 @@ internal static class ExFatDirectoryEntrySet
             throw new CorruptDataException(where, at, $"valid data length {validLength} is larger than the data length {dataLength}");
         return new ExFatFileRecord
         {
-            Name = new string(text),
+            Name = Utf16NameEscape.Encode(new string(text)), // `.` and `..` pass: the directory reports them
             Attributes = BinaryPrimitives.ReadUInt16LittleEndian(file[FileAttributesOffset..]),
             NoFatChain = (stream[StreamFlagsOffset] & StreamNoFatChain) != 0,
             FirstCluster = BinaryPrimitives.ReadUInt32LittleEndian(stream[StreamFirstClusterOffset..]),

@@ -14,7 +14,7 @@ namespace VmdkMount.Core.FileSystems.Fat;
 /// Timestamps carry a UTC offset in exFAT; when it is marked valid the time is true UTC, otherwise the stored
 /// local time is presented as UTC (as for FAT).
 /// </summary>
-public sealed class ExFatFileSystem : IFileSystem
+public sealed class ExFatFileSystem : IFileSystem, IReportsUnshownEntries
 {
     public const long RootNodeId = 1;
 
@@ -91,6 +91,8 @@ public sealed class ExFatFileSystem : IFileSystem
     public FsNode? Lookup(long directoryId, string name) => Directory(directoryId).Find(_upCase.Fold(name))?.Node;
 
     public IEnumerable<FsDirEntry> List(long directoryId) => Directory(directoryId).Entries;
+
+    public IReadOnlyList<UnshownEntry> UnshownEntries(long directoryId) => Directory(directoryId).Unshown;
 
     public FsNode Stat(long id) => id == RootNodeId ? _root : Node(id).Node;
 
@@ -189,7 +191,8 @@ public sealed class ExFatFileSystem : IFileSystem
         foreach (var p in problems) AddWarning(p.Message + " (entry set skipped)");
         foreach (var r in records)
             if (r.Problem is not null) AddWarning($"{_name}: {what}: '{r.Name}' (entry at offset {r.EntryOffset}): {r.Problem}");
-        var entries = new FsDirEntry[records.Count];
+        var entries = new List<FsDirEntry>(records.Count);
+        var unshown = new List<UnshownEntry>();
         var byName = new Dictionary<string, int>(records.Count, StringComparer.Ordinal);
         long heapBytes = (long)_boot.ClusterCount * _heap.ClusterSize;
         for (int i = 0; i < records.Count; i++)
@@ -208,11 +211,20 @@ public sealed class ExFatFileSystem : IFileSystem
                 Attributes = FatDirectoryReader.ToFsAttributes(r.Attributes),
                 AllocatedSize = r.IsDirectory ? null : _heap.ClustersFor((long)r.DataLength) * _heap.ClusterSize,
             };
+            if (r.Name is "." or "..")
+            {
+                unshown.Add(new UnshownEntry(r.Name, fsNode.Id, "an exFAT file name cannot be `.` or `..`"));
+                continue;
+            }
+            if (!byName.TryAdd(_upCase.Fold(r.Name), entries.Count))
+            {
+                unshown.Add(new UnshownEntry(r.Name, fsNode.Id, "a second entry with the same name (up to case; the name shows the first)"));
+                continue;
+            }
             _nodes.Add(fsNode.Id, new ExFatNode(fsNode, r.FirstCluster, r.NoFatChain, (long)r.ValidDataLength, r.Problem));
-            entries[i] = new FsDirEntry(r.Name, fsNode);
-            byName.TryAdd(_upCase.Fold(r.Name), i);
+            entries.Add(new FsDirEntry(r.Name, fsNode));
         }
-        return new FatDirectory(entries, byName, label);
+        return new FatDirectory([.. entries], byName, label, [.. unshown]);
     }
 
     private const int MaxWarnings = 100;

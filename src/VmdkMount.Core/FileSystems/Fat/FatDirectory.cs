@@ -1,18 +1,21 @@
 namespace VmdkMount.Core.FileSystems.Fat;
 
-/// <summary>A parsed directory: entries in on-disk order and a case-insensitive name index.</summary>
+/// <summary>A parsed directory: entries in on-disk order, a case-insensitive name index and the entries no name can show.</summary>
 internal sealed class FatDirectory
 {
     private readonly Dictionary<string, int> _byName;
 
-    public FatDirectory(FsDirEntry[] entries, Dictionary<string, int> byName, string? label)
+    public FatDirectory(FsDirEntry[] entries, Dictionary<string, int> byName, string? label, UnshownEntry[] unshown)
     {
         Entries = entries;
+        Unshown = unshown;
         _byName = byName;
         Label = label;
     }
 
     public FsDirEntry[] Entries { get; }
+
+    public UnshownEntry[] Unshown { get; }
 
     public string? Label { get; }
 

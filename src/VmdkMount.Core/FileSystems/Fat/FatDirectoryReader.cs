@@ -22,8 +22,9 @@ internal sealed record FatDirectoryRecord
 
 /// <summary>
 /// Decodes 32-byte FAT directory entries: 8.3 entries with the NT case flags, VFAT long-name runs (accepted only
-/// when complete, in order and matching the 8.3 checksum, else the 8.3 name is shown), deleted entries and `.`/`..`
-/// skipped, the volume label entry reported separately.
+/// when complete, in order and matching the 8.3 checksum, else the 8.3 name is shown), deleted entries skipped, a
+/// subdirectory's own `.`/`..` (its first two entries) skipped and any other `.`/`..` reported as unshown, the volume
+/// label entry reported separately. Names pass <see cref="Utf16NameEscape"/>.
 /// </summary>
 internal static class FatDirectoryReader
 {
@@ -75,8 +76,10 @@ internal static class FatDirectoryReader
     /// <param name="volumeOffsetOf">Maps a position in <paramref name="directory"/> to its byte offset in the volume.</param>
     /// <param name="useClusterHigh">FAT32: bytes 20-21 hold the high half of the first cluster (elsewhere they are not ours).</param>
     /// <param name="label">The volume-label entry's text, when this directory has one.</param>
+    /// <param name="unshown">Receives the entries no name can show (`.`/`..` other than a directory's first two
+    /// entries, an empty name).</param>
     public static List<FatDirectoryRecord> Read(ReadOnlySpan<byte> directory, Func<long, long> volumeOffsetOf,
-        bool useClusterHigh, out string? label)
+        bool useClusterHigh, out string? label, List<UnshownEntry> unshown)
     {
         label = null;
         var records = new List<FatDirectoryRecord>();
@@ -131,6 +134,9 @@ internal static class FatDirectoryReader
             if (raw[0] == '.' && (raw[1..].IndexOfAnyExcept((byte)' ') < 0 || (raw[1] == '.' && raw[2..].IndexOfAnyExcept((byte)' ') < 0)))
             {
                 partsTotal = 0;
+                // a subdirectory's own `.` and `..` are its first two entries; the root has none
+                if (pos >= 2 * EntrySize)
+                    unshown.Add(new UnshownEntry(raw[1] == '.' ? ".." : ".", volumeOffsetOf(pos), "only a directory's first two entries may be named `.` and `..`"));
                 continue;
             }
 
@@ -140,7 +146,11 @@ internal static class FatDirectoryReader
                 name = LongNameText(longName[..(partsTotal * LfnCharsPerEntry)]);
             name ??= FatShortName.Display(raw, e[CaseFlagsOffset]);
             partsTotal = 0;
-            if (name.Length == 0 || name == "." || name == "..") continue;
+            if (name.Length == 0 || name == "." || name == "..")
+            {
+                unshown.Add(new UnshownEntry(name, volumeOffsetOf(pos), "a name a path cannot hold"));
+                continue;
+            }
 
             uint cluster = BinaryPrimitives.ReadUInt16LittleEndian(e[ClusterLowOffset..]);
             if (useClusterHigh) cluster |= (uint)BinaryPrimitives.ReadUInt16LittleEndian(e[ClusterHighOffset..]) << 16;
@@ -170,14 +180,17 @@ internal static class FatDirectoryReader
                 destination[n++] = (char)BinaryPrimitives.ReadUInt16LittleEndian(entry[(offset + 2 * i)..]);
     }
 
-    /// <summary>The name up to its NUL terminator, or null when it is unusable (empty, has `/` or control characters).</summary>
+    /// <summary>
+    /// The name up to its NUL terminator, shown with <see cref="Utf16NameEscape"/> (a stored '/' is <c>%2F</c>), or
+    /// null when it is unusable (empty, control characters or U+FFFF padding inside: the 8.3 name is shown instead).
+    /// </summary>
     private static string? LongNameText(ReadOnlySpan<char> chars)
     {
         int end = chars.IndexOf('\0');
         if (end >= 0) chars = chars[..end];
         if (chars.IsEmpty) return null;
         foreach (char c in chars)
-            if (c < 0x20 || c == '/' || c == '\uFFFF') return null;
-        return new string(chars);
+            if (c < 0x20 || c == '\uFFFF') return null;
+        return Utf16NameEscape.Encode(new string(chars));
     }
 }

@@ -12,9 +12,10 @@ namespace VmdkMount.Core.FileSystems.Fat;
 /// thread-safe id map when a directory listing first shows them (one small record per node reached); Stat and
 /// Read of an id never listed fail with <see cref="FileReadException"/>.
 /// Names: the VFAT long name when valid, else the 8.3 name with the NT lower-case flags; lookup is
-/// case-insensitive on either (as Windows). Timestamps are the stored local time presented as UTC (<see cref="FatTime"/>).
+/// case-insensitive on either (as Windows). Both are shown with <see cref="Utf16NameEscape"/> ('/' as %2F); a bogus
+/// `.`/`..` entry and a second entry with the same name are left out and reported (<see cref="UnshownEntries"/>). Timestamps are the stored local time presented as UTC (<see cref="FatTime"/>).
 /// </summary>
-public sealed class FatFileSystem : IFileSystem
+public sealed class FatFileSystem : IFileSystem, IReportsUnshownEntries
 {
     public const long RootNodeId = 1;
 
@@ -94,6 +95,8 @@ public sealed class FatFileSystem : IFileSystem
 
     public IEnumerable<FsDirEntry> List(long directoryId) => Directory(directoryId).Entries;
 
+    public IReadOnlyList<UnshownEntry> UnshownEntries(long directoryId) => Directory(directoryId).Unshown;
+
     public FsNode Stat(long id) => id == RootNodeId ? _root : Node(id).Node;
 
     public int Read(long id, long offset, Span<byte> destination)
@@ -168,9 +171,11 @@ public sealed class FatFileSystem : IFileSystem
             bytes = _heap.ReadWhole(runs, runs.ValidClusters * _heap.ClusterSize, id, out offsetOf);
         }
 
-        var records = FatDirectoryReader.Read(bytes, offsetOf, _boot.Kind == FatKind.Fat32, out string? label);
-        var entries = new FsDirEntry[records.Count];
+        var unshown = new List<UnshownEntry>();
+        var records = FatDirectoryReader.Read(bytes, offsetOf, _boot.Kind == FatKind.Fat32, out string? label, unshown);
+        var entries = new List<FsDirEntry>(records.Count);
         var byName = new Dictionary<string, int>(records.Count * 2, StringComparer.OrdinalIgnoreCase);
+        var kept = new List<FatDirectoryRecord>(records.Count);
         for (int i = 0; i < records.Count; i++)
         {
             var r = records[i];
@@ -185,12 +190,17 @@ public sealed class FatFileSystem : IFileSystem
                 Attributes = FatDirectoryReader.ToFsAttributes(r.Attributes),
                 AllocatedSize = r.IsDirectory ? null : _heap.ClustersFor(r.Size) * _heap.ClusterSize,
             };
+            if (!byName.TryAdd(r.Name, entries.Count))
+            {
+                unshown.Add(new UnshownEntry(r.Name, node.Id, "a second entry with the same name (up to case; the name shows the first)"));
+                continue;
+            }
             _nodes.Add(node.Id, new FatNode(node, r.FirstCluster));
-            entries[i] = new FsDirEntry(r.Name, node);
-            byName.TryAdd(r.Name, i);
+            entries.Add(new FsDirEntry(r.Name, node));
+            kept.Add(r);
         }
-        for (int i = 0; i < records.Count; i++) byName.TryAdd(records[i].ShortName, i);
-        return new FatDirectory(entries, byName, label);
+        for (int i = 0; i < kept.Count; i++) byName.TryAdd(kept[i].ShortName, i);
+        return new FatDirectory([.. entries], byName, label, [.. unshown]);
     }
 
     private string? ReadLabel()

@@ -31,7 +31,11 @@ internal static class FatShortName
         _ => Cp437High[b - 0x80],
     };
 
-    /// <summary>`NAME.EXT` with trailing spaces removed and the NT lower-case flags applied.</summary>
+    /// <summary>
+    /// `NAME.EXT` with trailing spaces removed and the NT lower-case flags applied, shown with
+    /// <see cref="Utf16NameEscape"/>: a damaged entry's '/' or NUL byte is <c>%2F</c> / <c>%00</c>, other control
+    /// bytes are kept as characters (a terminal escapes them), so distinct bytes never show as the same name.
+    /// </summary>
     public static string Display(ReadOnlySpan<byte> raw, byte caseFlags)
     {
         Span<char> chars = stackalloc char[Length + 1];
@@ -43,7 +47,7 @@ internal static class FatShortName
         for (int i = 0; i < baseEnd; i++)
         {
             byte b = i == 0 && raw[0] == KanjiLeadE5 ? (byte)0xE5 : raw[i];
-            char c = OemChar(b);
+            char c = NameChar(b);
             chars[n++] = (caseFlags & LowerCaseBase) != 0 ? char.ToLowerInvariant(c) : c;
         }
         if (extEnd > BaseLength)
@@ -51,12 +55,14 @@ internal static class FatShortName
             chars[n++] = '.';
             for (int i = BaseLength; i < extEnd; i++)
             {
-                char c = OemChar(raw[i]);
+                char c = NameChar(raw[i]);
                 chars[n++] = (caseFlags & LowerCaseExtension) != 0 ? char.ToLowerInvariant(c) : c;
             }
         }
-        return new string(chars[..n]);
+        return Utf16NameEscape.Encode(new string(chars[..n]));
     }
+
+    private static char NameChar(byte b) => b < 0x80 ? (char)b : Cp437High[b - 0x80];
 
     /// <summary>The checksum every VFAT long-name entry carries of its 8.3 name.</summary>
     public static byte Checksum(ReadOnlySpan<byte> raw)

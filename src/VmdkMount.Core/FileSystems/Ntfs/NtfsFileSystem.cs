@@ -12,8 +12,12 @@ namespace VmdkMount.Core.FileSystems.Ntfs;
 /// unnamed $DATA (resident, non-resident, sparse, LZNT1) and named $DATA (alternate data streams).
 /// Node ids are MFT record numbers. Opening reads the boot sector, record 0, $Volume and the head of $LogFile;
 /// everything else is read on first use and cached (bounded). All members are safe to call from many threads.
+/// Names, stream names and link-target components are shown with <see cref="Utf16NameEscape"/> (so a stored '/' or
+/// NUL is <c>%2F</c> / <c>%00</c>); Lookup accepts exactly the shown names (case-insensitively, as Windows does).
+/// Index entries named `.`, `..` or '' (other than the root's own `.`) and a second entry with the same name are
+/// left out of List and reported by <see cref="UnshownEntries"/>.
 /// </summary>
-public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
+public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap, IReportsUnshownEntries
 {
     internal const string I30 = "$I30";
     private const long MftRecord = 0;
@@ -268,7 +272,7 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
     {
         var vol = LoadFile(VolumeRecord);
         var label = vol.Pieces(NtfsAttributeType.VolumeName, "").FirstOrDefault();
-        if (label is { NonResident: false }) Label = NtfsNameEscape.Encode(Encoding.Unicode.GetString(label.Value.Span));
+        if (label is { NonResident: false }) Label = Utf16NameEscape.Encode(Encoding.Unicode.GetString(label.Value.Span));
         var info = vol.Pieces(NtfsAttributeType.VolumeInformation, "").FirstOrDefault();
         if (info is { NonResident: false } && info.Value.Length >= VolumeFlagsOffset + 2)
         {
@@ -426,29 +430,55 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
     {
         if (name.Length == 0 || name == "." || name == "..") return null;
         var dir = LoadDirectory(directoryId);
-        var f = LookupRaw(dir, NtfsNameEscape.Decode(name));
+        if (!Utf16NameEscape.TryDecode(name, out string raw)) return null;
+        var f = LookupRaw(dir, raw);
         return f is null ? null : NodeOf(f);
+    }
+
+    public IReadOnlyList<UnshownEntry> UnshownEntries(long directoryId)
+    {
+        var dir = LoadDirectory(directoryId);
+        var unshown = new List<UnshownEntry>();
+        foreach (var _ in ListCore(dir, unshown)) { }
+        return unshown;
     }
 
     public IEnumerable<FsDirEntry> List(long directoryId)
     {
         var dir = LoadDirectory(directoryId);
-        return ListCore(dir);
+        return ListCore(dir, null);
     }
 
-    private IEnumerable<FsDirEntry> ListCore(NtfsFile dir)
+    private IEnumerable<FsDirEntry> ListCore(NtfsFile dir, List<UnshownEntry>? unshown)
     {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var e in WalkIndex(dir))
         {
             var key = e.Key!;
             if (key.IsDosOnly) continue;
             long rec = NtfsFileReference.Record(e.FileReference);
-            if (rec == dir.Number) continue; // the root lists itself as "."
+            if (rec == dir.Number)
+            {
+                // the root lists itself as "."; any other entry that names its own directory is a loop
+                if (key.Name != ".") unshown?.Add(new UnshownEntry(Utf16NameEscape.Encode(key.Name), rec, "the entry points at its own directory"));
+                continue;
+            }
+            if (key.Name is "" or "." or "..")
+            {
+                unshown?.Add(new UnshownEntry(key.Name, rec, "an index entry with this name is not a name a path can hold"));
+                continue;
+            }
             var target = Target(e);
             if (target is null) continue;
             var node = NodeOf(target);
             if ((node.Attributes & FsAttributes.Metafile) != 0 && !_options.ShowSystemFiles) continue;
-            yield return new FsDirEntry(NtfsNameEscape.Encode(key.Name), node);
+            string shown = Utf16NameEscape.Encode(key.Name);
+            if (!seen.Add(shown))
+            {
+                unshown?.Add(new UnshownEntry(shown, rec, "a second index entry with the same name (the name shows the first)"));
+                continue;
+            }
+            yield return new FsDirEntry(shown, node);
         }
     }
 
@@ -593,7 +623,7 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
         foreach (var name in f.StreamNames())
         {
             var first = f.Pieces(NtfsAttributeType.Data, name).OrderBy(a => a.LowestVcn).First();
-            list.Add(new FsStream(NtfsNameEscape.Encode(name), first.DataSize));
+            list.Add(new FsStream(Utf16NameEscape.Encode(name), first.DataSize));
         }
         return list;
     }
@@ -602,7 +632,7 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
     {
         var f = LoadOrThrow(id);
         string what = $"{Name}: MFT record {id}:{streamName}";
-        string raw = NtfsNameEscape.Decode(streamName);
+        if (!Utf16NameEscape.TryDecode(streamName, out string raw)) throw new FileReadException(what, "no such stream");
         var upcase = _upcase.Value;
         string? name = f.StreamNames().FirstOrDefault(n => n == raw)
             ?? f.StreamNames().FirstOrDefault(n => upcase.Compare(n, raw) == 0)
@@ -636,7 +666,7 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
         {
             stored = rp.Target!;
             windows = rp.Kind != NtfsReparseKind.LxSymlink;
-            if (rp.Kind == NtfsReparseKind.Symlink && rp.Relative) return Relative(f, stored.Replace('\\', '/'));
+            if (rp.Kind == NtfsReparseKind.Symlink && rp.Relative) return Relative(f, stored.Split('\\'), stored);
         }
         else if (NtfsInterix.Detect(this, f) is { Kind: NtfsInterix.Kind.Symlink } ix)
         {
@@ -649,7 +679,7 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
         }
         if (stored.Length > MaxLinkTargetLength) return Unresolved("too-long");
         if (windows) return WindowsAbsolute(f, stored);
-        if (!stored.StartsWith('/')) return Relative(f, stored);
+        if (!stored.StartsWith('/')) return Relative(f, stored.Split('/'), stored);
         // A WSL or Interix absolute path names the Linux root; /mnt/<letter>/... is a Windows drive seen from WSL.
         var parts = stored.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length >= 2 && parts[0] == "mnt" && parts[1].Length == 1 && char.IsAsciiLetter(parts[1][0]))
@@ -664,7 +694,7 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
     private static string Unresolved(string original)
     {
         var parts = original.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries)
-            .Select(p => p switch { "." => "%2E", ".." => "%2E%2E", _ => NtfsNameEscape.Encode(p) });
+            .Select(p => p switch { "." => "%2E", ".." => "%2E%2E", _ => Utf16NameEscape.Encode(p) });
         return UnresolvedLinkRoot + "/" + string.Join('/', parts);
     }
 
@@ -710,20 +740,23 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
             nodes.Add(next);
         }
         if (!stoppedAtLink && IsSelfOrAncestor(link, nodes[^1].Number)) return Unresolved(original);
-        return "/" + string.Join('/', path.Select(NtfsNameEscape.Encode));
+        return "/" + string.Join('/', path.Select(Utf16NameEscape.Encode));
     }
 
-    /// <summary>A relative target as stored (with `/`), unless it climbs above the root or loops back to an ancestor.</summary>
-    private string Relative(NtfsFile link, string target)
+    /// <summary>
+    /// A relative target as stored, its <paramref name="components"/> (split on the target's own separator) each
+    /// escaped and joined with `/`, unless it climbs above the root or loops back to an ancestor.
+    /// </summary>
+    private string Relative(NtfsFile link, string[] components, string target)
     {
         var ancestors = Ancestors(link);
         if (ancestors is null) return Unresolved(target);
         int depth = ancestors.Count - 1; // ancestors[0] = parent directory, last = root
         var stack = new List<long>(ancestors.AsEnumerable().Reverse()); // root .. parent
         bool lexicalOnly = false;
-        foreach (var c in target.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var c in components)
         {
-            if (c == ".") continue;
+            if (c.Length == 0 || c == ".") continue;
             if (c == "..")
             {
                 if (depth == 0) return Unresolved(target);
@@ -739,7 +772,7 @@ public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap
             stack.Add(next.Number);
         }
         if (!lexicalOnly && IsSelfOrAncestor(link, stack[^1])) return Unresolved(target);
-        return NtfsNameEscape.Encode(target);
+        return string.Join('/', components.Where(c => c.Length > 0).Select(c => c is "." or ".." ? c : Utf16NameEscape.Encode(c)));
     }
 
     private bool IsSelfOrAncestor(NtfsFile link, long record) =>
