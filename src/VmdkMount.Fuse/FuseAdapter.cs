@@ -112,10 +112,10 @@ public sealed unsafe class FuseAdapter
         if (inode.IsDirectory) { FuseLowLevel.ReplyErr(req, Errno.EISDIR); return; }
         if (_readaheadRaised == 0 && Interlocked.Exchange(ref _readaheadRaised, 1) == 0) FuseSession.RaiseReadahead(_mountRoot);
         fi->Fh = 0;
-        if (_attributes.IsDirect(LengthOf(inode)))
+        if (_attributes.IsDirect(Tree.LengthOf(inode)))
         {
             ulong handle = (ulong)Interlocked.Increment(ref _nextHandle);
-            _readAheads[handle] = new ReadAhead((at, destination) => ReadFully(inode, at, destination));
+            _readAheads[handle] = new ReadAhead((at, destination) => Tree.Read(inode, at, destination));
             fi->Fh = handle;
             fi->Bits |= FuseFileInfo.DirectIoBit;
         }
@@ -137,7 +137,7 @@ public sealed unsafe class FuseAdapter
         var inode = Get(ino);
         if (offset < 0) { FuseLowLevel.ReplyErr(req, Errno.EINVAL); return; }
         int want = (int)Math.Min(size, (nuint)MaxRead);
-        long length = LengthOf(inode);
+        long length = Tree.LengthOf(inode);
         if (offset >= length) want = 0;
         else if (length - offset < want) want = (int)(length - offset);
         // Small requests are answered directly: for them the round trip is the cost, and a hand-off would add to it.
@@ -149,7 +149,7 @@ public sealed unsafe class FuseAdapter
         try
         {
             var destination = native != 0 ? ReadBuffers.Span(native, want) : managed.AsSpan(0, want);
-            int total = prefetched != 0 ? want : ReadFully(inode, offset, destination);
+            int total = prefetched != 0 ? want : Tree.Read(inode, offset, destination);
             if (total == want) readAhead?.Advance(offset, want, length);
             if (total < want)
             {
@@ -263,7 +263,7 @@ public sealed unsafe class FuseAdapter
     {
         if (!_xattrs) { FuseLowLevel.ReplyErr(req, Errno.ENOSYS); return; }
         var inode = Get(ino);
-        var streams = inode.Kind == MountNodeKind.FsNode ? inode.FileSystem!.ListStreams(inode.Node!.Id) : [];
+        var streams = Tree.Streams(inode);
         var names = new StringBuilder();
         foreach (var s in streams) names.Append(XattrPrefix).Append(s.Name).Append('\0');
         byte[] bytes = Encoding.UTF8.GetBytes(names.ToString());
@@ -277,9 +277,7 @@ public sealed unsafe class FuseAdapter
         if (!_xattrs) { FuseLowLevel.ReplyErr(req, Errno.ENOSYS); return; }
         var inode = Get(ino);
         string name = Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(namePtr));
-        FsStream? stream = null;
-        if (inode.Kind == MountNodeKind.FsNode && name.StartsWith(XattrPrefix, StringComparison.Ordinal))
-            stream = FindStream(inode.FileSystem!.ListStreams(inode.Node!.Id), name[XattrPrefix.Length..]);
+        FsStream? stream = name.StartsWith(XattrPrefix, StringComparison.Ordinal) ? Tree.FindStream(inode, name[XattrPrefix.Length..]) : null;
         if (stream is not { } found) { FuseLowLevel.ReplyErr(req, Errno.ENODATA); return; }
         if (found.Size > MaxXattrSize) { FuseLowLevel.ReplyErr(req, Errno.E2BIG); return; }
         if (size == 0) { FuseLowLevel.ReplyXattr(req, (nuint)found.Size); return; }
@@ -287,14 +285,7 @@ public sealed unsafe class FuseAdapter
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)found.Size));
         try
         {
-            var span = buffer.AsSpan(0, (int)found.Size);
-            int total = 0;
-            while (total < span.Length)
-            {
-                int n = inode.FileSystem!.ReadStream(inode.Node!.Id, found.Name, total, span[total..]);
-                if (n <= 0) break;
-                total += n;
-            }
+            int total = Tree.ReadStream(inode, found, 0, buffer.AsSpan(0, (int)found.Size));
             fixed (byte* p = buffer) FuseLowLevel.ReplyBuf(req, p, (nuint)total);
         }
         finally
@@ -303,69 +294,15 @@ public sealed unsafe class FuseAdapter
         }
     }
 
-    /// <summary>SEEK_DATA / SEEK_HOLE: disk.img answers from the allocation map; files are all data up to their size.</summary>
+    /// <summary>SEEK_DATA / SEEK_HOLE, as <see cref="MountTree.NextData"/> and <see cref="MountTree.NextHole"/> answer them.</summary>
     internal void Lseek(nint req, ulong ino, long offset, int whence)
     {
         var inode = Get(ino);
-        long length = LengthOf(inode);
         if (whence is not (SeekData or SeekHole)) { FuseLowLevel.ReplyErr(req, Errno.EINVAL); return; }
-        if (offset < 0 || offset >= length) { FuseLowLevel.ReplyErr(req, Errno.ENXIO); return; }
-        long result;
-        if (inode.Kind != MountNodeKind.DiskImage)
-            result = whence == SeekData ? offset : length;
-        else if (whence == SeekData)
-            result = NextData(offset, length);
-        else
-            result = NextHole(offset, length);
+        long result = whence == SeekData ? Tree.NextData(inode, offset) : Tree.NextHole(inode, offset);
         if (result < 0) FuseLowLevel.ReplyErr(req, Errno.ENXIO);
         else FuseLowLevel.ReplyLseek(req, result);
     }
-
-    private long NextData(long offset, long length)
-    {
-        foreach (var range in Tree.Disk.QueryAllocated(offset, length - offset))
-            if (range.End > offset) return Math.Max(offset, range.Offset);
-        return -1;
-    }
-
-    private long NextHole(long offset, long length)
-    {
-        long position = offset;
-        foreach (var range in Tree.Disk.QueryAllocated(offset, length - offset))
-        {
-            if (range.Offset > position) return position;
-            position = Math.Max(position, range.End);
-        }
-        return Math.Min(position, length);
-    }
-
-    private static FsStream? FindStream(IReadOnlyList<FsStream> streams, string name)
-    {
-        foreach (var s in streams) if (string.Equals(s.Name, name, StringComparison.Ordinal)) return s;
-        foreach (var s in streams) if (string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase)) return s;
-        return null;
-    }
-
-    private int ReadFully(MountInode inode, long offset, Span<byte> destination)
-    {
-        int total = 0;
-        while (total < destination.Length)
-        {
-            int n = inode.Kind == MountNodeKind.DiskImage
-                ? Tree.Disk.ReadAt(offset + total, destination[total..])
-                : inode.FileSystem!.Read(inode.Node!.Id, offset + total, destination[total..]);
-            if (n <= 0) break;
-            total += n;
-        }
-        return total;
-    }
-
-    private long LengthOf(MountInode inode) => inode.Kind switch
-    {
-        MountNodeKind.DiskImage => Tree.Disk.Length,
-        MountNodeKind.FsNode => inode.Node!.Size,
-        _ => 0,
-    };
 
     private long SymlinkSize(MountInode inode)
     {

@@ -14,6 +14,9 @@ public sealed record MountTreeOptions
 
     /// <summary>Add `disk.img` (the flattened disk) beside the volume folders.</summary>
     public bool RawImage { get; init; }
+
+    /// <summary>How long handed-out nodes are kept (FUSE: until the kernel forgets them).</summary>
+    public NodeRetention Retention { get; init; } = NodeRetention.LookupCounted;
 }
 
 /// <summary>
@@ -23,7 +26,7 @@ public sealed record MountTreeOptions
 /// sight and never reused, and a (volume, filesystem node id) pair always gets the same number, so hard links
 /// share one inode.
 /// </summary>
-public sealed class MountTree
+public sealed partial class MountTree
 {
     public const ulong RootIno = 1;
     public const string DiskImageName = "disk.img";
@@ -102,7 +105,7 @@ public sealed class MountTree
         if (inode.Pinned) return;
         lock (_refGate)
         {
-            inode.LookupCount++;
+            Options.Retention.Retain(inode);
             if (_byIno.TryAdd(inode.Ino, inode) && inode.Kind == MountNodeKind.FsNode)
             {
                 if (IsSymlink(inode)) _symlinks.TryAdd((inode.Parent!.Ino, inode.Name), inode);
@@ -112,16 +115,15 @@ public sealed class MountTree
     }
 
     /// <summary>
-    /// The kernel dropped <paramref name="nlookup"/> references (FUSE FORGET). A node nobody references any more is
-    /// let go, so a scan of millions of files does not keep them all; a later lookup makes it anew.
+    /// The frontend dropped <paramref name="nlookup"/> references (FUSE FORGET). A node the retention policy lets go
+    /// leaves the tree, so a scan of millions of files does not keep them all; a later lookup makes it anew.
     /// </summary>
     public void Forget(ulong ino, ulong nlookup)
     {
         lock (_refGate)
         {
             if (!_byIno.TryGetValue(ino, out var inode) || inode.Pinned) return;
-            inode.LookupCount = inode.LookupCount > nlookup ? inode.LookupCount - nlookup : 0;
-            if (inode.LookupCount > 0) return;
+            if (!Options.Retention.Release(inode, nlookup)) return;
             _byIno.TryRemove(ino, out _);
             if (inode.Kind == MountNodeKind.FsNode && IsSymlink(inode))
                 _symlinks.TryRemove(new KeyValuePair<(ulong, string), MountInode>((inode.Parent!.Ino, inode.Name), inode));
@@ -147,6 +149,32 @@ public sealed class MountTree
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// The node at <paramref name="path"/> below the mount root (`/`, `/p1/Users`, or `/Users` with a single volume),
+    /// for frontends that name files by path; null when a component is missing or is not a folder. Symlinks are not
+    /// followed (a path frontend shows them as links, as FUSE does); `..` goes to the parent the walk came from, and
+    /// stops at the root. Bounded by the path's own length.
+    /// </summary>
+    public MountInode? Resolve(string path)
+    {
+        var walked = new List<MountInode> { Root };
+        foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part == ".") continue;
+            if (part == "..")
+            {
+                if (walked.Count > 1) walked.RemoveAt(walked.Count - 1);
+                continue;
+            }
+            var current = walked[^1];
+            if (!current.IsDirectory) return null;
+            var next = Lookup(current, part);
+            if (next is null) return null;
+            walked.Add(next);
+        }
+        return walked[^1];
     }
 
     /// <summary>

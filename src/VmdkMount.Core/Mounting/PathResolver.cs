@@ -1,3 +1,4 @@
+using VmdkMount.Core.Errors;
 using VmdkMount.Core.FileSystems;
 
 namespace VmdkMount.Core.Mounting;

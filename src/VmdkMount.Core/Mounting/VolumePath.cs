@@ -1,4 +1,3 @@
-using VmdkMount.Core.Errors;
 
 namespace VmdkMount.Core.Mounting;
 
@@ -34,10 +33,4 @@ public readonly record struct VolumePath(string Volume, string Path, string? Str
         path.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(c => c != ".").ToArray();
 
     public override string ToString() => Stream is null ? $"{Volume}:{Path}" : $"{Volume}:{Path}:{Stream}";
-}
-
-/// <summary>Thrown when a path names nothing.</summary>
-public sealed class PathNotFoundException : VmdkMountException
-{
-    public PathNotFoundException(string path) : base($"{path}: no such file or directory") { }
 }

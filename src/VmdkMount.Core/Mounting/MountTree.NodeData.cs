@@ -1,0 +1,97 @@
+using VmdkMount.Core.FileSystems;
+
+namespace VmdkMount.Core.Mounting;
+
+/// <summary>
+/// What reading a node means, the same for every frontend: a file's bytes come from its volume's reader,
+/// `disk.img`'s from the flattened disk; lengths, SEEK_DATA/SEEK_HOLE and named streams likewise.
+/// </summary>
+public sealed partial class MountTree
+{
+    /// <summary>The byte length a frontend reports: the disk's for disk.img, the node's size, 0 for folders.</summary>
+    public long LengthOf(MountInode inode) => inode.Kind switch
+    {
+        MountNodeKind.DiskImage => Disk.Length,
+        MountNodeKind.FsNode => inode.Node!.Size,
+        _ => 0,
+    };
+
+    /// <summary>
+    /// Fills <paramref name="destination"/> from <paramref name="offset"/> as far as the data goes (readers may
+    /// return less than asked per call); returns the bytes read, short only at the end of the data.
+    /// </summary>
+    public int Read(MountInode inode, long offset, Span<byte> destination)
+    {
+        if (inode.Kind is not (MountNodeKind.DiskImage or MountNodeKind.FsNode) || inode.IsDirectory)
+            throw new ArgumentException($"{DisplayPath(inode)} has no data to read");
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int n = inode.Kind == MountNodeKind.DiskImage
+                ? Disk.ReadAt(offset + total, destination[total..])
+                : inode.FileSystem!.Read(inode.Node!.Id, offset + total, destination[total..]);
+            if (n <= 0) break;
+            total += n;
+        }
+        return total;
+    }
+
+    /// <summary>
+    /// SEEK_DATA: the first offset at or after <paramref name="offset"/> that may hold data, or -1 for none (ENXIO).
+    /// disk.img answers from the disk's allocation map; a file is all data up to its size.
+    /// </summary>
+    public long NextData(MountInode inode, long offset)
+    {
+        long length = LengthOf(inode);
+        if (offset < 0 || offset >= length) return -1;
+        if (inode.Kind != MountNodeKind.DiskImage) return offset;
+        foreach (var range in Disk.QueryAllocated(offset, length - offset))
+            if (range.End > offset) return Math.Max(offset, range.Offset);
+        return -1;
+    }
+
+    /// <summary>SEEK_HOLE: the first offset at or after <paramref name="offset"/> in a hole (the end counts as one), or -1 past the end.</summary>
+    public long NextHole(MountInode inode, long offset)
+    {
+        long length = LengthOf(inode);
+        if (offset < 0 || offset >= length) return -1;
+        if (inode.Kind != MountNodeKind.DiskImage) return length;
+        long position = offset;
+        foreach (var range in Disk.QueryAllocated(offset, length - offset))
+        {
+            if (range.Offset > position) return position;
+            position = Math.Max(position, range.End);
+        }
+        return Math.Min(position, length);
+    }
+
+    /// <summary>Named data streams of a node (NTFS alternate data streams); none for other nodes.</summary>
+    public IReadOnlyList<FsStream> Streams(MountInode inode) =>
+        inode.Kind == MountNodeKind.FsNode ? inode.FileSystem!.ListStreams(inode.Node!.Id) : [];
+
+    /// <summary>
+    /// The stream called <paramref name="name"/>: the exact name first, then ignoring case, as NTFS (the one reader
+    /// with streams) compares stream names; null when there is none.
+    /// </summary>
+    public FsStream? FindStream(MountInode inode, string name)
+    {
+        var streams = Streams(inode);
+        foreach (var s in streams) if (string.Equals(s.Name, name, StringComparison.Ordinal)) return s;
+        foreach (var s in streams) if (string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase)) return s;
+        return null;
+    }
+
+    /// <summary>Fills <paramref name="destination"/> from a named stream as far as it goes; returns the bytes read.</summary>
+    public int ReadStream(MountInode inode, FsStream stream, long offset, Span<byte> destination)
+    {
+        if (inode.Kind != MountNodeKind.FsNode) throw new ArgumentException($"{DisplayPath(inode)} has no streams");
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int n = inode.FileSystem!.ReadStream(inode.Node!.Id, stream.Name, offset + total, destination[total..]);
+            if (n <= 0) break;
+            total += n;
+        }
+        return total;
+    }
+}
