@@ -78,4 +78,25 @@ public class CacheBudgetTests
         foreach (var c in caches) c.Dispose();
         Assert.Equal(0, budget.UsedBytes);
     }
+
+    [Fact]
+    public void The_least_recently_used_table_goes_first_and_a_reread_costs_one_load()
+    {
+        // What the COWD/SEsparse table cache promised before it became a BoundedCache on a budget.
+        var budget = new CacheBudget(6 * (16_384 + Over) + 100);
+        using var cache = new BoundedCache<long, byte[]>(budget);
+        int loads = 0;
+        (byte[], long) Load(int size) { loads++; return (new byte[size], size); }
+        for (int page = 0; page < 10; page++) cache.GetOrAdd(page, 16_384, Load);
+        Assert.Equal(10, loads);
+        Assert.True(budget.UsedBytes <= budget.CapacityBytes);
+        cache.GetOrAdd(4, 16_384, Load); // pages 4..9 fit; touching 4 makes 5 the oldest
+        Assert.Equal(10, loads);
+        cache.GetOrAdd(10, 16_384, Load);
+        Assert.Equal(11, loads);
+        cache.GetOrAdd(4, 16_384, Load);
+        Assert.Equal(11, loads);
+        cache.GetOrAdd(5, 16_384, Load);
+        Assert.Equal(12, loads);
+    }
 }

@@ -149,7 +149,7 @@ public class CowdExtentTests
                 e.ReadData(off, buf);
                 Assert.Equal(Pattern(512, (int)gdi), buf);
             }
-            Assert.True(CowdSeSparseTableCache.Shared.CurrentBytes <= CowdSeSparseTableCache.Shared.BudgetBytes);
+            Assert.True(Core.Caching.CacheBudget.Shared.UsedBytes <= Core.Caching.CacheBudget.Shared.CapacityBytes);
             // warm reads: no allocation per Map/ReadData
             long off0 = 7 * 512;
             e.Map(off0);

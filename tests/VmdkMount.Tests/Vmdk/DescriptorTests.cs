@@ -180,7 +180,7 @@ public sealed class DescriptorContainerAndCacheTests : IDisposable
     [Fact]
     public void Byte_bounded_cache_evicts_least_recently_used_to_stay_within_budget()
     {
-        var cache = new VmdkMount.Core.Caching.ByteBoundedCache<int, byte[]>(10_000);
+        var cache = new VmdkMount.Core.Caching.BoundedCache<int, byte[]>(new VmdkMount.Core.Caching.CacheBudget(10_000));
         for (int i = 0; i < 100; i++)
         {
             cache.Add(i, new byte[1000], 1000);

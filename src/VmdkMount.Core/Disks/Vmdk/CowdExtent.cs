@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
 
@@ -9,7 +10,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// ESX vmfsSparse ("COWD", redo-log) delta extent (vmdk-format.md section 5). A two-level map: a grain directory of
 /// u32 GT sectors and 4096-entry grain tables of u32 grain sectors; 0 is "not in this link" at both levels, and
 /// COWD has no zeroed-grain value. Opening reads the header only; directory pages and grain tables are read on
-/// first use into <see cref="CowdSeSparseTableCache"/>. The extent does not own <c>file</c>.
+/// first use into a cache charged to the disk's <see cref="CacheBudget"/>. The extent does not own <c>file</c>.
 /// </summary>
 public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
 {
@@ -22,15 +23,16 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
 
     private readonly IReadAt _file;
     private readonly CowdHeader _header;
-    private readonly long _id = CowdSeSparseTableCache.NewExtentId();
+    private readonly BoundedCache<long, byte[]> _tables;
     private readonly long _fileLength;
     private readonly long _grainBytes;
     private readonly long _totalGrains;
     private readonly List<string> _warnings = new();
     private readonly DeltaExtentReader _reader;
 
-    private CowdExtent(IReadAt file, string fileName, CowdHeader header)
+    private CowdExtent(IReadAt file, string fileName, CowdHeader header, CacheBudget? cache)
     {
+        _tables = new(cache ?? CacheBudget.Shared);
         _file = file;
         FileName = fileName;
         _header = header;
@@ -43,14 +45,17 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
             _warnings.Add($"{fileName}: COWD header: uncleanShutdown is set (the delta was not closed cleanly; reading it anyway)");
     }
 
-    public static IExtent Open(IReadAt file, string fileName)
+    public static IExtent Open(IReadAt file, string fileName) => Open(file, fileName, null);
+
+    /// <summary>Opens the extent with its tables charged to <paramref name="cache"/> (null: the process-wide budget).</summary>
+    public static IExtent Open(IReadAt file, string fileName, CacheBudget? cache)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(CowdHeader.Size);
         try
         {
             var span = buffer.AsSpan(0, CowdHeader.Size);
             int n = file.ReadAt(0, span);
-            return new CowdExtent(file, fileName, CowdHeader.Parse(span[..n], fileName, file.Length));
+            return new CowdExtent(file, fileName, CowdHeader.Parse(span[..n], fileName, file.Length), cache);
         }
         finally
         {
@@ -158,7 +163,9 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
         return problems.ToList();
     }
 
-    public void Dispose() => CowdSeSparseTableCache.Shared.Forget(_id);
+    public void Dispose() => _tables.Dispose();
+
+    private static (byte[] Value, long Size) Sized(byte[] page) => (page, page.Length);
 
     public override string ToString() => FileName;
 
@@ -216,7 +223,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
         BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan((int)(gdi % GdEntriesPerPage) * sizeof(uint)));
 
     private byte[] GdPage(long page) =>
-        CowdSeSparseTableCache.Shared.Get(_id, -1 - page, (this, page), static s => s.Item1.LoadGdPage(s.page));
+        _tables.GetOrAdd(-1 - page, (this, page), static s => Sized(s.Item1.LoadGdPage(s.page)));
 
     private byte[] LoadGdPage(long page)
     {
@@ -231,7 +238,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
     }
 
     private byte[] GrainTable(long gdi, uint gtSector) =>
-        CowdSeSparseTableCache.Shared.Get(_id, gdi, (this, gdi, gtSector), static s => s.Item1.LoadGrainTable(s.gdi, s.gtSector));
+        _tables.GetOrAdd(gdi, (this, gdi, gtSector), static s => Sized(s.Item1.LoadGrainTable(s.gdi, s.gtSector)));
 
     private byte[] LoadGrainTable(long gdi, uint gtSector)
     {

@@ -11,8 +11,8 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// <summary>
 /// A hosted sparse extent (KDMV, digest sections 2 and 3): monolithicSparse, a twoGbMaxExtentSparse piece, or a
 /// streamOptimized file in any of its three layouts. Opening reads the header (and the footer when the grain
-/// directory is at the end); the grain directory is read on first use, grain tables on demand into
-/// <see cref="SharedCaches.GrainTables"/>, decompressed grains into <see cref="SharedCaches.Grains"/>.
+/// directory is at the end); the grain directory is read on first use, grain tables and decompressed grains on
+/// demand into caches charged to the disk's <see cref="CacheBudget"/> and released when the extent is disposed.
 /// </summary>
 public sealed class HostedSparseExtent : IExtent
 {
@@ -21,7 +21,8 @@ public sealed class HostedSparseExtent : IExtent
     private const int MaxProblems = 100;
 
     private readonly IReadAt _file;
-    private readonly long _id = SharedCaches.NewId();
+    private readonly BoundedCache<uint, uint[]> _grainTables;
+    private readonly BoundedCache<long, byte[]> _grains;
     private readonly Lazy<uint[]> _gd;
     private readonly List<string> _warnings = new();
     private readonly long _fileLength;
@@ -29,8 +30,10 @@ public sealed class HostedSparseExtent : IExtent
     /// <summary>For a truncated stream read without its footer: grain index -> record sector, from a walk of the stream.</summary>
     private Dictionary<long, uint>? _recovered;
 
-    private HostedSparseExtent(IReadAt file, string fileName, SparseExtentHeader header, bool fromFooter)
+    private HostedSparseExtent(IReadAt file, string fileName, SparseExtentHeader header, bool fromFooter, CacheBudget? cache)
     {
+        _grainTables = new(cache ?? CacheBudget.Shared);
+        _grains = new(cache ?? CacheBudget.Shared);
         _file = file;
         _fileLength = file.Length;
         FileName = fileName;
@@ -100,9 +103,9 @@ public sealed class HostedSparseExtent : IExtent
     /// Opens a stream file whose footer is missing by walking its grain records from overHead (digest 3.3,
     /// "fallback for truncated streams"); the walk stops at the first record or marker that does not fit the file.
     /// </summary>
-    public static HostedSparseExtent OpenTruncatedStream(IReadAt file, string fileName, SparseExtentHeader header)
+    public static HostedSparseExtent OpenTruncatedStream(IReadAt file, string fileName, SparseExtentHeader header, CacheBudget? cache = null)
     {
-        var extent = new HostedSparseExtent(file, fileName, header, false);
+        var extent = new HostedSparseExtent(file, fileName, header, false, cache);
         var map = new Dictionary<long, uint>();
         long length = file.Length, pos = (long)header.OverHeadSectors * 512, grainBytes = header.GrainBytes;
         Span<byte> head = stackalloc byte[16];
@@ -148,7 +151,7 @@ public sealed class HostedSparseExtent : IExtent
     }
 
     /// <summary>Opens an extent whose header was read with <see cref="ReadHeader"/>; checks that the tables lie inside the file.</summary>
-    public static HostedSparseExtent Open(IReadAt file, string fileName, SparseExtentHeader header, bool fromFooter)
+    public static HostedSparseExtent Open(IReadAt file, string fileName, SparseExtentHeader header, bool fromFooter, CacheBudget? cache = null)
     {
         if (header.CapacitySectors == 0)
             throw new CorruptDataException($"{fileName}: sparse extent header", 0x0C, "capacity is 0");
@@ -159,7 +162,7 @@ public sealed class HostedSparseExtent : IExtent
         CheckTableRange(fileName, "grain directory", header.GdOffsetSectors, header.GdEntries * 4, len);
         if (header.HasRedundantGd)
             CheckTableRange(fileName, "redundant grain directory", header.RgdOffsetSectors, header.GdEntries * 4, len);
-        return new HostedSparseExtent(file, fileName, header, fromFooter);
+        return new HostedSparseExtent(file, fileName, header, fromFooter, cache);
     }
 
     private static void CheckTableRange(string fileName, string what, ulong sector, long bytes, long fileLength)
@@ -198,7 +201,7 @@ public sealed class HostedSparseExtent : IExtent
 
     private uint[] GrainTable(uint gtSector, long gdIndex)
     {
-        if (SharedCaches.GrainTables.TryGet((_id, gtSector), out var cached)) return cached;
+        if (_grainTables.TryGet(gtSector, out var cached)) return cached;
         int bytes = (int)Header.GtesPerGt * 4;
         long off = (long)gtSector * 512;
         if (off > _fileLength || bytes > _fileLength - off)
@@ -228,14 +231,14 @@ public sealed class HostedSparseExtent : IExtent
                 {
                     // A delta link's tables are mostly empty: all of them share one array of zeros (read-only).
                     gt = EmptyTable((int)Header.GtesPerGt);
-                    SharedCaches.GrainTables.Add((_id, gtSector + (uint)t * gtSectors), gt, 64);
+                    gt = _grainTables.Add(gtSector + (uint)t * gtSectors, gt, 0);
                 }
                 else
                 {
                     gt = new uint[Header.GtesPerGt];
                     MemoryMarshal.Cast<byte, uint>(source).CopyTo(gt);
                     if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(gt, gt);
-                    SharedCaches.GrainTables.Add((_id, gtSector + (uint)t * gtSectors), gt, bytes + 32);
+                    gt = _grainTables.Add(gtSector + (uint)t * gtSectors, gt, bytes);
                 }
                 if (t == 0) first = gt;
             }
@@ -364,10 +367,10 @@ public sealed class HostedSparseExtent : IExtent
     }
 
     private byte[] DecompressedGrain(long grain, uint gte) =>
-        SharedCaches.Grains.GetOrAdd((_id, grain), (this, grain, gte), static s =>
+        _grains.GetOrAdd(grain, (this, grain, gte), static s =>
         {
             var data = s.Item1.Decompress(s.grain, s.gte, out _);
-            return (data, data.Length + 64);
+            return (data, data.Length);
         });
 
     /// <summary>Decodes the compressed grain record at sector <paramref name="gte"/> (digest 3.1, 3.2).</summary>
@@ -510,5 +513,9 @@ public sealed class HostedSparseExtent : IExtent
         }
     }
 
-    public void Dispose() { }
+    public void Dispose()
+    {
+        _grainTables.Dispose();
+        _grains.Dispose();
+    }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
 
@@ -9,7 +10,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// ESXi SEsparse delta extent (vmdk-format.md section 6): a grain directory of u64 entries naming grain tables by
 /// index in a preallocated region, and 4096-entry tables of u64 typed entries (unallocated, unmapped, zero, or an
 /// allocated grain index with swapped halves). Opening reads the constant and volatile headers only; directory
-/// pages and grain tables are read on first use into <see cref="CowdSeSparseTableCache"/>. The extent does not
+/// pages and grain tables are read on first use into a cache charged to the disk's <see cref="CacheBudget"/>. The extent does not
 /// own <c>file</c>.
 /// </summary>
 public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
@@ -22,13 +23,14 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
 
     private readonly IReadAt _file;
     private readonly SeSparseHeader _header;
-    private readonly long _id = CowdSeSparseTableCache.NewExtentId();
+    private readonly BoundedCache<long, byte[]> _tables;
     private readonly long _fileLength;
     private readonly List<string> _warnings = new();
     private readonly DeltaExtentReader _reader;
 
-    private SeSparseExtent(IReadAt file, string fileName, SeSparseHeader header, SeSparseVolatileHeader volatileHeader)
+    private SeSparseExtent(IReadAt file, string fileName, SeSparseHeader header, SeSparseVolatileHeader volatileHeader, CacheBudget? cache)
     {
+        _tables = new(cache ?? CacheBudget.Shared);
         _file = file;
         FileName = fileName;
         _header = header;
@@ -38,7 +40,10 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
         _reader = new DeltaExtentReader(file, fileName, "SEsparse", Length, GrainBytes, this);
     }
 
-    public static IExtent Open(IReadAt file, string fileName)
+    public static IExtent Open(IReadAt file, string fileName) => Open(file, fileName, null);
+
+    /// <summary>Opens the extent with its tables charged to <paramref name="cache"/> (null: the process-wide budget).</summary>
+    public static IExtent Open(IReadAt file, string fileName, CacheBudget? cache)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(SeSparseHeader.Size);
         try
@@ -49,7 +54,7 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
             long at = header.VolatileHeader.ByteOffset;
             n = file.ReadAt(at, span);
             var volatileHeader = SeSparseVolatileHeader.Parse(span[..n], fileName, at);
-            return new SeSparseExtent(file, fileName, header, volatileHeader);
+            return new SeSparseExtent(file, fileName, header, volatileHeader, cache);
         }
         finally
         {
@@ -172,7 +177,9 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
         return problems.ToList();
     }
 
-    public void Dispose() => CowdSeSparseTableCache.Shared.Forget(_id);
+    public void Dispose() => _tables.Dispose();
+
+    private static (byte[] Value, long Size) Sized(byte[] page) => (page, page.Length);
 
     public override string ToString() => FileName;
 
@@ -251,7 +258,7 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
         BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan((int)(gdi % GdEntriesPerPage) * SeSparseHeader.GdeSize));
 
     private byte[] GdPage(long page) =>
-        CowdSeSparseTableCache.Shared.Get(_id, -1 - page, (this, page), static s => s.Item1.LoadGdPage(s.page));
+        _tables.GetOrAdd(-1 - page, (this, page), static s => Sized(s.Item1.LoadGdPage(s.page)));
 
     private byte[] LoadGdPage(long page)
     {
@@ -266,7 +273,7 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
     }
 
     private byte[] GrainTable(long gdi, long gtIndex) =>
-        CowdSeSparseTableCache.Shared.Get(_id, gdi, (this, gtIndex), static s => s.Item1.LoadGrainTable(s.gtIndex));
+        _tables.GetOrAdd(gdi, (this, gtIndex), static s => Sized(s.Item1.LoadGrainTable(s.gtIndex)));
 
     private byte[] LoadGrainTable(long gtIndex)
     {

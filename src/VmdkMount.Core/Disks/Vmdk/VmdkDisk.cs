@@ -15,11 +15,12 @@ public sealed class VmdkDisk : IVirtualDisk
     public const long BlockBytes = 32L << 20;
 
     private readonly VmdkLink[] _links;
-    private readonly ByteBoundedCache<long, OwnerRun[]> _owners = new(32L << 20);
+    private readonly BoundedCache<long, OwnerRun[]> _owners;
     private readonly List<string> _warnings;
 
-    private VmdkDisk(string source, VmdkLink[] links, List<string> warnings)
+    private VmdkDisk(string source, VmdkLink[] links, List<string> warnings, CacheBudget budget)
     {
+        _owners = new(budget);
         Source = source;
         _links = links;
         _warnings = warnings;
@@ -73,7 +74,7 @@ public sealed class VmdkDisk : IVirtualDisk
         var locator = new ParentLocator(store);
         try
         {
-            var link = VmdkLinkOpener.Open(full, store, options.RecoverTruncatedStreams, rules);
+            var link = VmdkLinkOpener.Open(full, store, options.RecoverTruncatedStreams, rules, options.Cache);
             links.Add(link);
             seen.Add(store.Identity(full));
             while (link.HasParent)
@@ -83,7 +84,7 @@ public sealed class VmdkDisk : IVirtualDisk
                 var (parentPath, foundBy) = locator.Locate(link, seen);
                 if (!seen.Add(store.Identity(parentPath)))
                     throw new ChainException($"{link.Path}: parent loop: its parent {parentPath} is already in the chain of {full}");
-                var parent = VmdkLinkOpener.OpenParent(link, parentPath, foundBy, store, options.RecoverTruncatedStreams, rules);
+                var parent = VmdkLinkOpener.OpenParent(link, parentPath, foundBy, store, options.RecoverTruncatedStreams, rules, options.Cache);
                 links.Add(parent);
                 parent.FoundBy = foundBy;
                 if (parent.Cid != link.ParentCid)
@@ -108,7 +109,7 @@ public sealed class VmdkDisk : IVirtualDisk
         var all = new List<string>();
         foreach (var l in links) all.AddRange(l.Warnings);
         all.AddRange(warnings);
-        return new VmdkDisk(path, links.ToArray(), all);
+        return new VmdkDisk(path, links.ToArray(), all, options.Cache ?? CacheBudget.Shared);
     }
 
     /// <summary>The owner runs of the block holding <paramref name="offset"/>.</summary>
@@ -196,6 +197,7 @@ public sealed class VmdkDisk : IVirtualDisk
 
     public void Dispose()
     {
+        _owners.Dispose();
         foreach (var l in _links) l.Dispose();
     }
 }

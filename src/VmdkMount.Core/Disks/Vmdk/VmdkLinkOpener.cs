@@ -1,3 +1,4 @@
+using VmdkMount.Core.Caching;
 using VmdkMount.Core.Disks;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Transports;
@@ -12,7 +13,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// </summary>
 internal static class VmdkLinkOpener
 {
-    public static VmdkLink Open(string path, ISourceStore store, bool recoverTruncatedStream = false, ChainFileRules? rules = null)
+    public static VmdkLink Open(string path, ISourceStore store, bool recoverTruncatedStream = false, ChainFileRules? rules = null, CacheBudget? cache = null)
     {
         rules ??= ChainFileRules.Strict;
         var owned = new List<IDisposable>();
@@ -43,10 +44,10 @@ internal static class VmdkLinkOpener
                     if (header.CapacitySectors == 0 && descriptor is not null)
                     {
                         // qemu's "descriptor container": a KDMV file with no data of its own whose text lists the extents.
-                        PlaceExtents(descriptor, path, store, rules, owned, placed, warnings);
+                        PlaceExtents(descriptor, path, store, rules, cache, owned, placed, warnings);
                         return new VmdkLink(path, descriptor, placed.ToArray(), owned.ToArray(), warnings, "sparse file holding a descriptor");
                     }
-                    var extent = recovered ? HostedSparseExtent.OpenTruncatedStream(file, path, header) : HostedSparseExtent.Open(file, path, header, fromFooter);
+                    var extent = recovered ? HostedSparseExtent.OpenTruncatedStream(file, path, header, cache) : HostedSparseExtent.Open(file, path, header, fromFooter, cache);
                     placed.Add(new PlacedExtent(0, extent, null));
                     if (descriptor is { Extents.Count: > 1 })
                         warnings.Add($"{path}: embedded descriptor lists {descriptor.Extents.Count} extents; this file is used as the only one");
@@ -54,10 +55,10 @@ internal static class VmdkLinkOpener
                         header.IsCompressed ? "streamOptimized sparse file" : "monolithic sparse file");
                 }
                 case VmdkFileKind.Cowd:
-                    placed.Add(new PlacedExtent(0, CowdExtent.Open(file, path), null));
+                    placed.Add(new PlacedExtent(0, CowdExtent.Open(file, path, cache), null));
                     return new VmdkLink(path, null, placed.ToArray(), owned.ToArray(), warnings, "bare COWD extent");
                 case VmdkFileKind.SeSparse:
-                    placed.Add(new PlacedExtent(0, SeSparseExtent.Open(file, path), null));
+                    placed.Add(new PlacedExtent(0, SeSparseExtent.Open(file, path, cache), null));
                     return new VmdkLink(path, null, placed.ToArray(), owned.ToArray(), warnings, "bare SEsparse extent");
                 default:
                 {
@@ -65,7 +66,7 @@ internal static class VmdkLinkOpener
                     warnings.AddRange(descriptor.Warnings);
                     owned.Remove(file);
                     file.Dispose();
-                    PlaceExtents(descriptor, path, store, rules, owned, placed, warnings);
+                    PlaceExtents(descriptor, path, store, rules, cache, owned, placed, warnings);
                     return new VmdkLink(path, descriptor, placed.ToArray(), owned.ToArray(), warnings, "descriptor");
                 }
             }
@@ -99,11 +100,11 @@ internal static class VmdkLinkOpener
     /// Opens the parent a <see cref="ParentLocator"/> found. A hint may lead anywhere (moved chains, linked clones), so
     /// the file must first prove it is a VMDK at all; a hint naming `/etc/passwd` is refused, not parsed as a disk.
     /// </summary>
-    public static VmdkLink OpenParent(VmdkLink child, string path, string foundBy, ISourceStore store, bool recoverTruncatedStream, ChainFileRules rules)
+    public static VmdkLink OpenParent(VmdkLink child, string path, string foundBy, ISourceStore store, bool recoverTruncatedStream, ChainFileRules rules, CacheBudget? cache = null)
     {
         if (NotVmdkReason(path, store) is { } why)
             throw new ChainException($"{child.Path}: its parent {path} (found by {foundBy}) is not a VMDK: {why}; refused");
-        return Open(path, store, recoverTruncatedStream, rules);
+        return Open(path, store, recoverTruncatedStream, rules, cache);
     }
 
     /// <summary>Why a file is not a VMDK (no sparse magic and no descriptor text), or null when it is one.</summary>
@@ -153,7 +154,7 @@ internal static class VmdkLinkOpener
         }
     }
 
-    private static void PlaceExtents(DescriptorFile descriptor, string descriptorPath, ISourceStore store, ChainFileRules rules,
+    private static void PlaceExtents(DescriptorFile descriptor, string descriptorPath, ISourceStore store, ChainFileRules rules, CacheBudget? cache,
         List<IDisposable> owned, List<PlacedExtent> placed, List<string> warnings)
     {
         var folder = new ExtentFolder(store, store.FolderOf(descriptorPath), store.RealFolderOf(descriptorPath), descriptorPath, rules);
@@ -168,13 +169,13 @@ internal static class VmdkLinkOpener
             if (line.SizeSectors > long.MaxValue / 1024 || start > long.MaxValue / 2 - line.SizeSectors * 512)
                 throw new CorruptDataException(lineWhere, 0, $"extent size of {line.SizeSectors} sectors is absurd");
             long size = line.SizeSectors * 512;
-            IExtent extent = OpenExtent(line, folder, size, lineWhere, owned, warnings);
+            IExtent extent = OpenExtent(line, folder, size, lineWhere, cache, owned, warnings);
             placed.Add(new PlacedExtent(start, extent, line));
             start += size;
         }
     }
 
-    private static IExtent OpenExtent(ExtentLine line, ExtentFolder folder, long size, string where,
+    private static IExtent OpenExtent(ExtentLine line, ExtentFolder folder, long size, string where, CacheBudget? cache,
         List<IDisposable> owned, List<string> warnings)
     {
         switch (line.Type)
@@ -212,9 +213,9 @@ internal static class VmdkLinkOpener
         }
         IExtent inner = Sniff(file, path) switch
         {
-            VmdkFileKind.HostedSparse => OpenSparsePiece(file, path),
-            VmdkFileKind.Cowd => CowdExtent.Open(file, path),
-            VmdkFileKind.SeSparse => SeSparseExtent.Open(file, path),
+            VmdkFileKind.HostedSparse => OpenSparsePiece(file, path, cache),
+            VmdkFileKind.Cowd => CowdExtent.Open(file, path, cache),
+            VmdkFileKind.SeSparse => SeSparseExtent.Open(file, path, cache),
             _ => throw new CorruptDataException($"{path}: extent header", 0, $"{line.Type} extent file has no known magic (KDMV, COWD or SEsparse)"),
         };
         if (inner.Length == size) return inner;
@@ -222,10 +223,10 @@ internal static class VmdkLinkOpener
         return new SizedExtent(inner, size);
     }
 
-    private static HostedSparseExtent OpenSparsePiece(IReadAt file, string path)
+    private static HostedSparseExtent OpenSparsePiece(IReadAt file, string path, CacheBudget? cache)
     {
         var header = HostedSparseExtent.ReadHeader(file, path, out bool fromFooter);
-        return HostedSparseExtent.Open(file, path, header, fromFooter);
+        return HostedSparseExtent.Open(file, path, header, fromFooter, cache);
     }
 
     /// <summary>
