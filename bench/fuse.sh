@@ -9,6 +9,10 @@
 # mount of the top of a 100-link chain against its base alone.
 # Usage (root): bash bench/fuse.sh [WORKDIR]   (default build/bench-fuse; images are kept there and reused)
 # Writes the results between the fuse.sh markers in bench/RESULTS.md and prints them.
+# BASELINE_DLL=path/to/vmdkmount.dll adds our rows again for another build (before/after a change), and MARK=name
+# writes between the fuse-NAME markers instead, e.g.
+#   BASELINE_DLL=/work/old/build/bin/VmdkMount.Cli/Release/net10.0/vmdkmount.dll MARK=cache-ab \
+#   ONLY='^vmdkmount \((ours|baseline)\), NTFS p1 of base' bash bench/fuse.sh
 set -euo pipefail
 shopt -s inherit_errexit
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -88,6 +92,12 @@ mount_ours() {
   backing=$(ls "$img"/*.vmdk)
 }
 umount_ours() { ours unmount "$mnt" --state-dir "$state" >/dev/null; }
+mount_baseline() {
+  dotnet "$BASELINE_DLL" mount "$1" "$mnt" --volume "$2" --state-dir "$state" "${@:3}" >/dev/null
+  pids=$(cat "$state"/*.json | grep -o '"Pid":[0-9]*' | head -1 | cut -d: -f2)
+  backing=$(ls "$img"/*.vmdk)
+}
+umount_baseline() { dotnet "$BASELINE_DLL" unmount "$mnt" --state-dir "$state" >/dev/null; }
 mount_ntfs3g() {
   ntfs-3g -o ro "$img/p1.raw" "$mnt"
   pids=$(pgrep -f "ntfs-3g -o ro $img/p1.raw" | head -1); backing=$img/p1.raw
@@ -136,6 +146,14 @@ CONTENDERS=(
   "vmdkmount (ours) --direct-io, ext4 p2 of base.vmdk|ours|$img/base.vmdk|p2|--direct-io"
   "kernel ext4, loop mount of a raw copy of the volume|kernel"
 )
+if [ -n "${BASELINE_DLL:-}" ]; then
+  CONTENDERS+=(
+    "vmdkmount (baseline), NTFS p1 of base.vmdk|baseline|$img/base.vmdk|p1"
+    "vmdkmount (baseline), NTFS p1 of link100.vmdk (100-link chain)|baseline|$img/link100.vmdk|p1"
+    "vmdkmount (baseline), ext4 p2 of base.vmdk|baseline|$img/base.vmdk|p2"
+  )
+fi
+begin_mark="<!-- fuse${MARK:+-$MARK}.sh begin -->"; end_mark="<!-- fuse${MARK:+-$MARK}.sh end -->"
 # ONLY=REGEX keeps the contenders whose label matches (e.g. ONLY='direct-io|ntfs-3g on').
 if [ -n "${ONLY:-}" ]; then
   kept=(); for c in "${CONTENDERS[@]}"; do [[ "${c%%|*}" =~ $ONLY ]] && kept+=("$c"); done; CONTENDERS=("${kept[@]}")
@@ -212,8 +230,8 @@ rows=$(
 )
 
 report=$(cat <<TXT
-<!-- fuse.sh begin -->
-## FUSE mount (bench/fuse.sh)
+$begin_mark
+## FUSE mount (bench/fuse.sh${MARK:+, $MARK})
 
 Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) vCPUs, $(uname -r), libfuse $(dpkg-query -W -f='${Version}' libfuse3-3 2>/dev/null), .NET $(dotnet --version).
 Images: MBR disk, NTFS p1 and ext4 p2 (1600 MiB each), each holding big.bin (1 GiB random) and tree/ ($FILES files,
@@ -227,14 +245,14 @@ VM (load average at the end of the run: $(cut -d' ' -f1-3 /proc/loadavg); DAMON 
 | contender | mount s | seq MB/s | find + ls -lR s | read tree s | clamscan files/s | peak RSS MiB |
 |---|---|---|---|---|---|---|
 $rows
-<!-- fuse.sh end -->
+$end_mark
 TXT
 )
 echo "$report"
 results=$root/bench/RESULTS.md
 [ -f "$results" ] || printf '# Benchmark results\n\n' > "$results"
-awk -v report="$report" '
-  /<!-- fuse.sh begin -->/ { skip = 1; print report; done = 1; next }
-  /<!-- fuse.sh end -->/ { skip = 0; next }
+awk -v report="$report" -v begin="$begin_mark" -v end="$end_mark" '
+  $0 == begin { skip = 1; print report; done = 1; next }
+  $0 == end { skip = 0; next }
   !skip { print }
   END { if (!done) print "\n" report }' "$results" > "$results.tmp" && mv "$results.tmp" "$results"
