@@ -174,7 +174,7 @@ public sealed class VmdkDisk : IVirtualDisk
     /// </summary>
     public IEnumerable<OwnerRun> Owners(long offset, long length)
     {
-        long end = Math.Min(Length, offset + Math.Min(length, long.MaxValue - offset));
+        long end = Math.Min(Length, length > 0 && offset > long.MaxValue - length ? long.MaxValue : offset + length);
         // Each link's latest answer, valid for [start, end): a link is asked again only past the end of its last run.
         var cursorStart = new long[_links.Length];
         var cursorEnd = new long[_links.Length];
