@@ -56,6 +56,42 @@ internal sealed class GptPartitionTable
         return null;
     }
 
+    /// <summary>
+    /// For `check`: both copies of the GPT, each header and entry array CRC-checked, the backup where the primary says
+    /// (and at the disk's last LBA), and the two copies agreeing on the entries. Empty when both copies are sound.
+    /// Reads two headers and two arrays (at most <see cref="GptHeader.MaxEntryArrayBytes"/> each).
+    /// </summary>
+    public static List<string> Verify(IReadAt disk, int sectorSize)
+    {
+        var problems = new List<string>();
+        long lastLba = disk.Length / sectorSize - 1;
+        var primary = ReadHeader(disk, 1, sectorSize, out string? primaryProblem);
+        List<GptPartitionEntry>? primaryEntries = null;
+        if (primary is null) problems.Add($"GPT: primary header at LBA 1 is damaged ({primaryProblem})");
+        else
+        {
+            primaryEntries = ReadEntries(disk, primary, sectorSize, out string? arrayProblem);
+            if (primaryEntries is null) problems.Add($"GPT: primary entry array at LBA {primary.EntryArrayLba} is damaged ({arrayProblem})");
+        }
+        long backupLba = primary is not null && primary.AlternateLba > 1 && primary.AlternateLba <= lastLba ? primary.AlternateLba : lastLba;
+        var backup = ReadHeader(disk, backupLba, sectorSize, out string? backupProblem);
+        if (backup is null)
+        {
+            problems.Add($"GPT: backup header at LBA {backupLba} is damaged or missing ({backupProblem})");
+            return problems;
+        }
+        if (backup.MyLba != backupLba) problems.Add($"GPT: backup header at LBA {backupLba} says it lies at LBA {backup.MyLba}");
+        var backupEntries = ReadEntries(disk, backup, sectorSize, out string? backupArrayProblem);
+        if (backupEntries is null)
+        {
+            problems.Add($"GPT: backup entry array at LBA {backup.EntryArrayLba} is damaged ({backupArrayProblem})");
+            return problems;
+        }
+        if (primary is not null && primaryEntries is not null && (primary.EntryArrayCrc != backup.EntryArrayCrc || primary.DiskGuid != backup.DiskGuid))
+            problems.Add($"GPT: the primary and backup copies disagree (entry array CRC 0x{primary.EntryArrayCrc:x8} vs 0x{backup.EntryArrayCrc:x8}, disk GUID {primary.DiskGuid} vs {backup.DiskGuid})");
+        return problems;
+    }
+
     private static GptHeader? ReadHeader(IReadAt disk, long lba, int sectorSize, out string? problem)
     {
         var sector = new byte[sectorSize];

@@ -50,6 +50,13 @@ public sealed record Volume
 
     /// <summary>The volume's bytes.</summary>
     public required IReadAt Data { get; init; }
+
+    /// <summary>
+    /// The volume cannot be used because its partition-table entry or its LVM metadata is damaged (out of range, past
+    /// the disk's end, unreadable label), as opposed to a volume skipped by policy (ReFS, BitLocker, swap ...).
+    /// `check` counts the first kind as a problem; <see cref="Reason"/> says which.
+    /// </summary>
+    public bool Damaged { get; init; }
 }
 
 /// <summary>What volume discovery found on a disk.</summary>
@@ -64,4 +71,10 @@ public sealed record DiskLayout
 
     /// <summary>Things a person should know (backup GPT header used, overlapping partitions, ...).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>
+    /// Damage found in the partition tables themselves (a GPT header or entry array whose CRC fails, a missing or
+    /// disagreeing backup GPT, overlapping partitions), for `check`; the same facts are among <see cref="Warnings"/>.
+    /// </summary>
+    public IReadOnlyList<string> Problems { get; init; } = [];
 }

@@ -29,6 +29,7 @@ public static class VolumeScanner
     private sealed class Scanner(IReadAt disk, string source)
     {
         private readonly List<string> _warnings = [];
+        private readonly List<string> _problems = [];
         private readonly List<Volume> _volumes = [];
         private readonly List<(Volume Volume, IReadAt Data)> _pvs = [];
         private int _probed;
@@ -56,6 +57,8 @@ public static class VolumeScanner
                     gpt = GptPartitionTable.Read(disk, 4096, quiet);
                     if (gpt is not null) { sectorSize = 4096; _warnings.Clear(); _warnings.AddRange(quiet); }
                 }
+                if (gpt is not null || gptSectorSize != 0) _problems.AddRange(GptPartitionTable.Verify(disk, sectorSize));
+                else _problems.Add("the MBR is GPT-protective (0xEE) but no GPT header is readable, primary or backup");
                 if (gpt is not null)
                 {
                     if (!protective) _warnings.Add("GPT found but the MBR has no protective 0xEE entry (Windows would not see this GPT)");
@@ -85,7 +88,7 @@ public static class VolumeScanner
             }
             CheckOverlaps();
             AddLogicalVolumes();
-            return new DiskLayout { Scheme = scheme, SectorSize = sectorSize, Volumes = _volumes, Warnings = _warnings };
+            return new DiskLayout { Scheme = scheme, SectorSize = sectorSize, Volumes = _volumes, Warnings = _warnings, Problems = _problems };
         }
 
         /// <summary>Sector 0 is a boot sector or header of a volume that owns the whole disk, whatever 55 AA says.</summary>
@@ -234,13 +237,14 @@ public static class VolumeScanner
                 Id = id, Offset = offset, Size = size, Scheme = scheme, PartitionType = type, PartitionName = name,
                 FileSystem = probe.FileSystem, FileSystemVersion = probe.Version, Label = probe.Label,
                 Mountable = reason is null, Reason = reason, Data = data, Attributes = attributes, PartitionGuid = partitionGuid,
+                Damaged = overshootReason is not null,
             }, data);
         }
 
-        private Volume Unreadable(string id, string scheme, string? type, string? name, long offset, long size, string reason) => new()
+        private Volume Unreadable(string id, string scheme, string? type, string? name, long offset, long size, string reason, bool damaged = true) => new()
         {
             Id = id, Offset = offset, Size = size, Scheme = scheme, PartitionType = type, PartitionName = name,
-            FileSystem = FileSystemKinds.Unknown, Mountable = false, Reason = reason, Data = new SubRange(disk, 0, 0),
+            FileSystem = FileSystemKinds.Unknown, Mountable = false, Reason = reason, Data = new SubRange(disk, 0, 0), Damaged = damaged,
         };
 
         private void Add(Volume v, IReadAt? data)
@@ -271,7 +275,11 @@ public static class VolumeScanner
                 if (reach is not null && v.Offset < reach.Offset + reach.Size)
                 {
                     if (reported++ < MaxOverlapWarnings)
-                        _warnings.Add($"{reach.Id} (bytes {reach.Offset}..{reach.Offset + reach.Size - 1}) and {v.Id} (from byte {v.Offset}) overlap");
+                    {
+                        string overlap = $"{reach.Id} (bytes {reach.Offset}..{reach.Offset + reach.Size - 1}) and {v.Id} (from byte {v.Offset}) overlap";
+                        _warnings.Add(overlap);
+                        _problems.Add(overlap);
+                    }
                 }
                 if (reach is null || v.Offset + v.Size > reach.Offset + reach.Size) reach = v;
             }
@@ -304,7 +312,7 @@ public static class VolumeScanner
                     if (best is null)
                     {
                         string why = label.MetadataAreas.Count == 0 ? "the PV has no metadata area" : string.Join("; ", problems);
-                        Replace(pvVolume, pvVolume with { Reason = $"LVM2 physical volume whose metadata cannot be read: {why}" });
+                        Replace(pvVolume, pvVolume with { Reason = $"LVM2 physical volume whose metadata cannot be read: {why}", Damaged = true });
                         continue;
                     }
                     if (problems.Count > 0) _warnings.Add($"{pvVolume.Id}: one LVM2 metadata copy is damaged ({string.Join("; ", problems)}); another copy is used");
@@ -316,7 +324,7 @@ public static class VolumeScanner
                 }
                 catch (VmdkMountException e)
                 {
-                    Replace(pvVolume, pvVolume with { Reason = $"LVM2 physical volume whose label cannot be read: {e.Message}" });
+                    Replace(pvVolume, pvVolume with { Reason = $"LVM2 physical volume whose label cannot be read: {e.Message}", Damaged = true });
                 }
             }
 
@@ -374,7 +382,7 @@ public static class VolumeScanner
             catch (Exception e) when (e is VmdkMountException or OverflowException)
             {
                 string reason = e is UnsupportedFeatureException u ? $"not supported: {u.Feature}" : $"logical volume cannot be mapped: {e.Message}";
-                return Unreadable(id, "lvm", type, $"{vg.Name}/{lv.Name}", 0, size, reason);
+                return Unreadable(id, "lvm", type, $"{vg.Name}/{lv.Name}", 0, size, reason, damaged: e is not UnsupportedFeatureException);
             }
         }
 

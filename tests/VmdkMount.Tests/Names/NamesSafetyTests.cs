@@ -172,6 +172,20 @@ public class NamesSafetyTests
     }
 
     [Fact]
+    public void Check_reports_entries_no_name_can_show_as_problems_of_their_directory()
+    {
+        var r = OurCli.Run(["check", Ext], allowFailure: true);
+        Assert.True(r.ExitCode == 1, r.StdOut + r.StdErr);
+        Assert.Contains("directory /bogus: entry '..' (node ", r.StdOut);
+        Assert.Contains("directory /bogus: entry '.' (node ", r.StdOut);
+        var json = OurCli.Run(["check", Ext, "--json"], allowFailure: true);
+        Assert.Equal(1, json.ExitCode);
+        var volume = JsonDocument.Parse(json.StdOut).RootElement.GetProperty("volumes").EnumerateArray().Single();
+        Assert.Equal("problems", volume.GetProperty("status").GetString());
+        Assert.Equal(2, volume.GetProperty("problems").EnumerateArray().Count(p => p.GetString()!.Contains("cannot be shown")));
+    }
+
+    [Fact]
     public void Ls_reports_entries_no_name_can_show_and_exits_1()
     {
         Assert.Contains(" .\n", File.ReadAllText(Path.Combine(Images, "bogus.listing")).Replace("\r", ""));

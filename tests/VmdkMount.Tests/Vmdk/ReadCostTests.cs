@@ -52,4 +52,33 @@ public class ReadCostTests
             }
         });
     }
+
+    /// <summary>
+    /// The allocation query costs the runs the links report, not the capacity: over a 1 PiB disk of one sparse extent and
+    /// a ZERO extent it yields a handful of owner runs and reads the extent's directory and one grain table, where a walk
+    /// per 32 MiB block yields 33 million runs.
+    /// </summary>
+    [Fact]
+    public void Allocation_query_of_a_1_PiB_zero_extent_disk_is_bounded_by_its_runs_not_its_capacity()
+    {
+        string dir = RepoPaths.NewScratch("vmdk-pib");
+        try
+        {
+            string top = ZeroExtentDisk.Make(dir, 1L << 50);
+            var pool = new FileHandlePool(64);
+            using var disk = VmdkDisk.OpenChain(top, new DiskOpenOptions(), pool);
+            Assert.Equal(1L << 50, disk.Length);
+            long before = pool.Acquisitions;
+            var owners = disk.Owners(0, disk.Length).Take(100).ToList();
+            Assert.InRange(owners.Count, 2, 8);
+            Assert.Equal(disk.Length, owners.Sum(o => o.Length));
+            Assert.Equal([new AllocatedRange(0, ZeroExtentDisk.DataBytes)], disk.QueryAllocated(0, disk.Length).Take(10).ToList());
+            Assert.Empty(disk.QueryAllocated(1L << 49, 1L << 40));
+            Assert.InRange(pool.Acquisitions - before, 1, 16);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

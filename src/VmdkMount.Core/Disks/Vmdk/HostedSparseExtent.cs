@@ -274,9 +274,16 @@ public sealed class HostedSparseExtent : IExtent
         }
         long gdi = grain / Header.GtesPerGt;
         int gti = (int)(grain % Header.GtesPerGt);
-        uint gde = _gd.Value[gdi];
+        var gd = _gd.Value;
+        uint gde = gd[gdi];
         long tableEnd = Math.Min(Length, (gdi + 1) * Header.GtCoverageBytes);
-        if (gde == 0) return new ExtentRun(GrainState.Unallocated, tableEnd - offset);
+        if (gde == 0)
+        {
+            // Every absent table that follows in one step (vectorized): a mostly empty extent costs its directory only.
+            int present = gd.AsSpan((int)gdi + 1).IndexOfAnyExcept(0u);
+            long absentEnd = present < 0 ? Length : Math.Min(Length, (gdi + 1 + present) * Header.GtCoverageBytes);
+            return new ExtentRun(GrainState.Unallocated, absentEnd - offset);
+        }
         var gt = GrainTable(gde, gdi);
         var state = Classify(gt[gti], grain);
         long firstGrainOfTable = gdi * Header.GtesPerGt;

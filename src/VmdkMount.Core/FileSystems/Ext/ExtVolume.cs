@@ -98,6 +98,33 @@ internal sealed class ExtVolume : IDisposable
         return _inodes.Add(number, inode, InodeBytes);
     }
 
+    /// <summary>
+    /// For `check`: every group descriptor (at most <paramref name="maxGroups"/>) parsed as an inode read would, so its
+    /// checksum and inode table location are checked; a problem string per damaged group, and a note when it stops early.
+    /// </summary>
+    public IEnumerable<(string Structure, string Message)> CheckGroupDescriptors(uint maxGroups, CancellationToken cancel)
+    {
+        uint groups = Math.Min(Sb.GroupCount, maxGroups);
+        for (uint group = 0; group < groups; group++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            string? problem;
+            try
+            {
+                var (descBlock, descOffset) = _descriptors.Locate(group);
+                var descriptors = ReadBlock(descBlock, $"group descriptor block of group {group}", ExtSuperblock.VolumeOffset);
+                problem = _descriptors.Parse(group, descriptors.AsSpan(descOffset, Sb.DescriptorSize), BlockOffset(descBlock) + descOffset, Name).ChecksumProblem;
+            }
+            catch (CorruptDataException e)
+            {
+                problem = e.Message;
+            }
+            if (problem is not null) yield return ($"group descriptor {group}", problem);
+        }
+        if (groups < Sb.GroupCount)
+            yield return ("group descriptors", $"only the first {groups} of {Sb.GroupCount} groups were checked");
+    }
+
     /// <summary>Seed of the per-inode checksums of extent blocks and directory blocks (metadata_csum).</summary>
     public uint InodeChecksumSeed(ExtInode inode) =>
         ExtCrc32c.UpdateUInt32(ExtCrc32c.UpdateUInt32(Sb.ChecksumSeed, inode.Number), inode.Generation);
