@@ -35,9 +35,10 @@ internal static class RestoreSafetyKit
     {
         string root = Tool.Run("realpath", dir).StdOut.Trim();
         var bad = new List<string>();
-        foreach (var f in Directory.EnumerateFileSystemEntries(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+        // find, which never descends through a link: .NET's recursive enumeration follows links to folders, and a
+        // restored link to `.` or `..` (confined, so inside DEST) made it loop until ELOOP.
+        foreach (var f in Tool.Run("find", dir, "-type", "l", "-print0").StdOut.Split('\0', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (new FileInfo(f).LinkTarget is null) continue;
             string resolved = Tool.Run("realpath", "-m", f).StdOut.Trim();
             if (resolved != root && !resolved.StartsWith(root + "/", StringComparison.Ordinal)) bad.Add($"{f} -> {resolved}");
         }
