@@ -60,6 +60,7 @@ public static class FileSystemTreeCheck
             var (id, path) = pending.Dequeue();
             directories++;
             string where = $"directory {path} (node {id})";
+            bool listed = false;
             try
             {
                 foreach (var entry in fs.List(id))
@@ -73,12 +74,14 @@ public static class FileSystemTreeCheck
                     string child = path == "/" ? "/" + entry.Name : path + "/" + entry.Name;
                     CheckEntry(fs, map, entry, child, pending, seen, Report);
                 }
+                listed = true;
             }
             catch (VmdkMountException e) when (e is not UnsupportedFeatureException)
             {
                 Report(new FsProblem(where, $"cannot be listed (entries after the damage are not shown): {e.Message}"));
             }
-            if (perDirectory is not null)
+            // A directory that cannot be listed is reported once, above; its entries are not asked about again.
+            if (perDirectory is not null && listed)
             {
                 try
                 {
