@@ -72,8 +72,10 @@ public sealed unsafe class FuseAdapter
     {
         var parent = Get(parentIno);
         if (!parent.IsDirectory) { FuseLowLevel.ReplyErr(req, Errno.ENOTDIR); return; }
-        string name = Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(namePtr));
-        var child = Tree.Lookup(parent, name);
+        // Every shown name is valid UTF-8, so bytes that are not name nothing; decoding them with U+FFFD would let
+        // "\xFF" open a file really called "\uFFFD".
+        var raw = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(namePtr);
+        var child = System.Text.Unicode.Utf8.IsValid(raw) ? Tree.Lookup(parent, Encoding.UTF8.GetString(raw)) : null;
         FuseEntryParam entry = default;
         entry.EntryTimeout = _timeout;
         entry.AttrTimeout = _timeout;
@@ -276,7 +278,8 @@ public sealed unsafe class FuseAdapter
     {
         if (!_xattrs) { FuseLowLevel.ReplyErr(req, Errno.ENOSYS); return; }
         var inode = Get(ino);
-        string name = Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(namePtr));
+        var rawName = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(namePtr);
+        string name = System.Text.Unicode.Utf8.IsValid(rawName) ? Encoding.UTF8.GetString(rawName) : "";
         FsStream? stream = name.StartsWith(XattrPrefix, StringComparison.Ordinal) ? Tree.FindStream(inode, name[XattrPrefix.Length..]) : null;
         if (stream is not { } found) { FuseLowLevel.ReplyErr(req, Errno.ENODATA); return; }
         if (found.Size > MaxXattrSize) { FuseLowLevel.ReplyErr(req, Errno.E2BIG); return; }

@@ -43,6 +43,7 @@ public class AdapterMountTests
         var unix = new MemoryFileSystem("ext4", unixOwners: true);
         long home = unix.AddDir(unix.RootId, "home");
         unix.AddFile(home, "notes.txt", "hello\n"u8.ToArray());
+        unix.AddFile(home, "\uFFFD", "replacement character\n"u8.ToArray());
         return (win, unix);
     }
 
@@ -72,6 +73,17 @@ public class AdapterMountTests
 
     [DllImport("libc", EntryPoint = "lseek", SetLastError = true)]
     private static extern long Lseek(int fd, long offset, int whence);
+
+    [Fact]
+    public void A_name_that_is_not_utf8_names_nothing_not_the_file_its_replacement_character_spells()
+    {
+        using var m = new InProcessMount(Tree());
+        string home = Path.Combine(m.Path_, "p2", "home");
+        Assert.Equal("replacement character\n", Sh($"cat '{home}/'$'\\xef\\xbf\\xbd'"));
+        var r = Tool.Bash($"cat '{home}/'$'\\xff' 2>&1", allowFailure: true);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("No such file", r.StdOut);
+    }
 
     [Fact]
     public void Root_has_one_folder_per_mountable_volume_and_disk_img_with_raw()
