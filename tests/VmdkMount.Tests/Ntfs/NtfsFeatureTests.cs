@@ -310,7 +310,7 @@ public class NtfsFeatureTests : IDisposable
     public void Opens_through_the_filesystem_opener_and_reads_from_many_threads()
     {
         using var disk = new Core.Disks.RawDisk(Path.Combine(_dir, "basic.img"));
-        using var fs = FileSystemOpener.Open("ntfs", disk, "basic.img");
+        using var fs = FormatRegistry.Default.Open("ntfs", disk, "basic.img");
         var vol = _vol;
         var paths = new[] { "/big.bin", "/dir1/pattern.bin", "/compdir/comp.txt", "/compdir/mixed.bin", "/sparse.bin", "/compdir/sparse_in_comp.bin" };
         var expected = paths.ToDictionary(p => p, p => vol.HashFile(vol.Resolve(p).Id, null));

@@ -28,7 +28,7 @@ public class SymlinkEscapeTests
         // The reader cannot know the place a link is reached from (hl and hl2 are one inode at two depths), so it
         // must not clamp: a clamp for one place would be wrong for the other.
         using var disk = Core.Disks.DiskOpener.Open(Path.Combine(TestImages.Get("hostile-links"), "links.vmdk"));
-        using (var fs = Core.FileSystems.FileSystemOpener.Open("ext4", disk, "links"))
+        using (var fs = Core.FileSystems.FormatRegistry.Default.Open("ext4", disk, "links"))
         {
             var a = fs.Lookup(fs.RootId, "a")!;
             var b = fs.Lookup(a.Id, "b")!;

@@ -14,7 +14,7 @@ namespace VmdkMount.Core.FileSystems.Fat;
 /// Timestamps carry a UTC offset in exFAT; when it is marked valid the time is true UTC, otherwise the stored
 /// local time is presented as UTC (as for FAT).
 /// </summary>
-public sealed class ExFatFileSystem : IFileSystem, IReportsUnshownEntries
+public sealed partial class ExFatFileSystem : IFileSystem, IReportsUnshownEntries
 {
     public const long RootNodeId = 1;
 

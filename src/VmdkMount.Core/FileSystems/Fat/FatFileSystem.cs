@@ -15,7 +15,7 @@ namespace VmdkMount.Core.FileSystems.Fat;
 /// case-insensitive on either (as Windows). Both are shown with <see cref="Utf16NameEscape"/> ('/' as %2F); a bogus
 /// `.`/`..` entry and a second entry with the same name are left out and reported (<see cref="UnshownEntries"/>). Timestamps are the stored local time presented as UTC (<see cref="FatTime"/>).
 /// </summary>
-public sealed class FatFileSystem : IFileSystem, IReportsUnshownEntries
+public sealed partial class FatFileSystem : IFileSystem, IReportsUnshownEntries
 {
     public const long RootNodeId = 1;
 
