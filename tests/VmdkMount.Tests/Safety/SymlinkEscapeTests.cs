@@ -32,14 +32,14 @@ public class SymlinkEscapeTests
         {
             var a = fs.Lookup(fs.RootId, "a")!;
             var b = fs.Lookup(a.Id, "b")!;
-            Assert.Equal("../../../../../../etc/shadow", fs.ReadLink(fs.Lookup(b.Id, "rel_up")!.Id));
-            Assert.Equal("/../../../../etc/passwd", fs.ReadLink(fs.Lookup(fs.RootId, "abs_up")!.Id));
-            Assert.Equal("toroot/../../../../etc/passwd", fs.ReadLink(fs.Lookup(fs.RootId, "through")!.Id));
+            Assert.Equal("../../../../../../etc/shadow", fs.Links().ReadLink(fs.Lookup(b.Id, "rel_up")!.Id));
+            Assert.Equal("/../../../../etc/passwd", fs.Links().ReadLink(fs.Lookup(fs.RootId, "abs_up")!.Id));
+            Assert.Equal("toroot/../../../../etc/passwd", fs.Links().ReadLink(fs.Lookup(fs.RootId, "through")!.Id));
             var hl = fs.Lookup(b.Id, "hl")!;
             var hl2 = fs.Lookup(fs.Lookup(b.Id, "c")!.Id, "hl2")!;
             Assert.Equal(hl.Id, hl2.Id);
-            Assert.Equal("../x", fs.ReadLink(hl2.Id));
-            Assert.Equal("../x", fs.ReadLink(hl.Id));
+            Assert.Equal("../x", fs.Links().ReadLink(hl2.Id));
+            Assert.Equal("../x", fs.Links().ReadLink(hl.Id));
         }
     }
 

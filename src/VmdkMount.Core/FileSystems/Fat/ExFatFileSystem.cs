@@ -112,17 +112,6 @@ public sealed partial class ExFatFileSystem : IFileSystem, IReportsUnshownEntrie
         return _heap.Read(runs, size, node.ValidLength, offset, destination, id);
     }
 
-    public string ReadLink(long id) => throw new FileReadException($"{_name}: node {id}", "exFAT has no symbolic links");
-
-    public IReadOnlyList<FsStream> ListStreams(long id)
-    {
-        if (id != RootNodeId) Node(id);
-        return [];
-    }
-
-    public int ReadStream(long id, string streamName, long offset, Span<byte> destination) =>
-        throw new FileReadException($"{_name}: node {id}", $"no stream '{streamName}' (exFAT has no named streams)");
-
     public void Dispose()
     {
         _directories.Dispose();

@@ -115,17 +115,6 @@ public sealed partial class FatFileSystem : IFileSystem, IReportsUnshownEntries
         _ => _fat.Chain(node.FirstCluster, _heap.ClustersFor(node.Node.Size), -1, $"file at directory entry {id}", id),
         r => r.RunCount * RunBytes);
 
-    public string ReadLink(long id) => throw new FileReadException($"{_name}: node {id}", "FAT has no symbolic links");
-
-    public IReadOnlyList<FsStream> ListStreams(long id)
-    {
-        if (id != RootNodeId) Node(id);
-        return [];
-    }
-
-    public int ReadStream(long id, string streamName, long offset, Span<byte> destination) =>
-        throw new FileReadException($"{_name}: node {id}", $"no stream '{streamName}' (FAT has no named streams)");
-
     public void Dispose()
     {
         _directories.Dispose();

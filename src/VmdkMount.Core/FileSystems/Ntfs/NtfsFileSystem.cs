@@ -17,7 +17,7 @@ namespace VmdkMount.Core.FileSystems.Ntfs;
 /// Index entries named `.`, `..` or '' (other than the root's own `.`) and a second entry with the same name are
 /// left out of List and reported by <see cref="UnshownEntries"/>.
 /// </summary>
-public sealed partial class NtfsFileSystem : IFileSystem, IFileAllocationMap, IReportsUnshownEntries
+public sealed partial class NtfsFileSystem : IFileSystem, ISymlinkReader, INamedStreams, IFileAllocationMap, IReportsUnshownEntries
 {
     internal const string I30 = "$I30";
     private const long MftRecord = 0;
