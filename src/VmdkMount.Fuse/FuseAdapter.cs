@@ -49,7 +49,7 @@ public sealed unsafe class FuseAdapter
         Log = log ?? (line => Console.Error.WriteLine("vmdkmount: " + line));
         _mountRoot = Path.GetFullPath(options.MountPoint).TrimEnd('/');
         _timeout = options.CacheSeconds;
-        _xattrs = tree.Volumes.Any(v => v.Mountable && FileSystemOpener.HasStreams(v.FileSystem)
+        _xattrs = tree.Volumes.Any(v => v.Mountable && FormatRegistry.Default.Has(v.FileSystem, FileSystemCapabilities.NamedStreams)
             && (tree.Options.SingleVolume is null || v.Id == tree.Options.SingleVolume));
         _attributes = new FuseAttributes(tree, options.Uid ?? LibC.GetUid(), options.Gid ?? LibC.GetGid(), SymlinkSize, options.DirectIo);
     }

@@ -26,7 +26,8 @@ internal static class CatCommand
                 while (true)
                 {
                     int n = target.Where.Stream is { } stream
-                        ? target.Fs.ReadStream(target.Node.Id, stream, offset, buffer)
+                        ? (target.Fs as INamedStreams ?? throw MissingCapability.NoStreams(target.Fs, target.Node.Id, stream))
+                            .ReadStream(target.Node.Id, stream, offset, buffer)
                         : target.Fs.Read(target.Node.Id, offset, buffer);
                     if (n <= 0) break;
                     stdout.Write(buffer, 0, n);

@@ -168,8 +168,9 @@ internal static class LsCommand
             IReadOnlyList<FsStream> streams = [];
             try
             {
-                if (node.Type == FsNodeType.Symlink) target = ConfinedTarget(fs.ReadLink(node.Id), path);
-                if (json && node.Type == FsNodeType.File) streams = fs.ListStreams(node.Id);
+                if (node.Type == FsNodeType.Symlink)
+                    target = ConfinedTarget(fs is ISymlinkReader links ? links.ReadLink(node.Id) : throw MissingCapability.NoSymlinks(fs, node.Id), path);
+                if (json && node.Type == FsNodeType.File && fs is INamedStreams named) streams = named.ListStreams(node.Id);
             }
             catch (VmdkMountException e)
             {

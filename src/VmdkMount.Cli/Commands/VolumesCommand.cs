@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using VmdkMount.Core.Disks;
+using VmdkMount.Core.FileSystems;
 using VmdkMount.Core.Volumes;
 
 namespace VmdkMount.Cli.Commands;
@@ -21,7 +22,7 @@ internal static class VolumesCommand
         command.SetAction(p => CliCommon.Run(() =>
         {
             using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, rawInput));
-            var layout = VolumeScanner.Scan(d);
+            var layout = VolumeScanner.Scan(d, FormatRegistry.Default);
             if (p.GetValue(json)) WriteJson(d, layout);
             else WriteTable(d, layout);
             foreach (var w in layout.Warnings) Console.Error.WriteLine($"vmdkmount: warning: {w}");

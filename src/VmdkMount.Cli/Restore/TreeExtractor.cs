@@ -197,7 +197,7 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
     /// <summary>The link's text rewritten relative to its place in the copy, so that it resolves inside it.</summary>
     private string LinkText(FsNode node, string source, int copyRootDepth)
     {
-        string raw = fs.ReadLink(node.Id);
+        string raw = fs is ISymlinkReader links ? links.ReadLink(node.Id) : throw MissingCapability.NoSymlinks(fs, node.Id);
         if (KeepLinkTargets) return raw;
         var parts = Components(source);
         var linkDirectory = parts.GetRange(0, Math.Max(0, parts.Count - 1));

@@ -11,6 +11,12 @@ namespace VmdkMount.Core.FileSystems;
 /// Errors: a missing name is <c>null</c> from <see cref="Lookup"/>; a damaged structure raises
 /// <see cref="Errors.CorruptDataException"/>; a file whose data cannot be produced (EFS, dedup placeholder)
 /// raises <see cref="Errors.FileReadException"/>. A frontend turns either into EIO (or an exit code) for that call.
+///
+/// This is the core every reader has. What only some formats have is an optional interface that a reader
+/// implements only when it has the feature, as go-fuse's Node*er interfaces: <see cref="ISymlinkReader"/>,
+/// <see cref="INamedStreams"/>, <see cref="IFileAllocationMap"/>, <see cref="IReportsUnshownEntries"/>. A caller
+/// tests for the interface (and <see cref="FormatRegistry.Has"/> answers the same before a volume is opened);
+/// <see cref="MissingCapability"/> words the refusal where one is needed.
 /// </summary>
 public interface IFileSystem : IDisposable
 {
@@ -34,21 +40,6 @@ public interface IFileSystem : IDisposable
 
     /// <summary>Reads file data at <paramref name="offset"/>; returns bytes read, 0 at or past the end. Sparse parts read as zeros.</summary>
     int Read(long id, long offset, Span<byte> destination);
-
-    /// <summary>
-    /// A symlink's target with '/' as the separator and components escaped as names are (a separator inside a
-    /// component is never a separator here). Targets inside the volume are volume-absolute (`/Users/Public`) or
-    /// relative as stored; a target that names another drive or a network path is returned in a form that resolves
-    /// to nothing (documented per reader). Readers do not clamp `..`: where a link points depends on the place it is
-    /// reached from, which only the frontend knows, so every frontend confines targets with
-    /// <see cref="Mounting.LinkTarget"/>.
-    /// </summary>
-    string ReadLink(long id);
-
-    /// <summary>Named data streams besides the main one (NTFS alternate data streams). Empty elsewhere.</summary>
-    IReadOnlyList<FsStream> ListStreams(long id);
-
-    int ReadStream(long id, string streamName, long offset, Span<byte> destination);
 }
 
 public enum FsNodeType

@@ -65,9 +65,9 @@ public sealed partial class MountTree
         return Math.Min(position, length);
     }
 
-    /// <summary>Named data streams of a node (NTFS alternate data streams); none for other nodes.</summary>
+    /// <summary>Named data streams of a node (NTFS alternate data streams); none for other nodes or readers without streams.</summary>
     public IReadOnlyList<FsStream> Streams(MountInode inode) =>
-        inode.Kind == MountNodeKind.FsNode ? inode.FileSystem!.ListStreams(inode.Node!.Id) : [];
+        inode.Kind == MountNodeKind.FsNode && inode.FileSystem is INamedStreams streams ? streams.ListStreams(inode.Node!.Id) : [];
 
     /// <summary>
     /// The stream called <paramref name="name"/>: the exact name first, then ignoring case, as NTFS (the one reader
@@ -85,10 +85,11 @@ public sealed partial class MountTree
     public int ReadStream(MountInode inode, FsStream stream, long offset, Span<byte> destination)
     {
         if (inode.Kind != MountNodeKind.FsNode) throw new ArgumentException($"{DisplayPath(inode)} has no streams");
+        var streams = inode.FileSystem as INamedStreams ?? throw MissingCapability.NoStreams(inode.FileSystem!, inode.Node!.Id, stream.Name);
         int total = 0;
         while (total < destination.Length)
         {
-            int n = inode.FileSystem!.ReadStream(inode.Node!.Id, stream.Name, offset + total, destination[total..]);
+            int n = streams.ReadStream(inode.Node!.Id, stream.Name, offset + total, destination[total..]);
             if (n <= 0) break;
             total += n;
         }

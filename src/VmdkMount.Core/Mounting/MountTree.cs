@@ -214,7 +214,8 @@ public sealed partial class MountTree
     {
         if (link.Kind != MountNodeKind.FsNode || link.Node!.Type != FsNodeType.Symlink)
             throw new ArgumentException($"{DisplayPath(link)} is not a symbolic link");
-        string target = link.FileSystem!.ReadLink(link.Node.Id);
+        string target = link.FileSystem is ISymlinkReader links ? links.ReadLink(link.Node.Id)
+            : throw MissingCapability.NoSymlinks(link.FileSystem!, link.Node.Id);
         var directory = DirectoryComponents(link.Parent);
         if (!target.StartsWith('/')) return Mounting.LinkTarget.RelativeKeepingSafeText(target, directory);
         string inVolume = Mounting.LinkTarget.VolumeAbsolute(target, directory);

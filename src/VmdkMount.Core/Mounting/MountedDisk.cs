@@ -31,7 +31,7 @@ public sealed class MountedDisk : IDisposable
         var disk = DiskOpener.Open(source, diskOptions);
         try
         {
-            return new MountedDisk(disk, VolumeScanner.Scan(disk), fsOptions ?? new FileSystemOptions());
+            return new MountedDisk(disk, VolumeScanner.Scan(disk, FormatRegistry.Default), fsOptions ?? new FileSystemOptions());
         }
         catch
         {
@@ -55,7 +55,7 @@ public sealed class MountedDisk : IDisposable
         if (!volume.Mountable)
             throw new UnsupportedFeatureException($"{Disk.Source}:{volumeId}", volume.Reason ?? "volume is not mountable");
         var lazy = _fileSystems.GetOrAdd(volumeId, _ => new Lazy<IFileSystem>(
-            () => FileSystemOpener.Open(volume.FileSystem, volume.Data, $"{Path.GetFileName(Disk.Source)}:{volumeId}", _fsOptions),
+            () => FormatRegistry.Default.Open(volume.FileSystem, volume.Data, $"{Path.GetFileName(Disk.Source)}:{volumeId}", _fsOptions),
             LazyThreadSafetyMode.ExecutionAndPublication));
         return lazy.Value;
     }

@@ -33,7 +33,7 @@ public static class PathResolver
             if (next.Type == FsNodeType.Symlink && (pending.Count > 0 || followLastSymlink))
             {
                 if (++follows > MaxSymlinkFollows) throw new PathNotFoundException(displayName + " (too many levels of symbolic links)");
-                string target = fs.ReadLink(next.Id);
+                string target = fs is ISymlinkReader links ? links.ReadLink(next.Id) : throw MissingCapability.NoSymlinks(fs, next.Id);
                 if (target.StartsWith('/'))
                 {
                     parents.Clear();

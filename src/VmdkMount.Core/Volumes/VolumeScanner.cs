@@ -7,8 +7,8 @@ namespace VmdkMount.Core.Volumes;
 /// <summary>
 /// Finds the volumes on a disk (partitions.md section 4): GPT (primary, else backup), a filesystem or PV directly on
 /// the disk, an MBR with its EBR chain, then LVM2 logical volumes on the PVs found. Every volume's content is
-/// probed and run through the <see cref="SkipPolicy"/>. Damage becomes warnings and reasons; only a disk that
-/// cannot be read at all raises.
+/// probed by the table of formats it is handed (<see cref="IVolumeFormats"/>), which also says whether it is mounted.
+/// Damage becomes warnings and reasons; only a disk that cannot be read at all raises.
 /// </summary>
 public static class VolumeScanner
 {
@@ -20,13 +20,14 @@ public static class VolumeScanner
 
     private const int MaxOverlapWarnings = 20;
 
-    public static DiskLayout Scan(IVirtualDisk disk) => Scan(disk, disk.Source);
+    public static DiskLayout Scan(IVirtualDisk disk, IVolumeFormats formats) => Scan(disk, disk.Source, formats);
 
     /// <param name="disk">The flattened disk bytes.</param>
     /// <param name="source">How messages name the disk.</param>
-    public static DiskLayout Scan(IReadAt disk, string source) => new Scanner(disk, source).Run();
+    /// <param name="formats">What volumes can hold and which are mounted (<c>FileSystems.FormatRegistry.Default</c>).</param>
+    public static DiskLayout Scan(IReadAt disk, string source, IVolumeFormats formats) => new Scanner(disk, source, formats).Run();
 
-    private sealed class Scanner(IReadAt disk, string source)
+    private sealed class Scanner(IReadAt disk, string source, IVolumeFormats formats)
     {
         private readonly List<string> _warnings = [];
         private readonly List<string> _problems = [];
@@ -92,10 +93,7 @@ public static class VolumeScanner
         }
 
         /// <summary>Sector 0 is a boot sector or header of a volume that owns the whole disk, whatever 55 AA says.</summary>
-        private static bool StartsWithVolume(ReadOnlySpan<byte> head) =>
-            FileSystemProbe.IsVolumeBootRecord(head)
-            || Lvm2Label.FindLabelSector(head) >= 0
-            || FileSystemProbe.IsLuksOrXfsHeader(head);
+        private bool StartsWithVolume(ReadOnlySpan<byte> head) => formats.StartsWholeDiskVolume(head);
 
         private void AddWholeDisk()
         {
@@ -104,10 +102,10 @@ public static class VolumeScanner
             {
                 Id = "disk", Offset = 0, Size = disk.Length, Scheme = "none", FileSystem = probe.FileSystem,
                 FileSystemVersion = probe.Version, Label = probe.Label,
-                Mountable = SkipPolicy.HasReader(probe.FileSystem),
+                Mountable = formats.NotMountedReason(probe) is null,
                 Reason = probe.FileSystem == FileSystemKinds.Unknown
-                    ? "no partition table and " + SkipPolicy.Reason(probe)
-                    : SkipPolicy.Reason(probe),
+                    ? "no partition table and " + formats.NotMountedReason(probe)
+                    : formats.NotMountedReason(probe),
                 Data = disk,
             };
             Add(v, disk);
@@ -227,7 +225,7 @@ public static class VolumeScanner
                 PartitionRole.LdmData or PartitionRole.LdmMetadata => LdmDetector.NotSupportedReason,
                 PartitionRole.StorageSpaces => "Windows Storage Spaces member: not supported",
                 PartitionRole.NoFileSystem when probe.FileSystem == FileSystemKinds.Unknown => $"{name} (holds no filesystem)",
-                _ => SkipPolicy.Reason(probe),
+                _ => formats.NotMountedReason(probe),
             };
             if (reason is not null && probe.FileSystem == FileSystemKinds.Unknown && role == PartitionRole.Ordinary)
                 reason += $" (partition type {type}, {name})";
@@ -253,11 +251,11 @@ public static class VolumeScanner
             if (data is not null && v.FileSystem == FileSystemKinds.LvmPv) _pvs.Add((v, data));
         }
 
-        private static ProbeResult SafeProbe(IReadAt data)
+        private ProbeResult SafeProbe(IReadAt data)
         {
             try
             {
-                return FileSystemProbe.Probe(data);
+                return formats.Probe(data);
             }
             catch (VmdkMountException e)
             {
@@ -371,7 +369,7 @@ public static class VolumeScanner
                 var view = new Lvm2LogicalVolumeView(vg, lv, pvData, where);
                 long offset = view.FirstPv is not null && pvOffsets.TryGetValue(view.FirstPv, out long pvAt) ? pvAt + view.FirstPvOffset : 0;
                 var probe = SafeProbe(view);
-                string? reason = SkipPolicy.Reason(probe);
+                string? reason = formats.NotMountedReason(probe);
                 return new Volume
                 {
                     Id = id, Offset = offset, Size = view.Length, Scheme = "lvm", PartitionType = type, PartitionName = $"{vg.Name}/{lv.Name}",

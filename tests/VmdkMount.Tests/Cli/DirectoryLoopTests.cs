@@ -38,9 +38,6 @@ public class DirectoryLoopTests
             data.Slice((int)offset, n).CopyTo(destination);
             return n;
         }
-        public string ReadLink(long id) => throw new NotSupportedException();
-        public IReadOnlyList<FsStream> ListStreams(long id) => [];
-        public int ReadStream(long id, string streamName, long offset, Span<byte> destination) => 0;
         public void Dispose() { }
     }
 

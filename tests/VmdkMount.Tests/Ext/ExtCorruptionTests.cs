@@ -285,7 +285,7 @@ public sealed class ExtCorruptionTests : IDisposable
                         long pos = 0; int n;
                         while (pos < 16 << 20 && (n = fs.Read(e.Node.Id, pos, buf)) > 0) pos += n;
                     }
-                    else if (e.Node.Type == FsNodeType.Symlink) fs.ReadLink(e.Node.Id);
+                    else if (e.Node.Type == FsNodeType.Symlink) fs.Links().ReadLink(e.Node.Id);
                     fs.Lookup(dir, e.Name);
                 }
                 catch (VmdkMountException) { }

@@ -118,11 +118,11 @@ public class ExtImageTests
                 Core.FileSystems.Ext.ExtNames.Unescape("mix%25_%80"));
 
             var abs = fs.Lookup(root, "abslink")!;
-            Assert.Equal("/etc/passwd", fs.ReadLink(abs.Id));
+            Assert.Equal("/etc/passwd", fs.Links().ReadLink(abs.Id));
             var deep = fs.Lookup(fs.Lookup(fs.Lookup(fs.Lookup(root, "deep")!.Id, "a")!.Id, "b")!.Id, "c")!;
             var climbing = fs.Lookup(deep.Id, "climbing")!;
             // as stored, like the kernel's readlink: confining it is the frontends' job (LinkTarget), per place
-            Assert.Equal("../../../../../../etc/shadow", fs.ReadLink(climbing.Id));
+            Assert.Equal("../../../../../../etc/shadow", fs.Links().ReadLink(climbing.Id));
 
             var chr = fs.Lookup(root, "chardev")!;
             Assert.Equal(FsNodeType.Device, chr.Type);

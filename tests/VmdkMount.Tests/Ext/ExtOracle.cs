@@ -110,7 +110,7 @@ public static class ExtOracle
                 };
                 string extra = n.Type switch
                 {
-                    FsNodeType.Symlink => " -> " + fs.ReadLink(n.Id),
+                    FsNodeType.Symlink => " -> " + fs.Links().ReadLink(n.Id),
                     FsNodeType.File => " sha " + Sha256Reader(fs, n, buffer),
                     FsNodeType.Device => $" dev {Major(n.DeviceNumber)}:{Minor(n.DeviceNumber)}",
                     _ => "",

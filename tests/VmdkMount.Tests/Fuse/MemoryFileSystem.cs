@@ -4,7 +4,7 @@ using VmdkMount.Core.FileSystems;
 namespace VmdkMount.Tests.Fuse;
 
 /// <summary>A small in-memory <see cref="IFileSystem"/> for testing the FUSE adapter before and beside the real readers.</summary>
-internal sealed class MemoryFileSystem : IFileSystem
+internal sealed class MemoryFileSystem : IFileSystem, ISymlinkReader, INamedStreams
 {
     private sealed class Item
     {

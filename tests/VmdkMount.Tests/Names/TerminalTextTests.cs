@@ -91,9 +91,6 @@ public class TerminalTextTests
             names.Select((n, i) => new FsDirEntry(n, new FsNode { Id = 10 + i, Type = FsNodeType.File, Size = 1 }));
         public FsNode Stat(long id) => new() { Id = id, Type = FsNodeType.Directory, Size = 0 };
         public int Read(long id, long offset, Span<byte> destination) => 0;
-        public string ReadLink(long id) => throw new NotSupportedException();
-        public IReadOnlyList<FsStream> ListStreams(long id) => [];
-        public int ReadStream(long id, string streamName, long offset, Span<byte> destination) => 0;
         public void Dispose() { }
     }
 

@@ -137,13 +137,13 @@ public class NtfsFeatureTests : IDisposable
     public void Alternate_data_streams_are_listed_and_read()
     {
         var small = _vol.Resolve("/small.txt");
-        Assert.Equal([new FsStream("mystream", 12)], Fs.ListStreams(small.Id));
+        Assert.Equal([new FsStream("mystream", 12)], Fs.Streams().ListStreams(small.Id));
         var buf = new byte[64];
-        int n = Fs.ReadStream(small.Id, "MYSTREAM", 0, buf);
+        int n = Fs.Streams().ReadStream(small.Id, "MYSTREAM", 0, buf);
         Assert.Equal("stream data\n", Encoding.ASCII.GetString(buf, 0, n));
-        Assert.Throws<FileReadException>(() => Fs.ReadStream(small.Id, "nope", 0, buf));
+        Assert.Throws<FileReadException>(() => Fs.Streams().ReadStream(small.Id, "nope", 0, buf));
         var dir1 = _vol.Resolve("/dir1");
-        Assert.Equal("dirstream", Assert.Single(Fs.ListStreams(dir1.Id)).Name);
+        Assert.Equal("dirstream", Assert.Single(Fs.Streams().ListStreams(dir1.Id)).Name);
     }
 
     [Theory]
@@ -169,7 +169,7 @@ public class NtfsFeatureTests : IDisposable
         var parent = _vol.Resolve(path[..path.LastIndexOf('/')]);
         var node = Fs.Lookup(parent.Id, path[(path.LastIndexOf('/') + 1)..])!;
         Assert.Equal(FsNodeType.Symlink, node.Type);
-        Assert.Equal(target, Fs.ReadLink(node.Id));
+        Assert.Equal(target, Fs.Links().ReadLink(node.Id));
         Assert.Equal(Encoding.UTF8.GetByteCount(target), node.Size);
     }
 
@@ -280,7 +280,7 @@ public class NtfsFeatureTests : IDisposable
     {
         Assert.Throws<FileReadException>(() => Fs.Read(_vol.Resolve("/dir1").Id, 0, new byte[8]));
         Assert.Throws<FileReadException>(() => Fs.Read(_vol.Resolve("/junction_in").Id == 0 ? 0 : Fs.Lookup(Fs.RootId, "junction_in")!.Id, 0, new byte[8]));
-        Assert.Throws<FileReadException>(() => Fs.ReadLink(_vol.Resolve("/small.txt").Id));
+        Assert.Throws<FileReadException>(() => Fs.Links().ReadLink(_vol.Resolve("/small.txt").Id));
         Assert.Throws<FileReadException>(() => Fs.List(_vol.Resolve("/small.txt").Id).ToList());
         Assert.Null(Fs.Lookup(Fs.RootId, "no such file"));
     }
@@ -310,7 +310,7 @@ public class NtfsFeatureTests : IDisposable
     public void Opens_through_the_filesystem_opener_and_reads_from_many_threads()
     {
         using var disk = new Core.Disks.RawDisk(Path.Combine(_dir, "basic.img"));
-        using var fs = FileSystemOpener.Open("ntfs", disk, "basic.img");
+        using var fs = FormatRegistry.Default.Open("ntfs", disk, "basic.img");
         var vol = _vol;
         var paths = new[] { "/big.bin", "/dir1/pattern.bin", "/compdir/comp.txt", "/compdir/mixed.bin", "/sparse.bin", "/compdir/sparse_in_comp.bin" };
         var expected = paths.ToDictionary(p => p, p => vol.HashFile(vol.Resolve(p).Id, null));

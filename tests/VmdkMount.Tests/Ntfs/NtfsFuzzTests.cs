@@ -276,12 +276,12 @@ public class NtfsFuzzTests
                 switch (e.Node.Type)
                 {
                     case FsNodeType.Directory: pending.Push(e.Node.Id); break;
-                    case FsNodeType.Symlink: OnlyTyped(() => fs.ReadLink(e.Node.Id)); break;
+                    case FsNodeType.Symlink: OnlyTyped(() => fs.Links().ReadLink(e.Node.Id)); break;
                     case FsNodeType.File: OnlyTyped(() => fs.Read(e.Node.Id, 0, buf)); OnlyTyped(() => fs.Read(e.Node.Id, Math.Max(0, e.Node.Size - 100), buf)); break;
                 }
                 OnlyTyped(() =>
                 {
-                    foreach (var s in fs.ListStreams(e.Node.Id)) OnlyTyped(() => fs.ReadStream(e.Node.Id, s.Name, 0, buf));
+                    foreach (var s in fs.Streams().ListStreams(e.Node.Id)) OnlyTyped(() => fs.Streams().ReadStream(e.Node.Id, s.Name, 0, buf));
                 });
             }
         }

@@ -104,7 +104,7 @@ public class NtfsOracleTests
             {
                 var node = vol.Resolve(path);
                 if (node.Id != f.Record) problems.Add($"{f.Path}: record {node.Id}, fls {f.Record}");
-                if (stream is not null && f.AttributeType == 128 && !vol.Fs.ListStreams(node.Id).Any(s => s.Name == stream))
+                if (stream is not null && f.AttributeType == 128 && !vol.Fs.Streams().ListStreams(node.Id).Any(s => s.Name == stream))
                     problems.Add($"{f.Path}: stream not listed");
             }
             catch (Xunit.Sdk.XunitException ex) { problems.Add(ex.Message); }

@@ -75,9 +75,9 @@ public sealed class NtfsRealImageTests : IDisposable
         };
         foreach (var (path, record) in expected)
             Assert.Equal(record, PathResolver.Resolve(fs, "/" + path, false, path).Id);
-        Assert.Contains(fs.ListStreams(10), s => s.Name == "$Info");
-        Assert.Contains(fs.ListStreams(28), s => s.Name == "$Config");
-        Assert.Contains(fs.ListStreams(8), s => s.Name == "$Bad");
+        Assert.Contains(fs.Streams().ListStreams(10), s => s.Name == "$Info");
+        Assert.Contains(fs.Streams().ListStreams(28), s => s.Name == "$Config");
+        Assert.Contains(fs.Streams().ListStreams(8), s => s.Name == "$Bad");
         var rootNames = fs.List(fs.RootId).Select(e => e.Name).ToHashSet();
         Assert.Equal(expected.Where(e => !e.Path.Contains('/')).Select(e => e.Path).Concat(["System Volume Information", "partition_type.rs", "vmdk"]).ToHashSet(), rootNames);
         // the Windows-written volume is clean: no warnings

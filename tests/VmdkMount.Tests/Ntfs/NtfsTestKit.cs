@@ -48,12 +48,12 @@ internal sealed class NtfsVolume : IDisposable
             {
                 string p = path + "/" + e.Name;
                 if (skip?.Invoke(p) == true) continue;
-                string? target = e.Node.Type == FsNodeType.Symlink ? Fs.ReadLink(e.Node.Id) : null;
+                string? target = e.Node.Type == FsNodeType.Symlink ? Fs.Links().ReadLink(e.Node.Id) : null;
                 string? sha = null;
                 if (hash && e.Node.Type == FsNodeType.File && (e.Node.Attributes & (FsAttributes.Encrypted | FsAttributes.ReparsePoint)) == 0)
                     sha = HashFile(e.Node.Id, null);
                 var streams = new List<(string, long, string)>();
-                foreach (var s in Fs.ListStreams(e.Node.Id))
+                foreach (var s in Fs.Streams().ListStreams(e.Node.Id))
                     streams.Add((s.Name, s.Size, hash ? HashFile(e.Node.Id, s.Name) : ""));
                 result.Add(p, new Entry(p, e.Node, target, sha, streams));
                 if (e.Node.Type == FsNodeType.Directory) pending.Push((e.Node.Id, p));
@@ -69,7 +69,7 @@ internal sealed class NtfsVolume : IDisposable
         long off = 0;
         while (true)
         {
-            int n = stream is null ? Fs.Read(id, off, buf) : Fs.ReadStream(id, stream, off, buf);
+            int n = stream is null ? Fs.Read(id, off, buf) : Fs.Streams().ReadStream(id, stream, off, buf);
             if (n <= 0) break;
             sha.AppendData(buf, 0, n);
             off += n;

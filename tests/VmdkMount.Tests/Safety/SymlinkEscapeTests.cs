@@ -28,18 +28,18 @@ public class SymlinkEscapeTests
         // The reader cannot know the place a link is reached from (hl and hl2 are one inode at two depths), so it
         // must not clamp: a clamp for one place would be wrong for the other.
         using var disk = Core.Disks.DiskOpener.Open(Path.Combine(TestImages.Get("hostile-links"), "links.vmdk"));
-        using (var fs = Core.FileSystems.FileSystemOpener.Open("ext4", disk, "links"))
+        using (var fs = Core.FileSystems.FormatRegistry.Default.Open("ext4", disk, "links"))
         {
             var a = fs.Lookup(fs.RootId, "a")!;
             var b = fs.Lookup(a.Id, "b")!;
-            Assert.Equal("../../../../../../etc/shadow", fs.ReadLink(fs.Lookup(b.Id, "rel_up")!.Id));
-            Assert.Equal("/../../../../etc/passwd", fs.ReadLink(fs.Lookup(fs.RootId, "abs_up")!.Id));
-            Assert.Equal("toroot/../../../../etc/passwd", fs.ReadLink(fs.Lookup(fs.RootId, "through")!.Id));
+            Assert.Equal("../../../../../../etc/shadow", fs.Links().ReadLink(fs.Lookup(b.Id, "rel_up")!.Id));
+            Assert.Equal("/../../../../etc/passwd", fs.Links().ReadLink(fs.Lookup(fs.RootId, "abs_up")!.Id));
+            Assert.Equal("toroot/../../../../etc/passwd", fs.Links().ReadLink(fs.Lookup(fs.RootId, "through")!.Id));
             var hl = fs.Lookup(b.Id, "hl")!;
             var hl2 = fs.Lookup(fs.Lookup(b.Id, "c")!.Id, "hl2")!;
             Assert.Equal(hl.Id, hl2.Id);
-            Assert.Equal("../x", fs.ReadLink(hl2.Id));
-            Assert.Equal("../x", fs.ReadLink(hl.Id));
+            Assert.Equal("../x", fs.Links().ReadLink(hl2.Id));
+            Assert.Equal("../x", fs.Links().ReadLink(hl.Id));
         }
     }
 

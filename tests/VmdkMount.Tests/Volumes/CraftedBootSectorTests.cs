@@ -1,4 +1,5 @@
 using System.Text;
+using VmdkMount.Core.FileSystems;
 using VmdkMount.Core.Volumes;
 using VmdkMount.Tests.Infrastructure;
 
@@ -58,7 +59,7 @@ public class CraftedBootSectorTests
         BitConverter.TryWriteBytes(disk.AsSpan((int)p1 + 36), 8);
         disk[p1 + 40] = major;
         disk[p1 + 41] = minor;
-        var v = VolumeScanner.Scan(new MemorySource(disk), "crafted").Volumes.Single(x => x.Id == "p1");
+        var v = VolumeScanner.Scan(new MemorySource(disk), "crafted", FormatRegistry.Default).Volumes.Single(x => x.Id == "p1");
         Assert.Equal(("refs", $"ReFS {major}.{minor}", false), (v.FileSystem, v.FileSystemVersion, v.Mountable));
         // the exact words of issue 3
         Assert.Equal("read-only ReFS parsing is not supported; on Windows 10 build 17763 and later the OS upgrades ReFS 3.1 volumes to 3.4 when it attaches them, which would make the backup unreadable to older Windows", v.Reason);
@@ -87,14 +88,14 @@ public class CraftedBootSectorTests
             Tool.Bash($"truncate -s 4M {fat} && mkfs.fat -F 32 -s 1 {fat} >/dev/null 2>&1");
             var fatBytes = File.ReadAllBytes(fat);
             Put(disk, p3, fatBytes);
-            var plainFat = VolumeScanner.Scan(new MemorySource(disk), "crafted").Volumes.Single(x => x.Id == "p3");
+            var plainFat = VolumeScanner.Scan(new MemorySource(disk), "crafted", FormatRegistry.Default).Volumes.Single(x => x.Id == "p3");
             Assert.Equal("fat32", plainFat.FileSystem);
         }
         finally { Directory.Delete(dir, true); }
         Put(disk, p3 + 3, "MSWIN4.1"u8);
         Put(disk, p3 + 424, BitLockerGuid);
 
-        var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted");
+        var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted", FormatRegistry.Default);
         foreach (var id in new[] { "p1", "p2", "p3" })
         {
             var v = layout.Volumes.Single(x => x.Id == id);
@@ -107,7 +108,7 @@ public class CraftedBootSectorTests
     {
         var disk = FourPartitionDisk("42,0,0,0");
         Put(disk, 6 * 512, "PRIVHEAD"u8);
-        var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted");
+        var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted", FormatRegistry.Default);
         var v = layout.Volumes.Single(x => x.Id == "p1");
         Assert.False(v.Mountable);
         Assert.Equal("Windows dynamic disk (LDM): dynamic volumes are not supported yet", v.Reason);
@@ -129,7 +130,7 @@ public class CraftedBootSectorTests
         }
         finally { Directory.Delete(dir, true); }
         Put(disk, 10240 * 512 + 4086, "S1SUSPEND\0"u8); // what the kernel writes over SWAPSPACE2 when it hibernates
-        var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted");
+        var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted", FormatRegistry.Default);
         Assert.Equal("Linux swap space (no files)", layout.Volumes[0].Reason);
         Assert.Equal(("swap", "Linux swap space (holds a hibernation image; no files)"), (layout.Volumes[1].FileSystem, layout.Volumes[1].Reason));
     }
@@ -150,7 +151,7 @@ public class CraftedBootSectorTests
         long sb = 2048 * 512 + ((8192 - 16) & ~7L) * 512;
         BitConverter.TryWriteBytes(disk.AsSpan((int)sb), 0xA92B4EFCu);
         BitConverter.TryWriteBytes(disk.AsSpan((int)sb + 72), 1);
-        var v = VolumeScanner.Scan(new MemorySource(disk), "crafted").Volumes[0];
+        var v = VolumeScanner.Scan(new MemorySource(disk), "crafted", FormatRegistry.Default).Volumes[0];
         Assert.Equal(("md-raid", "md 1.0", false), (v.FileSystem, v.FileSystemVersion, v.Mountable));
         Assert.Equal("Linux md RAID member (RAID1, md 1.0): md RAID arrays are not assembled yet", v.Reason);
     }
@@ -162,7 +163,7 @@ public class CraftedBootSectorTests
         long p1 = 2048 * 512, p2 = 10240 * 512;
         BitConverter.TryWriteBytes(disk.AsSpan((int)p1 + 4096), 0xA92B4EFCu);
         Put(disk, p2, Encoding.ASCII.GetBytes("just some text, no filesystem here"));
-        var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted");
+        var layout = VolumeScanner.Scan(new MemorySource(disk), "crafted", FormatRegistry.Default);
         var md = layout.Volumes.Single(x => x.Id == "p1");
         Assert.Equal(("md-raid", "md 1.2", false), (md.FileSystem, md.FileSystemVersion, md.Mountable));
         Assert.Equal("Linux md RAID member (RAID0, md 1.2): md RAID arrays are not assembled yet", md.Reason);

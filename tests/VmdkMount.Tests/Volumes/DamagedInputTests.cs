@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
+using VmdkMount.Core.FileSystems;
 using VmdkMount.Core.Volumes;
 using VmdkMount.Tests.Infrastructure;
 
@@ -26,7 +27,7 @@ public class DamagedInputTests
     private static DiskLayout Scan(byte[] disk)
     {
         var sw = Stopwatch.StartNew();
-        var layout = VolumeScanner.Scan(new MemorySource(disk), "damaged.img");
+        var layout = VolumeScanner.Scan(new MemorySource(disk), "damaged.img", FormatRegistry.Default);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"scan took {sw.Elapsed}");
         return layout;
     }
@@ -482,7 +483,7 @@ public class DamagedInputTests
         string before = Hashing.Sha256File(image);
         using (var disk = new VmdkMount.Core.Disks.RawDisk(image))
         {
-            var layout = VolumeScanner.Scan(disk);
+            var layout = VolumeScanner.Scan(disk, FormatRegistry.Default);
             var buf = new byte[65536];
             foreach (var v in layout.Volumes) v.Data.ReadAt(0, buf);
         }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using VmdkMount.Core.FileSystems;
 using VmdkMount.Core.Disks;
 using VmdkMount.Core.Volumes;
 using VmdkMount.Tests.Infrastructure;
@@ -21,7 +22,7 @@ public sealed class LvmTests : IDisposable
     {
         var disk = new RawDisk(image);
         _open.Add(disk);
-        return VolumeScanner.Scan(disk);
+        return VolumeScanner.Scan(disk, FormatRegistry.Default);
     }
 
     private static string ReadAllSha(Volume v)

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using VmdkMount.Core.FileSystems;
 using VmdkMount.Core.Disks;
 using VmdkMount.Core.Volumes;
 using VmdkMount.Tests.Infrastructure;
@@ -20,7 +21,7 @@ public sealed class PartitionTableTests : IDisposable
     {
         var disk = new RawDisk(image);
         _open.Add(disk);
-        return VolumeScanner.Scan(disk);
+        return VolumeScanner.Scan(disk, FormatRegistry.Default);
     }
 
     /// <summary>Every volume's filesystem kind and label agree with blkid's low-level probe of the same bytes.</summary>

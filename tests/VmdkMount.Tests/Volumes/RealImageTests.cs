@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using VmdkMount.Core.FileSystems;
 using VmdkMount.Core.Disks;
 using VmdkMount.Core.Volumes;
 using VmdkMount.Tests.Infrastructure;
@@ -22,7 +23,7 @@ public class RealImageTests
             string raw = Path.Combine(dir, "disk.raw");
             Tool.Run("qemu-img", "convert", "-O", "raw", Path.Combine(RepoPaths.RealImages, vmdk), raw);
             using var disk = new RawDisk(raw);
-            var layout = VolumeScanner.Scan(disk);
+            var layout = VolumeScanner.Scan(disk, FormatRegistry.Default);
             var rows = Regex.Matches(Tool.Run("mmls", raw).StdOut, @"^\d+:\s+000:(\d{3})\s+(\d+)\s+(\d+)\s+(\d+)", RegexOptions.Multiline)
                 .Select(m => ($"p{int.Parse(m.Groups[1].Value) + 1}", long.Parse(m.Groups[2].Value) * 512, long.Parse(m.Groups[4].Value) * 512))
                 .ToList();

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using VmdkMount.Core.FileSystems;
 using VmdkMount.Core.Disks;
 using VmdkMount.Core.Volumes;
 using VmdkMount.Tests.Infrastructure;
@@ -53,7 +54,7 @@ public class VmdkVolumesTests
     public void Vmware_made_vmdk_is_scanned_through_the_engine(string path, long offset, string kind, string? label)
     {
         using var disk = DiskOpener.Open(Path.Combine(RepoPaths.RealImages, path));
-        var layout = VolumeScanner.Scan(disk);
+        var layout = VolumeScanner.Scan(disk, FormatRegistry.Default);
         var p1 = Assert.Single(layout.Volumes);
         Assert.Equal(("p1", offset, kind, label, true), (p1.Id, p1.Offset, p1.FileSystem, p1.Label, p1.Mountable));
     }

@@ -14,7 +14,7 @@ namespace VmdkMount.Core.FileSystems.Ext;
 /// case-insensitively when there is no exact match. See <see cref="ExtNames"/> for names that are not UTF-8 and
 /// <see cref="ExtSymlink"/> for how link targets are returned.
 /// </summary>
-public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap, IReportsUnshownEntries
+public sealed partial class ExtFileSystem : IFileSystem, ISymlinkReader, IFileAllocationMap, IReportsUnshownEntries
 {
     public const long RootInode = 2;
 
@@ -156,15 +156,6 @@ public sealed partial class ExtFileSystem : IFileSystem, IFileAllocationMap, IRe
             throw new FileReadException($"{_vol.Name} inode {id}", "symlink target is encrypted (fscrypt); the key is not available");
         return ExtNames.DecodeTarget(ExtSymlink.ReadTarget(_vol, inode, _mapOf));
     }
-
-    public IReadOnlyList<FsStream> ListStreams(long id)
-    {
-        Inode(id);
-        return [];
-    }
-
-    public int ReadStream(long id, string streamName, long offset, Span<byte> destination) =>
-        throw new FileReadException($"{_vol.Name} inode {id}", $"no stream '{streamName}': ext has no named data streams");
 
     public void Dispose()
     {

@@ -64,6 +64,8 @@ internal sealed class ExtSuperblock
         | IncompatInlineData | IncompatEncrypt | IncompatCasefold;
 
     public const uint RoCompatSparseSuper = 0x1;
+    public const uint RoCompatLargeFile = 0x2;
+    public const uint RoCompatBtreeDir = 0x4;
     public const uint RoCompatHugeFile = 0x8;
     public const uint RoCompatGdtCsum = 0x10;
     public const uint RoCompatDirNlink = 0x20;
@@ -170,10 +172,7 @@ internal sealed class ExtSuperblock
         }
 
         byte[] uuid = b.Slice(UuidOffset, 16).ToArray();
-        var labelBytes = b.Slice(VolumeNameOffset, 16);
-        int nul = labelBytes.IndexOf((byte)0);
-        if (nul >= 0) labelBytes = labelBytes[..nul];
-        string? label = labelBytes.IsEmpty ? null : ExtNames.Decode(labelBytes);
+        string? label = LabelOf(b);
 
         uint seed = 0;
         string? csumProblem = null;
@@ -203,18 +202,41 @@ internal sealed class ExtSuperblock
         };
     }
 
-    /// <summary>ext2, ext3 or ext4, the way blkid names them: any ext4-only feature makes it ext4; a journal alone ext3.</summary>
-    public string Kind
+    /// <summary>ext2, ext3 or ext4, the way blkid names them (<see cref="KindOf(uint, uint, uint)"/>).</summary>
+    public string Kind => KindOf(Compat, Incompat, RoCompat);
+
+    /// <summary>What ext3 knows; blkid's EXT3_FEATURE_*_SUPP.</summary>
+    private const uint Ext3Incompat = IncompatFiletype | IncompatRecover | IncompatMetaBg;
+    private const uint Ext3RoCompat = RoCompatSparseSuper | RoCompatLargeFile | RoCompatBtreeDir;
+
+    /// <summary>The same rule as blkid: any feature beyond what ext3 knows makes it ext4; a journal alone makes it ext3.</summary>
+    public static string KindOf(uint compat, uint incompat, uint roCompat) =>
+        (incompat & ~Ext3Incompat) != 0 || (roCompat & ~Ext3RoCompat) != 0 ? "ext4"
+        : (compat & CompatHasJournal) != 0 ? "ext3" : "ext2";
+
+    /// <summary>
+    /// The signature volume discovery recognises ext by: the magic, a block size this reader accepts, and some inodes.
+    /// The rest is judged on open, so a damaged superblock is still reported as ext.
+    /// </summary>
+    public static bool HasSignature(ReadOnlySpan<byte> b) =>
+        b.Length >= Size && BinaryPrimitives.ReadUInt16LittleEndian(b[MagicOffset..]) == Magic
+        && BinaryPrimitives.ReadUInt32LittleEndian(b[LogBlockSizeOffset..]) <= 6
+        && BinaryPrimitives.ReadUInt32LittleEndian(b[InodesCountOffset..]) != 0;
+
+    /// <summary>The volume name field, up to its NUL, shown as ext names are (<see cref="ExtNames.Decode"/>); null when empty.</summary>
+    public static string? LabelOf(ReadOnlySpan<byte> b)
     {
-        get
-        {
-            const uint ext4Incompat = IncompatExtents | Incompat64Bit | IncompatFlexBg | IncompatMmp | IncompatInlineData
-                | IncompatEaInode | IncompatLargeDir | IncompatCsumSeed | IncompatEncrypt | IncompatCasefold | IncompatMetaBg;
-            const uint ext4Ro = RoCompatHugeFile | RoCompatGdtCsum | RoCompatDirNlink | RoCompatExtraIsize | RoCompatBigalloc | RoCompatMetadataCsum;
-            if ((Incompat & ext4Incompat) != 0 || (RoCompat & ext4Ro) != 0) return "ext4";
-            return (Compat & CompatHasJournal) != 0 ? "ext3" : "ext2";
-        }
+        var labelBytes = b.Slice(VolumeNameOffset, 16);
+        int nul = labelBytes.IndexOf((byte)0);
+        if (nul >= 0) labelBytes = labelBytes[..nul];
+        return labelBytes.IsEmpty ? null : ExtNames.Decode(labelBytes);
     }
+
+    /// <summary>The feature words as stored (revision 0 has none), for <see cref="KindOf(uint, uint, uint)"/> before a full parse.</summary>
+    public static (uint Compat, uint Incompat, uint RoCompat) Features(ReadOnlySpan<byte> b) =>
+        BinaryPrimitives.ReadUInt32LittleEndian(b[RevLevelOffset..]) == 0 ? (0, 0, 0)
+        : (BinaryPrimitives.ReadUInt32LittleEndian(b[FeatureCompatOffset..]), BinaryPrimitives.ReadUInt32LittleEndian(b[FeatureIncompatOffset..]),
+           BinaryPrimitives.ReadUInt32LittleEndian(b[FeatureRoCompatOffset..]));
 
     public IEnumerable<string> OpenWarnings(string where)
     {

@@ -6,7 +6,7 @@ namespace VmdkMount.Core.FileSystems.Ext;
 /// Symlink targets. Fast symlinks keep the target in i_block (shorter than 60 bytes, no data blocks); slow ones in
 /// data blocks (extents or block map); with inline_data a target may be inline data.
 ///
-/// Targets are returned as stored (<see cref="IFileSystem.ReadLink"/> contract): absolute or relative, `..` and
+/// Targets are returned as stored (<see cref="ISymlinkReader.ReadLink"/> contract): absolute or relative, `..` and
 /// all. Bytes that are not valid UTF-8 are escaped as for names (<see cref="ExtNames"/>), with '/' kept as the
 /// separator. Where a target points is decided by the frontends, per place, with
 /// <see cref="VmdkMount.Core.Mounting.LinkTarget"/>: one inode reachable at several depths (hard links) cannot be

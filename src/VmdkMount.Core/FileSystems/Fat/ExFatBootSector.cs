@@ -45,11 +45,14 @@ internal sealed class ExFatBootSector
     public required uint RootCluster { get; init; }
     public required long VolumeBytes { get; init; }
 
+    /// <summary>"EXFAT   " at 3: what volume discovery recognises exFAT by (the rest is judged on open).</summary>
+    public static bool HasName(ReadOnlySpan<byte> s) => s.Length >= OemNameOffset + 8 && s.Slice(OemNameOffset, 8).SequenceEqual(OemName);
+
     public static ExFatBootSector Parse(ReadOnlySpan<byte> s, string volume, long volumeLength, List<string> warnings)
     {
         string where = volume + ": exFAT boot sector";
         if (s.Length < Size) throw new CorruptDataException(where, 0, "shorter than 512 bytes");
-        if (!s.Slice(OemNameOffset, 8).SequenceEqual(OemName))
+        if (!HasName(s))
             throw new CorruptDataException(where, OemNameOffset, "file system name is not \"EXFAT   \"");
         if (s.Slice(MustBeZeroOffset, MustBeZeroLength).IndexOfAnyExcept((byte)0) >= 0)
             throw new CorruptDataException(where, MustBeZeroOffset, "the legacy BPB area is not zero");

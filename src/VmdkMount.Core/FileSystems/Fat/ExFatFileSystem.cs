@@ -14,7 +14,7 @@ namespace VmdkMount.Core.FileSystems.Fat;
 /// Timestamps carry a UTC offset in exFAT; when it is marked valid the time is true UTC, otherwise the stored
 /// local time is presented as UTC (as for FAT).
 /// </summary>
-public sealed class ExFatFileSystem : IFileSystem, IReportsUnshownEntries
+public sealed partial class ExFatFileSystem : IFileSystem, IReportsUnshownEntries
 {
     public const long RootNodeId = 1;
 
@@ -111,17 +111,6 @@ public sealed class ExFatFileSystem : IFileSystem, IReportsUnshownEntries
         if (!_chains.TryGet(id, out var runs)) runs = StreamRuns(id, node, "file");
         return _heap.Read(runs, size, node.ValidLength, offset, destination, id);
     }
-
-    public string ReadLink(long id) => throw new FileReadException($"{_name}: node {id}", "exFAT has no symbolic links");
-
-    public IReadOnlyList<FsStream> ListStreams(long id)
-    {
-        if (id != RootNodeId) Node(id);
-        return [];
-    }
-
-    public int ReadStream(long id, string streamName, long offset, Span<byte> destination) =>
-        throw new FileReadException($"{_name}: node {id}", $"no stream '{streamName}' (exFAT has no named streams)");
 
     public void Dispose()
     {

@@ -20,6 +20,7 @@ internal sealed class FatBootSector
     private const int FatCountOffset = 16;
     private const int RootEntriesOffset = 17;
     private const int TotalSectors16Offset = 19;
+    private const int MediaOffset = 21;
     private const int SectorsPerFat16Offset = 22;
     private const int TotalSectors32Offset = 32;
     private const int Fat16ExtSignatureOffset = 38;
@@ -57,7 +58,9 @@ internal sealed class FatBootSector
     public required long VolumeBytes { get; init; }
     public string? BpbLabel { get; init; }
 
-    public string KindName => Kind switch { FatKind.Fat12 => "fat12", FatKind.Fat16 => "fat16", _ => "fat32" };
+    public string KindName => NameOf(Kind);
+
+    private static string NameOf(FatKind kind) => kind switch { FatKind.Fat12 => "fat12", FatKind.Fat16 => "fat16", _ => "fat32" };
 
     public static FatBootSector Parse(ReadOnlySpan<byte> s, string volume, long volumeLength, List<string> warnings)
     {
@@ -104,11 +107,9 @@ internal sealed class FatBootSector
         if (dataSector >= total)
             throw new CorruptDataException(where, TotalSectors16Offset, $"the data region (sector {dataSector}) starts past the end of the volume ({total} sectors)");
         long clusters = (total - dataSector) / spc;
-        FatKind kind;
-        if (fat32Layout) kind = FatKind.Fat32;
-        else if (clusters <= Fat12MaxClusters) kind = FatKind.Fat12;
-        else if (clusters <= Fat16MaxClusters) kind = FatKind.Fat16;
-        else throw new CorruptDataException(where, SectorsPerFat16Offset, $"{clusters} clusters need FAT32 but the BPB has the FAT12/16 layout");
+        FatKind kind = LayoutKind(fat32Layout, clusters);
+        if (kind == FatKind.Fat16 && clusters > Fat16MaxClusters)
+            throw new CorruptDataException(where, SectorsPerFat16Offset, $"{clusters} clusters need FAT32 but the BPB has the FAT12/16 layout");
         if (clusters > Fat32MaxClusters)
             throw new CorruptDataException(where, TotalSectors32Offset, $"{clusters} clusters is more than FAT32 can address");
         if (clusters < 1) throw new CorruptDataException(where, TotalSectors16Offset, "no data clusters");
@@ -167,6 +168,44 @@ internal sealed class FatBootSector
             VolumeBytes = volumeBytes,
             BpbLabel = label,
         };
+    }
+
+    /// <summary>
+    /// A BPB with a zero 16-bit FAT size has the FAT32 layout whatever its cluster count (as Linux and blkid read it:
+    /// mkfs.fat -F 32 makes small ones); otherwise the cluster count decides FAT12 vs FAT16.
+    /// </summary>
+    private static FatKind LayoutKind(bool fat32Layout, long clusters) =>
+        fat32Layout ? FatKind.Fat32 : clusters <= Fat12MaxClusters ? FatKind.Fat12 : FatKind.Fat16;
+
+    /// <summary>
+    /// The signature volume discovery recognises FAT by, and its kind. FAT's is the weakest signature (a jump, a sane
+    /// BPB, 55 AA), so it is probed last: an NTFS or BitLocker boot sector looks like one too. Looser than
+    /// <see cref="Parse"/> on purpose: a damaged BPB is still reported as FAT and fails to open with a message.
+    /// </summary>
+    public static string? Recognize(ReadOnlySpan<byte> s)
+    {
+        if (s.Length < Size || BinaryPrimitives.ReadUInt16LittleEndian(s[SignatureOffset..]) != BootSignature) return null;
+        bool jump = s[JumpOffset] == 0xEB && s[JumpOffset + 2] == 0x90 || s[JumpOffset] == 0xE9;
+        if (!jump) return null;
+        int bps = BinaryPrimitives.ReadUInt16LittleEndian(s[BytesPerSectorOffset..]);
+        int spc = s[SectorsPerClusterOffset];
+        int reserved = BinaryPrimitives.ReadUInt16LittleEndian(s[ReservedSectorsOffset..]);
+        int fats = s[FatCountOffset];
+        int rootEntries = BinaryPrimitives.ReadUInt16LittleEndian(s[RootEntriesOffset..]);
+        byte media = s[MediaOffset];
+        if (bps is < 512 or > 4096 || !BitOperations.IsPow2(bps) || spc > 128 || !BitOperations.IsPow2(spc) || reserved < 1
+            || fats is < 1 or > 2 || (media != 0xF0 && media < 0xF8))
+            return null;
+        long total = BinaryPrimitives.ReadUInt16LittleEndian(s[TotalSectors16Offset..]);
+        if (total == 0) total = BinaryPrimitives.ReadUInt32LittleEndian(s[TotalSectors32Offset..]);
+        long fatSectors = BinaryPrimitives.ReadUInt16LittleEndian(s[SectorsPerFat16Offset..]);
+        bool fat32Layout = fatSectors == 0;
+        if (fat32Layout) fatSectors = BinaryPrimitives.ReadUInt32LittleEndian(s[Fat32SectorsPerFatOffset..]);
+        if (total == 0 || fatSectors == 0) return null;
+        long rootDirSectors = ((long)rootEntries * DirectoryEntrySize + bps - 1) / bps;
+        long data = total - (reserved + fats * fatSectors + rootDirSectors);
+        if (data <= 0) return null;
+        return NameOf(LayoutKind(fat32Layout, data / spc));
     }
 
     /// <summary>A label as stored (space padded, OEM code page), or null when blank or "NO NAME".</summary>

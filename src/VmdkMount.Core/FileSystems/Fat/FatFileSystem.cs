@@ -15,7 +15,7 @@ namespace VmdkMount.Core.FileSystems.Fat;
 /// case-insensitive on either (as Windows). Both are shown with <see cref="Utf16NameEscape"/> ('/' as %2F); a bogus
 /// `.`/`..` entry and a second entry with the same name are left out and reported (<see cref="UnshownEntries"/>). Timestamps are the stored local time presented as UTC (<see cref="FatTime"/>).
 /// </summary>
-public sealed class FatFileSystem : IFileSystem, IReportsUnshownEntries
+public sealed partial class FatFileSystem : IFileSystem, IReportsUnshownEntries
 {
     public const long RootNodeId = 1;
 
@@ -114,17 +114,6 @@ public sealed class FatFileSystem : IFileSystem, IReportsUnshownEntries
     private ClusterRuns FileChain(long id, FatNode node) => _chains.GetOrAdd(id,
         _ => _fat.Chain(node.FirstCluster, _heap.ClustersFor(node.Node.Size), -1, $"file at directory entry {id}", id),
         r => r.RunCount * RunBytes);
-
-    public string ReadLink(long id) => throw new FileReadException($"{_name}: node {id}", "FAT has no symbolic links");
-
-    public IReadOnlyList<FsStream> ListStreams(long id)
-    {
-        if (id != RootNodeId) Node(id);
-        return [];
-    }
-
-    public int ReadStream(long id, string streamName, long offset, Span<byte> destination) =>
-        throw new FileReadException($"{_name}: node {id}", $"no stream '{streamName}' (FAT has no named streams)");
 
     public void Dispose()
     {

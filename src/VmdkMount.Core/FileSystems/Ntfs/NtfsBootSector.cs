@@ -16,6 +16,7 @@ internal sealed record NtfsBootSector
     private const int ClustersPerMftRecordOffset = 0x40;
     private const int ClustersPerIndexRecordOffset = 0x44;
     private const int SerialOffset = 0x48;
+    private const int SignatureOffset = 510;
     private static ReadOnlySpan<byte> OemId => "NTFS    "u8;
 
     public const int MaxClusterSize = 2 * 1024 * 1024;
@@ -35,18 +36,41 @@ internal sealed record NtfsBootSector
     public static bool LooksLikeNtfs(ReadOnlySpan<byte> sector) =>
         sector.Length >= Size && sector.Slice(OemIdOffset, OemId.Length).SequenceEqual(OemId);
 
+    /// <summary>
+    /// The signature volume discovery recognises NTFS by: the OEM id, 55 AA, and a sector and cluster size this
+    /// reader accepts (the same decoding as <see cref="Parse"/>). The rest of the boot sector is judged on open, so a
+    /// damaged one is still reported as NTFS (and fails to open with a message naming the field).
+    /// </summary>
+    public static bool HasSignature(ReadOnlySpan<byte> sector)
+    {
+        if (!LooksLikeNtfs(sector) || sector[SignatureOffset] != 0x55 || sector[SignatureOffset + 1] != 0xAA) return false;
+        int bps = BinaryPrimitives.ReadUInt16LittleEndian(sector[BytesPerSectorOffset..]);
+        return ValidBytesPerSector(bps) && ClusterSizeOf(sector[SectorsPerClusterOffset], bps) > 0;
+    }
+
+    private static bool ValidBytesPerSector(int bps) => bps is >= 256 and <= 4096 && (bps & (bps - 1)) == 0;
+
+    /// <summary>
+    /// The cluster size in bytes, or 0 when the byte is not a valid encoding. Values above 0x80 encode a negative
+    /// exponent (Windows 10 1903+ formats clusters up to 2 MiB that way).
+    /// </summary>
+    private static long ClusterSizeOf(byte spcRaw, int bps)
+    {
+        long spc = spcRaw <= 0x80 ? spcRaw : 1L << Math.Min(31, 256 - spcRaw);
+        long cluster = spc * bps;
+        return spc == 0 || (spc & (spc - 1)) != 0 || cluster > MaxClusterSize ? 0 : cluster;
+    }
+
     public static NtfsBootSector Parse(ReadOnlySpan<byte> b, string volume)
     {
         string where = $"{volume}: NTFS boot sector";
         if (!LooksLikeNtfs(b)) throw new CorruptDataException(where, OemIdOffset, "OEM id is not 'NTFS    '");
         int bps = BinaryPrimitives.ReadUInt16LittleEndian(b[BytesPerSectorOffset..]);
-        if (bps < 256 || bps > 4096 || (bps & (bps - 1)) != 0)
+        if (!ValidBytesPerSector(bps))
             throw new CorruptDataException(where, BytesPerSectorOffset, $"bytes per sector {bps} is not a power of two in 256..4096");
         byte spcRaw = b[SectorsPerClusterOffset];
-        // Values above 0x80 encode a negative exponent (Windows 10 1903+ formats clusters up to 2 MiB that way).
-        long spc = spcRaw <= 0x80 ? spcRaw : 1L << Math.Min(31, 256 - spcRaw);
-        long cluster = spc * bps;
-        if (spc == 0 || (spc & (spc - 1)) != 0 || cluster > MaxClusterSize)
+        long cluster = ClusterSizeOf(spcRaw, bps);
+        if (cluster == 0)
             throw new CorruptDataException(where, SectorsPerClusterOffset, $"sectors per cluster 0x{spcRaw:X2} gives an invalid cluster size");
         long total = BinaryPrimitives.ReadInt64LittleEndian(b[TotalSectorsOffset..]);
         if (total <= 0 || total > long.MaxValue / 4096)

@@ -2,7 +2,7 @@ using VmdkMount.Core.Errors;
 
 namespace VmdkMount.Core.FileSystems.Ntfs;
 
-public sealed partial class NtfsFileSystem
+public sealed partial class NtfsFileSystem : IFileAllocationMap
 {
     /// <summary>The main $DATA stream's non-sparse runs (see <see cref="NtfsDataStream.AllocatedRanges"/>).</summary>
     public IEnumerable<(long Offset, long Length)> AllocatedRanges(long id, long offset, long length)
