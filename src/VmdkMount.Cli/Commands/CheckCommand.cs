@@ -96,7 +96,7 @@ internal static class CheckCommand
         DiskLayout layout;
         try
         {
-            layout = VolumeScanner.Scan(d);
+            layout = VolumeScanner.Scan(d, FormatRegistry.Default);
         }
         catch (Exception e) when (e is VmdkMountException or IOException)
         {
@@ -145,7 +145,7 @@ internal static class CheckCommand
         IFileSystem fs;
         try
         {
-            fs = FileSystemOpener.Open(vol.FileSystem, vol.Data, $"{d.Source}:{vol.Id}");
+            fs = FormatRegistry.Default.Open(vol.FileSystem, vol.Data, $"{d.Source}:{vol.Id}");
         }
         catch (UnsupportedFeatureException e)
         {

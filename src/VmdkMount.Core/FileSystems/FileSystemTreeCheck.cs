@@ -111,7 +111,7 @@ public static class FileSystemTreeCheck
                     else report(new FsProblem($"directory {where}", "is reached a second time (a loop or a second parent); not entered again"));
                     break;
                 case FsNodeType.Symlink:
-                    _ = fs.ReadLink(node.Id);
+                    if (fs is ISymlinkReader links) _ = links.ReadLink(node.Id);
                     break;
                 case FsNodeType.File when map is not null && node.Size > 0:
                     int runs = 0;
