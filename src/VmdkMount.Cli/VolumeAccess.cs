@@ -22,7 +22,10 @@ internal sealed class VolumeAccess
         command.Options.Add(System);
     }
 
-    /// <summary>Opens the disk and the volume's filesystem and resolves the path (following symlinks in the middle).</summary>
+    /// <summary>
+    /// Opens the disk and finds the path through the same mount model a mount serves (<see cref="MountTree"/>, one
+    /// volume at its root): symlinks in the middle are followed as the mount shows them, confined to the volume.
+    /// </summary>
     public Target Open(ParseResult p, bool followLastSymlink)
     {
         var where = VolumePath.Parse(p.GetValue(Path)!);
@@ -30,9 +33,9 @@ internal sealed class VolumeAccess
             new FileSystemOptions { ShowSystemFiles = p.GetValue(System) });
         try
         {
-            var fs = disk.OpenFileSystem(where.Volume);
-            var node = PathResolver.Resolve(fs, where.Path, followLastSymlink, where.ToString());
-            return new Target(disk, fs, node, where);
+            var tree = new MountTree(disk, new MountTreeOptions { SingleVolume = where.Volume, Retention = NodeRetention.KeepAll });
+            var inode = tree.ResolveFollowingLinks(where.Path, followLastSymlink, where.ToString());
+            return new Target(disk, tree, inode, where);
         }
         catch
         {
@@ -41,8 +44,13 @@ internal sealed class VolumeAccess
         }
     }
 
-    public sealed record Target(MountedDisk Disk, IFileSystem Fs, FsNode Node, VolumePath Where) : IDisposable
+    public sealed record Target(MountedDisk Disk, MountTree Tree, MountInode Inode, VolumePath Where) : IDisposable
     {
+        /// <summary>The volume's reader (the tree has one volume).</summary>
+        public IFileSystem Fs => Inode.FileSystem!;
+
+        public FsNode Node => Inode.Node!;
+
         public void Dispose() => Disk.Dispose();
     }
 }

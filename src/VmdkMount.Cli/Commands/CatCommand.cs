@@ -23,12 +23,16 @@ internal static class CatCommand
             try
             {
                 long offset = 0;
+                FsStream? named = target.Where.Stream is { } stream
+                    ? target.Fs is INamedStreams
+                        ? target.Tree.FindStream(target.Inode, stream) ?? new FsStream(stream, 0)
+                        : throw MissingCapability.NoStreams(target.Fs, target.Node.Id, stream)
+                    : null;
                 while (true)
                 {
-                    int n = target.Where.Stream is { } stream
-                        ? (target.Fs as INamedStreams ?? throw MissingCapability.NoStreams(target.Fs, target.Node.Id, stream))
-                            .ReadStream(target.Node.Id, stream, offset, buffer)
-                        : target.Fs.Read(target.Node.Id, offset, buffer);
+                    int n = named is { } s
+                        ? target.Tree.ReadStream(target.Inode, s, offset, buffer)
+                        : target.Tree.Read(target.Inode, offset, buffer);
                     if (n <= 0) break;
                     stdout.Write(buffer, 0, n);
                     offset += n;

@@ -152,32 +152,6 @@ public sealed partial class MountTree
     }
 
     /// <summary>
-    /// The node at <paramref name="path"/> below the mount root (`/`, `/p1/Users`, or `/Users` with a single volume),
-    /// for frontends that name files by path; null when a component is missing or is not a folder. Symlinks are not
-    /// followed (a path frontend shows them as links, as FUSE does); `..` goes to the parent the walk came from, and
-    /// stops at the root. Bounded by the path's own length.
-    /// </summary>
-    public MountInode? Resolve(string path)
-    {
-        var walked = new List<MountInode> { Root };
-        foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (part == ".") continue;
-            if (part == "..")
-            {
-                if (walked.Count > 1) walked.RemoveAt(walked.Count - 1);
-                continue;
-            }
-            var current = walked[^1];
-            if (!current.IsDirectory) return null;
-            var next = Lookup(current, part);
-            if (next is null) return null;
-            walked.Add(next);
-        }
-        return walked[^1];
-    }
-
-    /// <summary>
     /// Every entry of a directory (without `.` and `..`), with the name it has there. Listings are kept (nothing
     /// changes), up to <see cref="MaxCachedEntries"/> entries in all: reopening a folder then costs the reader nothing,
     /// which matters when its own caches are smaller than the tree being walked.

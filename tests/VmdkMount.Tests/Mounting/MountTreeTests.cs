@@ -98,6 +98,26 @@ public class MountTreeTests
     }
 
     [Fact]
+    public void Following_links_stays_inside_the_links_volume_and_gives_up_after_forty()
+    {
+        var b = Build();
+        var fs = b.Fs;
+        fs.AddSymlink(fs.RootId, "loop1", "loop2");
+        fs.AddSymlink(fs.RootId, "loop2", "loop1");
+        fs.AddSymlink(b.Ids["deep"], "escape", "../../../../../../docs/a.txt"); // climbs far above p1's root
+        Assert.Equal("alpha\n", ReadAll(b.Tree, b.Tree.ResolveFollowingLinks("/p1/abs", followLast: true, "p1:/abs")));
+        Assert.Equal(FsNodeType.Symlink, b.Tree.ResolveFollowingLinks("/p1/abs", followLast: false, "p1:/abs").Node!.Type);
+        // `..` in a target stops at the volume root: this lands on p1:/docs/a.txt, not above the volume.
+        Assert.Equal("alpha\n", ReadAll(b.Tree, b.Tree.ResolveFollowingLinks("/p1/docs/deep/escape", followLast: true, "x")));
+        // Through a link in the middle of a path.
+        fs.AddSymlink(fs.RootId, "docs-link", "docs");
+        Assert.Equal("alpha\n", ReadAll(b.Tree, b.Tree.ResolveFollowingLinks("/p1/docs-link/a.txt", followLast: true, "x")));
+        var e = Assert.Throws<PathNotFoundException>(() => b.Tree.ResolveFollowingLinks("/p1/loop1", followLast: true, "p1:/loop1"));
+        Assert.Contains("too many levels of symbolic links", e.Message);
+        Assert.Throws<PathNotFoundException>(() => b.Tree.ResolveFollowingLinks("/p1/nothing", followLast: true, "p1:/nothing"));
+    }
+
+    [Fact]
     public void A_single_volume_tree_has_that_volume_at_its_root()
     {
         var b = Build(new MountTreeOptions { SingleVolume = "p1" });
