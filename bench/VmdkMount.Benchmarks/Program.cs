@@ -76,8 +76,10 @@ public static class Program
     {
         int colon = target.IndexOf(':');
         using var mounted = VmdkMount.Core.Mounting.MountedDisk.Open(path);
-        var fs = mounted.OpenFileSystem(target[..colon]);
-        var node = VmdkMount.Core.Mounting.PathResolver.Resolve(fs, target[(colon + 1)..], true, target);
+        var tree = new VmdkMount.Core.Mounting.MountTree(mounted, new VmdkMount.Core.Mounting.MountTreeOptions { SingleVolume = target[..colon] });
+        var inode = tree.ResolveFollowingLinks(target[(colon + 1)..], followLast: true, target);
+        var fs = inode.FileSystem!;
+        var node = inode.Node!;
         var buf = new byte[chunk];
         double mibs = 0;
         for (int pass = 0; pass < 2; pass++)

@@ -1,10 +1,13 @@
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.FileSystems;
 
-namespace VmdkMount.Core.Mounting;
+using VmdkMount.Core.Mounting;
+
+namespace VmdkMount.Tests.Infrastructure;
 
 /// <summary>
-/// Walks a volume path to a node, iteratively. Symlinks in the middle of a path are followed lexically from the
+/// For reader-level tests: walks a volume path to a node of one <see cref="IFileSystem"/>, iteratively (frontends use
+/// <see cref="MountTree.ResolveFollowingLinks"/>). Symlinks in the middle of a path are followed lexically from the
 /// link's own place, as <see cref="LinkTarget"/> confines them: absolute targets start at the volume root and `..`
 /// stops there, so no target leads out of the volume; a bounded count stops loops, as the kernel's 40 does.
 /// </summary>
