@@ -18,6 +18,9 @@ public readonly record struct StreamMarker(ulong Value, uint Size, uint Type)
     private const int OffSize = 8;
     private const int OffType = 12;
 
+    /// <summary>Bytes before a grain record's compressed data: its LBA (u64) and compressed size (u32).</summary>
+    public const int GrainRecordHeaderBytes = 12;
+
     public bool IsMarker => Size == 0;
 
     public static StreamMarker Read(ReadOnlySpan<byte> sector) => new(

@@ -32,13 +32,13 @@ internal static class VmdkLinkOpener
                     bool fromFooter, recovered = false;
                     try
                     {
-                        header = HostedSparseExtent.ReadHeader(file, path, out fromFooter);
+                        header = SparseHeaderReader.Read(file, path, out fromFooter);
                     }
-                    catch (CorruptDataException) when (recoverTruncatedStream && HostedSparseExtent.FirstHeader(file, path) is { GdIsAtEnd: true, HasMarkers: true } first)
+                    catch (CorruptDataException) when (recoverTruncatedStream && SparseHeaderReader.FirstHeader(file, path) is { GdIsAtEnd: true, HasMarkers: true } first)
                     {
                         (header, fromFooter, recovered) = (first, false, true);
                     }
-                    var text = HostedSparseExtent.ReadEmbeddedDescriptor(file, header, path);
+                    var text = EmbeddedDescriptor.Read(file, header, path);
                     var descriptor = text is null ? null : DescriptorFile.Parse(text, $"{path}: embedded descriptor");
                     if (descriptor is not null) warnings.AddRange(descriptor.Warnings);
                     if (header.CapacitySectors == 0 && descriptor is not null)
@@ -139,8 +139,8 @@ internal static class VmdkLinkOpener
             switch (ExtentMagic.Sniff(head))
             {
                 case VmdkFileKind.HostedSparse:
-                    var header = HostedSparseExtent.ReadHeader(file, path, out _);
-                    var text = HostedSparseExtent.ReadEmbeddedDescriptor(file, header, path);
+                    var header = SparseHeaderReader.Read(file, path, out _);
+                    var text = EmbeddedDescriptor.Read(file, header, path);
                     return text is null ? null : DescriptorFile.Parse(text, path).Cid;
                 case VmdkFileKind.Text:
                     return file.Length > DescriptorText.MaxBytes ? null : ReadTextDescriptor(file, path).Cid;
@@ -225,7 +225,7 @@ internal static class VmdkLinkOpener
 
     private static HostedSparseExtent OpenSparsePiece(IReadAt file, string path, CacheBudget? cache)
     {
-        var header = HostedSparseExtent.ReadHeader(file, path, out bool fromFooter);
+        var header = SparseHeaderReader.Read(file, path, out bool fromFooter);
         return HostedSparseExtent.Open(file, path, header, fromFooter, cache);
     }
 
