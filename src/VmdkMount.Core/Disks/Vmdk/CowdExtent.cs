@@ -108,11 +108,11 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
 
     public IReadOnlyList<string> Check()
     {
-        var problems = new CowdSeSparseProblems(FileName);
-        long fileSectors = (_fileLength + CowdHeader.SectorSize - 1) / CowdHeader.SectorSize;
-        var claimed = new CowdSeSparseOverlapMap(fileSectors);
+        var problems = new DeltaProblems(FileName);
+        long fileSectors = (_fileLength + Sector.Size - 1) / Sector.Size;
+        var claimed = new DeltaOverlapMap(fileSectors);
         claimed.Claim(0, CowdHeader.HeaderSectors);
-        long gdSectors = (_header.GdBytes + CowdHeader.SectorSize - 1) / CowdHeader.SectorSize;
+        long gdSectors = (_header.GdBytes + Sector.Size - 1) / Sector.Size;
         claimed.Claim(_header.GdSector, gdSectors);
 
         long neededGds = _header.NeededGdEntries;
@@ -130,11 +130,11 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
             }
             long clash = claimed.Claim(gtSector, CowdHeader.GtSectors);
             if (clash >= 0)
-                problems.Add($"COWD grain table {gdi}", (long)gtSector * CowdHeader.SectorSize,
+                problems.Add($"COWD grain table {gdi}", (long)gtSector * Sector.Size,
                     $"overlaps other metadata or grains at sector {clash}");
-            if (_file.ReadAt((long)gtSector * CowdHeader.SectorSize, gt) != gt.Length)
+            if (_file.ReadAt((long)gtSector * Sector.Size, gt) != gt.Length)
             {
-                problems.Add($"COWD grain table {gdi}", (long)gtSector * CowdHeader.SectorSize, "cannot be read in full");
+                problems.Add($"COWD grain table {gdi}", (long)gtSector * Sector.Size, "cannot be read in full");
                 continue;
             }
             for (int gti = 0; gti < CowdHeader.EntriesPerGt; gti++)
@@ -142,7 +142,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
                 uint gte = Gte(gt, gti);
                 if (gte == 0) continue;
                 long grain = gdi * CowdHeader.EntriesPerGt + gti;
-                long gteOffset = (long)gtSector * CowdHeader.SectorSize + gti * sizeof(uint);
+                long gteOffset = (long)gtSector * Sector.Size + gti * sizeof(uint);
                 string where = $"COWD grain table {gdi} entry {gti} (grain {grain})";
                 if (grain >= _totalGrains)
                 {
@@ -173,14 +173,14 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
     private long GrainSectorsStored(long grain)
     {
         long bytes = Math.Min(_grainBytes, Length - grain * _grainBytes);
-        return (bytes + CowdHeader.SectorSize - 1) / CowdHeader.SectorSize;
+        return (bytes + Sector.Size - 1) / Sector.Size;
     }
 
     private string GtSectorProblem(uint gtSector)
     {
         if (gtSector < CowdHeader.HeaderSectors)
             return $"grain table sector {gtSector} points into the header";
-        long end = (long)gtSector * CowdHeader.SectorSize + CowdHeader.GtBytes;
+        long end = (long)gtSector * Sector.Size + CowdHeader.GtBytes;
         if (end > _fileLength)
             return $"grain table at sector {gtSector} ({CowdHeader.GtBytes} bytes) runs past the end of the file ({_fileLength} bytes)";
         return "";
@@ -190,7 +190,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
     {
         if (gte < CowdHeader.HeaderSectors)
             return $"grain sector {gte} points into the header";
-        long end = (long)gte * CowdHeader.SectorSize + GrainSectorsStored(grain) * CowdHeader.SectorSize;
+        long end = (long)gte * Sector.Size + GrainSectorsStored(grain) * Sector.Size;
         if (end > _fileLength)
             return $"grain at sector {gte} runs past the end of the file ({_fileLength} bytes)";
         return "";
@@ -243,7 +243,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
     private byte[] LoadGrainTable(long gdi, uint gtSector)
     {
         var bytes = new byte[CowdHeader.GtBytes];
-        long at = (long)gtSector * CowdHeader.SectorSize;
+        long at = (long)gtSector * Sector.Size;
         if (_file.ReadAt(at, bytes) != bytes.Length)
             throw new CorruptDataException($"{FileName}: COWD grain table {gdi}", at,
                 $"truncated: {bytes.Length} bytes needed, the file has {_file.Length}");
@@ -263,7 +263,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
             throw new ArgumentException($"{FileName}: offset {virtualOffset} is not allocated in this COWD extent; ReadData is for Data runs only");
         if (gte < CowdHeader.HeaderSectors)
             throw new CorruptDataException($"{FileName}: COWD grain table {gdi} entry {gti}",
-                (long)gtSector * CowdHeader.SectorSize + gti * sizeof(uint), $"grain sector {gte} points into the header");
-        return (long)gte * CowdHeader.SectorSize;
+                (long)gtSector * Sector.Size + gti * sizeof(uint), $"grain sector {gte} points into the header");
+        return (long)gte * Sector.Size;
     }
 }

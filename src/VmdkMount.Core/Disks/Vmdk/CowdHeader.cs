@@ -19,13 +19,12 @@ internal sealed record CowdHeader(
     uint UncleanShutdown)
 {
     public const int Size = 2048;
-    public const int SectorSize = 512;
-    public const int HeaderSectors = Size / SectorSize;
+    public const int HeaderSectors = Size / Sector.Size;
 
     /// <summary>A COWD grain table always has 4096 u32 entries (16 KiB).</summary>
     public const int EntriesPerGt = 4096;
     public const int GtBytes = EntriesPerGt * sizeof(uint);
-    public const int GtSectors = GtBytes / SectorSize;
+    public const int GtSectors = GtBytes / Sector.Size;
 
     /// <summary>Largest grain accepted: 1 MiB, as for hosted sparse extents.</summary>
     public const uint MaxGrainSectors = 2048;
@@ -47,8 +46,8 @@ internal sealed record CowdHeader(
 
     public const uint SupportedVersion = 1;
 
-    public long CapacityBytes => (long)CapacitySectors * SectorSize;
-    public long GrainBytes => (long)GrainSectors * SectorSize;
+    public long CapacityBytes => (long)CapacitySectors * Sector.Size;
+    public long GrainBytes => (long)GrainSectors * Sector.Size;
 
     /// <summary>Sectors of virtual disk one grain table covers.</summary>
     public long GtCoverageSectors => (long)EntriesPerGt * GrainSectors;
@@ -56,7 +55,7 @@ internal sealed record CowdHeader(
     /// <summary>Grain-directory entries the capacity needs.</summary>
     public long NeededGdEntries => (CapacitySectors + GtCoverageSectors - 1) / GtCoverageSectors;
 
-    public long GdByteOffset => (long)GdSector * SectorSize;
+    public long GdByteOffset => (long)GdSector * Sector.Size;
     public long GdBytes => (long)NumGdEntries * sizeof(uint);
 
     public static bool HasMagic(ReadOnlySpan<byte> firstBytes) =>

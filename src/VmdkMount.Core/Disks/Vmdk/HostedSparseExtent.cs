@@ -74,7 +74,7 @@ public sealed class HostedSparseExtent : IExtent
     private static void CheckTableRange(string fileName, string what, ulong sector, long bytes, long fileLength)
     {
         if (sector == 0 || sector > (ulong)(fileLength / Sector.Size))
-            throw new CorruptDataException($"{fileName}: {what}", (long)Math.Min(sector, long.MaxValue / 1024) * Sector.Size,
+            throw new CorruptDataException($"{fileName}: {what}", (long)Math.Min(sector, long.MaxValue / (2 * Sector.Size)) * Sector.Size,
                 sector == 0 ? $"{what} offset is 0" : $"{what} starts past the end of the file ({fileLength} bytes)");
         long start = (long)sector * Sector.Size;
         if (bytes > fileLength - start)

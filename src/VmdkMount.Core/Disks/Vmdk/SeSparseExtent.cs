@@ -18,7 +18,6 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
     private const int GdPageBytes = DeltaGrainDirectoryPage.Bytes;
     private const int GdEntriesPerPage = GdPageBytes / SeSparseHeader.GdeSize;
     private const int MaxRunScanGrains = 1024;
-    private const int SectorSize = SeSparseHeader.SectorSize;
     private const int EntriesPerGt = SeSparseHeader.EntriesPerGt;
 
     private readonly IReadAt _file;
@@ -116,13 +115,13 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
 
     public IReadOnlyList<string> Check()
     {
-        var problems = new CowdSeSparseProblems(FileName);
+        var problems = new DeltaProblems(FileName);
         CheckRegions(problems);
 
         long gtSlotsInFile = Math.Max(0, (_fileLength - _header.GrainTables.ByteOffset) / SeSparseHeader.GtBytes);
-        var gtSlotsUsed = new CowdSeSparseOverlapMap(Math.Min(_header.GtSlots, gtSlotsInFile));
+        var gtSlotsUsed = new DeltaOverlapMap(Math.Min(_header.GtSlots, gtSlotsInFile));
         long grainSlotsInFile = Math.Max(0, (_fileLength - _header.Grains.ByteOffset + GrainBytes - 1) / GrainBytes);
-        var grainSlotsUsed = new CowdSeSparseOverlapMap(Math.Min(_header.GrainSlots, grainSlotsInFile));
+        var grainSlotsUsed = new DeltaOverlapMap(Math.Min(_header.GrainSlots, grainSlotsInFile));
         long totalGrains = _header.TotalGrains;
         byte[] gt = new byte[SeSparseHeader.GtBytes];
         for (long gdi = 0; gdi < _header.NeededGdEntries; gdi++)
@@ -184,7 +183,7 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
     public override string ToString() => FileName;
 
     /// <summary>Metadata regions must not overlap one another or the header; the grains region may end past EOF.</summary>
-    private void CheckRegions(CowdSeSparseProblems problems)
+    private void CheckRegions(DeltaProblems problems)
     {
         var regions = new[]
         {

@@ -10,7 +10,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// </summary>
 internal sealed record SeSparseVolatileHeader(ulong FreeGtNumber, ulong NextTxnSeqNumber)
 {
-    public const int Size = 512;
+    public const int Size = Sector.Size;
     public const ulong Magic = 0x00000000CAFECAFEUL;
 
     private const int MagicOffset = 0;

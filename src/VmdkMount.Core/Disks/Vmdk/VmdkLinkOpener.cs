@@ -166,9 +166,9 @@ internal static class VmdkLinkOpener
         {
             index++;
             string lineWhere = $"{where} extent {index}";
-            if (line.SizeSectors > long.MaxValue / 1024 || start > long.MaxValue / 2 - line.SizeSectors * 512)
+            if (line.SizeSectors > long.MaxValue / (2 * Sector.Size) || start > long.MaxValue / 2 - line.SizeSectors * Sector.Size)
                 throw new CorruptDataException(lineWhere, 0, $"extent size of {line.SizeSectors} sectors is absurd");
-            long size = line.SizeSectors * 512;
+            long size = line.SizeSectors * Sector.Size;
             IExtent extent = OpenExtent(line, folder, size, lineWhere, cache, owned, warnings);
             placed.Add(new PlacedExtent(start, extent, line));
             start += size;
@@ -207,9 +207,9 @@ internal static class VmdkLinkOpener
         {
             if (line.Type == "VMFS" && line.HasOffset && line.OffsetSectors != 0)
                 warnings.Add($"{where}: VMFS extent with offset {line.OffsetSectors} (VMFS extents start at 0; offset used)");
-            if (line.OffsetSectors > long.MaxValue / 1024)
+            if (line.OffsetSectors > long.MaxValue / (2 * Sector.Size))
                 throw new CorruptDataException(where, 0, $"extent offset {line.OffsetSectors} is absurd");
-            return new FlatExtent(file, path, line.OffsetSectors * 512, size);
+            return new FlatExtent(file, path, line.OffsetSectors * Sector.Size, size);
         }
         IExtent inner = Sniff(file, path) switch
         {
