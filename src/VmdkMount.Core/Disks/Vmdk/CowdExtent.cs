@@ -76,8 +76,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
 
     public ExtentRun Map(long offset)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(offset, Length);
+        if ((ulong)offset >= (ulong)Length) throw new ContractViolationException($"{FileName}: Map at {offset} is outside the extent ({Length} bytes)");
         long grain = offset / _grainBytes;
         long gdi = grain / CowdHeader.EntriesPerGt;
         int gti = (int)(grain % CowdHeader.EntriesPerGt);
@@ -260,7 +259,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
         uint gtSector = GrainTableSector(gdi);
         uint gte = gtSector == 0 ? 0 : Gte(GrainTable(gdi, gtSector), gti);
         if (gte == 0)
-            throw new ArgumentException($"{FileName}: offset {virtualOffset} is not allocated in this COWD extent; ReadData is for Data runs only");
+            throw new ContractViolationException($"{FileName}: offset {virtualOffset} is not allocated in this COWD extent; ReadData is for Data runs only");
         if (gte < CowdHeader.HeaderSectors)
             throw new CorruptDataException($"{FileName}: COWD grain table {gdi} entry {gti}",
                 (long)gtSector * Sector.Size + gti * sizeof(uint), $"grain sector {gte} points into the header");

@@ -83,13 +83,14 @@ public sealed class HostedSparseExtent : IExtent
 
     public ExtentRun Map(long offset)
     {
-        if ((ulong)offset >= (ulong)Length) throw new ArgumentOutOfRangeException(nameof(offset));
+        if ((ulong)offset >= (ulong)Length) throw new ContractViolationException($"{FileName}: Map at {offset} is outside the extent ({Length} bytes)");
         return _index.Map(offset);
     }
 
     public void ReadData(long offset, Span<byte> destination)
     {
-        if (offset < 0 || destination.Length > Length - offset) throw new ArgumentOutOfRangeException(nameof(offset));
+        if (offset < 0 || destination.Length > Length - offset)
+            throw new ContractViolationException($"{FileName}: read of {destination.Length} bytes at {offset} is outside the extent ({Length} bytes)");
         long grainBytes = Header.GrainBytes;
         while (!destination.IsEmpty)
         {
@@ -98,7 +99,7 @@ public sealed class HostedSparseExtent : IExtent
             int n = (int)Math.Min(destination.Length, grainBytes - inGrain);
             uint gte = _index.Entry(grain);
             if (GrainTableEntry.Classify(gte, grain, Header, FileName) != GrainState.Data)
-                throw new InvalidOperationException($"{FileName}: grain {grain} is not data");
+                throw new ContractViolationException($"{FileName}: grain {grain} is not data; ReadData is for Data runs only");
             if (_compressed is not null)
             {
                 _compressed.Grain(grain, gte).AsSpan((int)inGrain, n).CopyTo(destination);

@@ -76,8 +76,7 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
 
     public ExtentRun Map(long offset)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(offset, Length);
+        if ((ulong)offset >= (ulong)Length) throw new ContractViolationException($"{FileName}: Map at {offset} is outside the extent ({Length} bytes)");
         long grain = offset / GrainBytes;
         long gdi = grain / EntriesPerGt;
         int gti = (int)(grain % EntriesPerGt);
@@ -298,12 +297,12 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
         int gti = (int)(grain % EntriesPerGt);
         long gtIndex = GrainTableIndex(gdi);
         if (gtIndex < 0)
-            throw new ArgumentException($"{FileName}: offset {virtualOffset} is not allocated in this SEsparse extent; ReadData is for Data runs only");
+            throw new ContractViolationException($"{FileName}: offset {virtualOffset} is not allocated in this SEsparse extent; ReadData is for Data runs only");
         ulong entry = Gte(GrainTable(gdi, gtIndex), gti);
         var kind = SeSparseGrainTableEntry.Kind(entry);
         if (kind == SeSparseGrainKind.Invalid) throw BadEntry(gdi, gtIndex, gti, entry);
         if (kind != SeSparseGrainKind.Allocated)
-            throw new ArgumentException($"{FileName}: offset {virtualOffset} is {kind} in this SEsparse extent; ReadData is for Data runs only");
+            throw new ContractViolationException($"{FileName}: offset {virtualOffset} is {kind} in this SEsparse extent; ReadData is for Data runs only");
         long index = SeSparseGrainTableEntry.GrainIndex(entry);
         if (index >= _header.GrainSlots)
             throw new CorruptDataException($"{FileName}: SEsparse grain table {gtIndex} entry {gti} (grain {grain})",

@@ -137,7 +137,7 @@ public sealed class VmdkDisk : IVirtualDisk
 
     public int ReadAt(long offset, Span<byte> destination)
     {
-        if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
+        if (offset < 0) throw new ContractViolationException($"{Source}: read at negative offset {offset}");
         if (offset >= Length || destination.IsEmpty) return 0;
         if (destination.Length > Length - offset) destination = destination[..(int)(Length - offset)];
         int total = destination.Length;
