@@ -7,7 +7,7 @@ using VmdkMount.Core.Transports;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// ESX vmfsSparse ("COWD", redo-log) delta extent (vmdk-format.md section 5). A two-level map: a grain directory of
+/// ESX vmfsSparse ("COWD", redo-log) delta extent. A two-level map: a grain directory of
 /// u32 GT sectors and 4096-entry grain tables of u32 grain sectors; 0 is "not in this link" at both levels, and
 /// COWD has no zeroed-grain value. Opening reads the header only; directory pages and grain tables are read on
 /// first use into a cache charged to the disk's <see cref="CacheBudget"/>. The extent does not own <c>file</c>.

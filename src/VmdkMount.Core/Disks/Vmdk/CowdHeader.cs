@@ -4,7 +4,7 @@ using VmdkMount.Core.Errors;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// The 2048-byte header of an ESX sparse ("COWD", vmfsSparse, VMDK3) delta extent (vmdk-format.md section 5.1).
+/// The 2048-byte header of an ESX sparse ("COWD", vmfsSparse, VMDK3) delta extent.
 /// Only the fields a reader needs are kept; the parent name in the header union is empty in modern deltas
 /// (the descriptor names the parent).
 /// </summary>
@@ -61,7 +61,7 @@ internal sealed record CowdHeader(
     public static bool HasMagic(ReadOnlySpan<byte> firstBytes) =>
         firstBytes.Length >= Magic.Length && firstBytes[..Magic.Length].SequenceEqual(Magic);
 
-    /// <summary>Decodes and validates the header (section 8 of the digest); the file length bounds the tables.</summary>
+    /// <summary>Decodes and validates the header (every field the reader later trusts); the file length bounds the tables.</summary>
     public static CowdHeader Parse(ReadOnlySpan<byte> header, string fileName, long fileLength)
     {
         string where = $"{fileName}: COWD header";

@@ -7,7 +7,7 @@ using VmdkMount.Core.Transports;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// ESXi SEsparse delta extent (vmdk-format.md section 6): a grain directory of u64 entries naming grain tables by
+/// ESXi SEsparse delta extent: a grain directory of u64 entries naming grain tables by
 /// index in a preallocated region, and 4096-entry tables of u64 typed entries (unallocated, unmapped, zero, or an
 /// allocated grain index with swapped halves). Opening reads the constant and volatile headers only; directory
 /// pages and grain tables are read on first use into a cache charged to the disk's <see cref="CacheBudget"/>. The extent does not

@@ -12,7 +12,7 @@ internal readonly record struct SeSparseRegion(string Name, long OffsetSector, l
 }
 
 /// <summary>
-/// The constant header (sector 0) of an ESXi SEsparse delta extent (vmdk-format.md section 6.1). VMware never
+/// The constant header (sector 0) of an ESXi SEsparse delta extent. VMware never
 /// published the format, so every field is checked as strictly as qemu's reader does: anything unexpected is
 /// refused rather than guessed at.
 /// </summary>

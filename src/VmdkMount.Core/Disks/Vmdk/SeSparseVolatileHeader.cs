@@ -4,7 +4,7 @@ using VmdkMount.Core.Errors;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// The volatile header of an SEsparse extent (vmdk-format.md section 6.1): the part ESXi rewrites while the delta
+/// The volatile header of an SEsparse extent: the part ESXi rewrites while the delta
 /// is open. A set replay_journal means the grain tables may be stale until the journal is replayed; the journal
 /// format is unknown, so such a file is refused, as qemu does.
 /// </summary>

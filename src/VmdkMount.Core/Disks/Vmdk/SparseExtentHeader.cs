@@ -4,8 +4,8 @@ using VmdkMount.Core.Errors;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// The 512-byte header of a hosted sparse extent (magic KDMV, digest 2.1); a streamOptimized footer has the same
-/// layout. Parse validates everything the reader relies on (digest section 8) so later code can trust the numbers.
+/// The 512-byte header of a hosted sparse extent (magic KDMV); a streamOptimized footer has the same
+/// layout. Parse validates everything the reader relies on (sizes, offsets, flags, overflow limits) so later code can trust the numbers.
 /// </summary>
 public sealed record SparseExtentHeader
 {

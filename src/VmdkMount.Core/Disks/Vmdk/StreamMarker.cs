@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// A streamOptimized metadata marker sector (digest 3.1): `val` u64, `size` u32 = 0, `type` u32. A grain record
+/// A streamOptimized metadata marker sector: `val` u64, `size` u32 = 0, `type` u32. A grain record
 /// starts the same way with `size` &gt; 0, which is how the two are told apart.
 /// </summary>
 public readonly record struct StreamMarker(ulong Value, uint Size, uint Type)

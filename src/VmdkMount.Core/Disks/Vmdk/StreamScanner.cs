@@ -3,7 +3,7 @@ using VmdkMount.Core.Transports;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// Walks a streamOptimized file with markers record by record from overHead (digest 3.3, the sequential reading
+/// Walks a streamOptimized file with markers record by record from overHead (the sequential reading
 /// VirtualBox does): grain records advance by their size, metadata markers by 1 + val sectors, a progress marker by
 /// one sector; EOS or the end of the file stops. Used by `check` ("markers decode"); random access never needs it.
 /// Every step advances at least one sector, so the walk ends.
