@@ -64,6 +64,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
     }
 
     public string FileName { get; }
+    public string Kind => "COWD";
 
     public long Length { get; }
 

@@ -21,6 +21,7 @@ public sealed class FlatExtent : IExtent
     }
 
     public string FileName { get; }
+    public string Kind => "FLAT";
     public long Length { get; }
     public IReadOnlyList<string> Warnings => [];
     public long GrainBytes => 0;

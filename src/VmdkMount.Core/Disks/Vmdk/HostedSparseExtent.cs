@@ -37,6 +37,7 @@ public sealed class HostedSparseExtent : IExtent
     }
 
     public string FileName { get; }
+    public string Kind => "SPARSE";
     public long Length { get; }
     public SparseExtentHeader Header { get; }
     public long GrainBytes => Header.GrainBytes;

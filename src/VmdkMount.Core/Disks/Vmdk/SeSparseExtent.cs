@@ -62,6 +62,7 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
     }
 
     public string FileName { get; }
+    public string Kind => "SESPARSE";
 
     public long Length { get; }
 

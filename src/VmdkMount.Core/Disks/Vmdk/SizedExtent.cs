@@ -15,6 +15,7 @@ public sealed class SizedExtent : IExtent
     }
 
     public string FileName => _inner.FileName;
+    public string Kind => _inner.Kind;
     public long Length { get; }
     public IExtent Inner => _inner;
     public IReadOnlyList<string> Warnings => _inner.Warnings;

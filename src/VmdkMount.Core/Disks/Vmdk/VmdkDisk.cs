@@ -9,7 +9,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// nothing. Opening reads each link's header and descriptor only; which link owns each byte is resolved per block of
 /// <see cref="BlockBytes"/> on first use and cached (bounded), so a read costs the same at any depth.
 /// </summary>
-public sealed class VmdkDisk : IVirtualDisk
+public sealed class VmdkDisk : IDiskChain
 {
     /// <summary>Granularity of the cached owner map: one grain table of a 64 KiB-grain sparse extent.</summary>
     public const long BlockBytes = 32L << 20;
