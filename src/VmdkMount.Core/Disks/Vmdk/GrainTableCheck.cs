@@ -16,7 +16,7 @@ internal static class GrainTableCheck
         var header = index.Header;
         string fileName = index.FileName;
         long length = index.Length;
-        long fileLength = index.File.Length;
+        long fileLength = index.ExtentFile.Length;
         var problems = new List<string>();
         void Report(string p)
         {
@@ -77,7 +77,7 @@ internal static class GrainTableCheck
         // stale bytes between records of a stream file it wrote to, which a sequential walk would misread.
         if (header.HasMarkers && index.HeaderFromFooter)
         {
-            try { StreamScanner.Scan(index.File, fileName, header, Report); }
+            try { StreamScanner.Scan(index.ExtentFile, fileName, header, Report); }
             catch (VmdkMountException e) { Report(e.Message); }
         }
         return problems;

@@ -36,7 +36,8 @@ internal sealed class GrainTableIndex : IGrainIndex
         _gd = new Lazy<uint[]>(() => ReadDirectory((long)header.GdOffsetSectors * Sector.Size, "grain directory"), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
-    public IReadAt File => _file;
+    /// <summary>The extent file the tables are read from (`check` also walks its records).</summary>
+    public IReadAt ExtentFile => _file;
     public string FileName { get; }
     public SparseExtentHeader Header { get; }
     /// <summary>The header that located the tables is the stream footer (a VMware-layout streamOptimized file).</summary>
