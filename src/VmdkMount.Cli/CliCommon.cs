@@ -54,7 +54,7 @@ internal static class CliCommon
     private static T? ValueOf<T>(ParseResult p, string name) =>
         p.CommandResult.Command.Options.OfType<Option<T>>().FirstOrDefault(o => o.Name == name) is { } option ? p.GetValue(option) : default;
 
-    /// <summary>Runs a command body; expected errors become one stderr line and exit code 2.</summary>
+    /// <summary>Runs a command body; expected errors become one stderr line and exit code 2, an engine bug exit code 1.</summary>
     public static int Run(Func<int> body)
     {
         try
@@ -70,6 +70,12 @@ internal static class CliCommon
         {
             Console.Error.WriteLine($"vmdkmount: {e.Message}");
             return ExitCodes.Usage;
+        }
+        catch (ContractViolationException e)
+        {
+            // A bug in VmdkMount rather than the user's mistake: the operation failed (1), it was not bad usage (2).
+            Console.Error.WriteLine($"vmdkmount: internal error: {e.Message}");
+            return ExitCodes.Problems;
         }
         catch (ArgumentException e)
         {

@@ -1,6 +1,6 @@
 namespace VmdkMount.Cli;
 
-/// <summary>The contract in architecture.md.</summary>
+/// <summary>The exit codes README.md promises (its "Exit codes" sentence); tests and scripts depend on them.</summary>
 public static class ExitCodes
 {
     public const int Ok = 0;

@@ -4,7 +4,7 @@ using VmdkMount.Core.FileSystems;
 
 namespace VmdkMount.Cli;
 
-/// <summary>How `ls` shows a node, in text and in the JSON shape architecture.md fixes.</summary>
+/// <summary>How `ls` shows a node, in text and in the JSON shape README.md fixes ("JSON output").</summary>
 internal static class NodeFormat
 {
     public static string TypeWord(FsNodeType t) => t switch

@@ -16,7 +16,7 @@ namespace VmdkMount.Fuse;
 /// </summary>
 public sealed unsafe class FuseAdapter
 {
-    /// <summary>Largest READ the kernel sends (256 pages, docs/fuse-dokan.md 1.6); larger requests are capped.</summary>
+    /// <summary>Largest READ the kernel sends (256 pages of 4 KiB: the kernel's FUSE max_pages limit); larger requests are capped.</summary>
     public const int MaxRead = 1 << 20;
 
     /// <summary>Replies at least this large are read into a <see cref="ReadBuffers"/> buffer and read ahead.</summary>
@@ -178,7 +178,7 @@ public sealed unsafe class FuseAdapter
         ulong handle = (ulong)Interlocked.Increment(ref _nextHandle);
         _openDirs[handle] = entries;
         fi->Fh = handle;
-        // cache_readdir lasts across opens only together with keep_cache (docs/fuse-dokan.md 2.4).
+        // cache_readdir lasts across opens only together with keep_cache: the kernel drops a directory's cached entries on open otherwise.
         fi->Bits |= FuseFileInfo.KeepCacheBit | FuseCompat.CacheReaddirBit;
         FuseLowLevel.ReplyOpen(req, fi);
     }

@@ -13,7 +13,7 @@ public sealed class FuseMountException(string message, Exception? inner = null) 
 /// One libfuse low-level session: created and mounted by <see cref="Mount"/>, served by <see cref="Run"/> until
 /// unmounted, torn down by <see cref="Dispose"/>.
 ///
-/// Stopping (docs/fuse-dokan.md 2.4): `fuse_session_exit` only sets a flag, and libfuse's own signal handlers are
+/// Stopping: `fuse_session_exit` only sets a flag, and libfuse's own signal handlers are
 /// never installed under .NET (the runtime already owns SIGINT/SIGTERM). So <see cref="RequestStop"/> sets the flag
 /// and lazily unmounts; the kernel then aborts the connection and the loop returns. <see cref="HandleSignals"/> wires
 /// SIGINT, SIGTERM and SIGHUP to it through PosixSignalRegistration.

@@ -36,7 +36,7 @@ internal static class CheckCommand
             var links = new JsonArray();
             int count = 0;
             var chainProblems = d.Warnings.Where(w => w.Contains("CID mismatch", StringComparison.Ordinal)).ToList();
-            if (d is VmdkDisk v)
+            if (d is IDiskChain v)
             {
                 foreach (var link in v.Links)
                 {

@@ -26,7 +26,7 @@ internal static class InfoCommand
     internal static JsonObject Describe(IVirtualDisk d)
     {
         var chain = new JsonArray();
-        if (d is VmdkDisk v)
+        if (d is IDiskChain v)
         {
             foreach (var link in v.Links)
             {
@@ -37,7 +37,7 @@ internal static class InfoCommand
                     {
                         ["access"] = e.Line is null ? "RW" : e.Line.Access switch { ExtentAccess.ReadOnly => "RDONLY", ExtentAccess.NoAccess => "NOACCESS", _ => "RW" },
                         ["sectors"] = e.Extent.Length / 512,
-                        ["type"] = e.Line?.Type ?? ExtentKind(e.Extent),
+                        ["type"] = e.Line?.Type ?? e.Extent.Kind,
                         ["file"] = e.Extent.FileName,
                         ["offset"] = e.Line?.OffsetSectors ?? 0,
                         ["start"] = e.Start,
@@ -70,14 +70,6 @@ internal static class InfoCommand
             ["warnings"] = new JsonArray(d.Warnings.Select(w => (JsonNode?)JsonValue.Create(w)).ToArray()),
         };
     }
-
-    private static string ExtentKind(IExtent e) => (e is SizedExtent s ? s.Inner : e) switch
-    {
-        HostedSparseExtent => "SPARSE",
-        FlatExtent => "FLAT",
-        ZeroExtent => "ZERO",
-        _ => e.GetType().Name.Replace("Extent", "").ToUpperInvariant(),
-    };
 
     private static void PrintText(JsonObject doc)
     {

@@ -29,7 +29,7 @@ internal static class MapCommand
             {
                 var doc = new JsonObject
                 {
-                    ["disk"] = DiskJson.Disk(d, d is VmdkDisk v ? v.Links.Count : 1),
+                    ["disk"] = DiskJson.Disk(d, d is IDiskChain v ? v.Links.Count : 1),
                     ["allocatedBytes"] = total,
                     ["ranges"] = ranges,
                 };
@@ -47,7 +47,7 @@ internal static class MapCommand
     /// <summary>Allocated runs with the chain link (0 = newest) that supplies each; a raw image is one run of link 0.</summary>
     private static IEnumerable<(long Offset, long Length, int Link)> Runs(IVirtualDisk d)
     {
-        if (d is not VmdkDisk v)
+        if (d is not IDiskChain v)
         {
             foreach (var r in d.QueryAllocated(0, d.Length)) yield return (r.Offset, r.Length, 0);
             yield break;

@@ -34,7 +34,7 @@ internal static class MountCommand
         var stateDir = StateDirOption();
         var system = new Option<bool>("--system") { Description = "also show filesystem metafiles ($MFT, $LogFile, ...)" };
         // bench/fuse.sh showed no consistent difference between 1 and 16 on 2 vCPUs; many threads serve concurrent
-        // readers and slow (network) sources better (docs/fuse-dokan.md 2.3).
+        // readers and slow (network) sources better, since a worker blocked on a slow read holds no other request up.
         var threads = new Option<uint>("--threads") { Description = "FUSE worker threads (default 16; 1 runs the single-threaded loop)", DefaultValueFactory = _ => 16 };
         var directIo = new Option<bool>("--direct-io") { Description = "read files of 1 MiB and more without the kernel's page cache, 1 MiB per request: fastest for large sequential reads (restore, scan) and no double caching; slower for programs reading in small pieces, and shared mmap of a file fails (ENODEV)" };
         var debug = new Option<bool>("--debug-fuse") { Description = "print every FUSE request (libfuse -d)", Hidden = true };

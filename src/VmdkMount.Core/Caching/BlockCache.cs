@@ -1,4 +1,5 @@
 using VmdkMount.Core.Transports;
+using VmdkMount.Core.Errors;
 
 namespace VmdkMount.Core.Caching;
 
@@ -23,7 +24,7 @@ public sealed class BlockCache : IReadAt, IDisposable
 
     public BlockCache(IReadAt inner, string name, CacheBudget budget)
     {
-        if (budget.CapacityBytes < BlockSize) throw new ArgumentOutOfRangeException(nameof(budget), "cache budget smaller than one block");
+        if (budget.CapacityBytes < BlockSize) throw new ContractViolationException($"{name}: cache budget of {budget.CapacityBytes} bytes is smaller than one block ({BlockSize} bytes)");
         _inner = inner;
         _name = name;
         _cache = new BoundedCache<long, byte[]>(budget);
@@ -39,7 +40,7 @@ public sealed class BlockCache : IReadAt, IDisposable
 
     public int ReadAt(long offset, Span<byte> destination)
     {
-        if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
+        if (offset < 0) throw new ContractViolationException($"{_name}: read at negative offset {offset}");
         if (offset >= Length || destination.IsEmpty) return 0;
         if (destination.Length > Length - offset) destination = destination[..(int)(Length - offset)];
         if (destination.Length >= BypassBytes) return _inner.ReadAt(offset, destination);

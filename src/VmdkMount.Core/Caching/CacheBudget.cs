@@ -1,3 +1,4 @@
+using VmdkMount.Core.Errors;
 namespace VmdkMount.Core.Caching;
 
 /// <summary>
@@ -27,7 +28,7 @@ public sealed class CacheBudget
 
     public CacheBudget(long capacityBytes)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(capacityBytes);
+        if (capacityBytes < 0) throw new ContractViolationException($"cache budget of {capacityBytes} bytes is negative");
         CapacityBytes = capacityBytes;
     }
 

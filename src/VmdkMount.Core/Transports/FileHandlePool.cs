@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using VmdkMount.Core.Errors;
 
 namespace VmdkMount.Core.Transports;
 
@@ -18,7 +19,7 @@ public sealed class FileHandlePool
 
     public FileHandlePool(int capacity)
     {
-        if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity));
+        if (capacity < 1) throw new ContractViolationException($"a file handle pool needs room for at least one handle, not {capacity}");
         Capacity = capacity;
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using VmdkMount.Core.Errors;
 
 namespace VmdkMount.Core.Transports;
 
@@ -41,7 +42,7 @@ public sealed class PooledFile : ISourceFile
 
     public int ReadAt(long offset, Span<byte> destination)
     {
-        if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
+        if (offset < 0) throw new ContractViolationException($"{RealName}: read at negative offset {offset}");
         if (offset >= Length || destination.IsEmpty) return 0;
         if (destination.Length > Length - offset) destination = destination[..(int)(Length - offset)];
         var handle = Acquire();

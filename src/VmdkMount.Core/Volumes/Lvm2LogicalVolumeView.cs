@@ -4,8 +4,8 @@ using VmdkMount.Core.Transports;
 namespace VmdkMount.Core.Volumes;
 
 /// <summary>
-/// The bytes of an LVM2 logical volume, mapped through its linear and striped segments onto the bytes of its PVs
-/// (partitions.md 7.4). Immutable after construction, so reads are thread-safe.
+/// The bytes of an LVM2 logical volume, mapped through its linear and striped segments onto the bytes of its PVs.
+/// Immutable after construction, so reads are thread-safe.
 /// </summary>
 internal sealed class Lvm2LogicalVolumeView : IReadAt
 {

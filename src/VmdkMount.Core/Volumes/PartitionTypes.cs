@@ -11,7 +11,7 @@ internal enum PartitionRole
     StorageSpaces,
 }
 
-/// <summary>Human names of MBR type ids and GPT type GUIDs (partitions.md 2.2 and 3.6).</summary>
+/// <summary>Human names of MBR type ids and GPT type GUIDs.</summary>
 internal static class PartitionTypes
 {
     public static readonly Guid EfiSystem = new("C12A7328-F81F-11D2-BA4B-00A0C93EC93B");

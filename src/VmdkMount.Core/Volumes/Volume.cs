@@ -8,7 +8,7 @@ namespace VmdkMount.Core.Volumes;
 /// </summary>
 public sealed record Volume
 {
-    /// <summary>`p1`, `p5`, `lvm-vg0-root`, `disk` (architecture.md: the contract).</summary>
+    /// <summary>`p1`, `p5`, `lvm-vg0-root`, `disk`: the ids README.md promises (users and scripts type them).</summary>
     public required string Id { get; init; }
 
     /// <summary>Byte offset on the disk where the volume starts (for an LV: where its first segment starts).</summary>

@@ -5,7 +5,7 @@ using VmdkMount.Core.Transports;
 namespace VmdkMount.Core.Volumes;
 
 /// <summary>
-/// Finds the volumes on a disk (partitions.md section 4): GPT (primary, else backup), a filesystem or PV directly on
+/// Finds the volumes on a disk: GPT (primary, else backup), a filesystem or PV directly on
 /// the disk, an MBR with its EBR chain, then LVM2 logical volumes on the PVs found. Every volume's content is
 /// probed by the table of formats it is handed (<see cref="IVolumeFormats"/>), which also says whether it is mounted.
 /// Damage becomes warnings and reasons; only a disk that cannot be read at all raises.

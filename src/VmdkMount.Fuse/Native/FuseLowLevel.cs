@@ -7,7 +7,7 @@ namespace VmdkMount.Fuse.Native;
 /// no unversioned `libfuse3.so`). Every signature is blittable: pointers, integers and doubles only, so no
 /// marshalling stub runs on the read path. `fuse_req_t` and `struct fuse_session*` are opaque <see cref="nint"/>s.
 ///
-/// Symbol versions (docs/fuse-dokan.md 1.2): the names bound here each have one default version from 3.0 through
+/// Symbol versions: the names bound here each have one default version from 3.0 through
 /// 3.18 (`fuse_session_new` stays exported through lib/compat.c on 3.17+). The multi-threaded loop is not bound by
 /// its plain name, whose meaning changed in 3.2 and 3.12; <see cref="FuseLoopBinding"/> resolves the explicit
 /// `fuse_session_loop_mt_312` / `_32` variants at run time.
@@ -84,7 +84,7 @@ internal static unsafe partial class FuseLowLevel
 }
 
 /// <summary>
-/// Picks the multi-threaded session loop the installed libfuse understands (docs/fuse-dokan.md 1.2 item 2):
+/// Picks the multi-threaded session loop the installed libfuse understands:
 /// 3.12+ `fuse_session_loop_mt_312` with a config from `fuse_loop_cfg_create`; 3.2-3.11 `fuse_session_loop_mt_32`
 /// with the 8-byte v1 struct (NULL crashes there); otherwise the single-threaded loop.
 /// </summary>

@@ -20,7 +20,7 @@ internal struct FuseLoopConfigV1
 }
 
 /// <summary>
-/// `struct fuse_file_info`: only the fields that never moved across 3.x are named (docs/fuse-dokan.md 1.3/1.4).
+/// `struct fuse_file_info`: only the fields that never moved across libfuse 3.0-3.18 are named.
 /// The bit word at offset 4 holds direct_io (bit 1) and keep_cache (bit 2) everywhere; cache_readdir moved
 /// (bit 6 on 3.14 and 3.17+, bit 7 on 3.15-3.16), so <see cref="FuseCompat.CacheReaddirBit"/> picks it.
 /// </summary>

@@ -97,7 +97,7 @@ public class CowdExtentTests
             var buf = new byte[1024];
             e.ReadData(3 * 512, buf);
             Assert.Equal(Pattern(512, 1).Concat(Pattern(512, 2)), buf);
-            Assert.Throws<ArgumentException>(() => e.ReadData(0, buf));
+            Assert.Throws<ContractViolationException>(() => e.ReadData(0, buf));
         }
         finally
         {

@@ -107,7 +107,7 @@ public class SeSparseExtentTests
             var buf = new byte[2 * GrainBytes];
             e.ReadData(20L * GrainBytes, buf);
             Assert.Equal(Pattern(GrainBytes, 1016).Concat(Pattern(GrainBytes, 1017)), buf);
-            Assert.Throws<ArgumentException>(() => e.ReadData(16L * GrainBytes, buf));
+            Assert.Throws<ContractViolationException>(() => e.ReadData(16L * GrainBytes, buf));
         }
         finally
         {

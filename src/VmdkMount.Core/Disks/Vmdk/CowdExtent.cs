@@ -7,7 +7,7 @@ using VmdkMount.Core.Transports;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// ESX vmfsSparse ("COWD", redo-log) delta extent (vmdk-format.md section 5). A two-level map: a grain directory of
+/// ESX vmfsSparse ("COWD", redo-log) delta extent. A two-level map: a grain directory of
 /// u32 GT sectors and 4096-entry grain tables of u32 grain sectors; 0 is "not in this link" at both levels, and
 /// COWD has no zeroed-grain value. Opening reads the header only; directory pages and grain tables are read on
 /// first use into a cache charged to the disk's <see cref="CacheBudget"/>. The extent does not own <c>file</c>.
@@ -64,6 +64,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
     }
 
     public string FileName { get; }
+    public string Kind => "COWD";
 
     public long Length { get; }
 
@@ -76,8 +77,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
 
     public ExtentRun Map(long offset)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(offset, Length);
+        if ((ulong)offset >= (ulong)Length) throw new ContractViolationException($"{FileName}: Map at {offset} is outside the extent ({Length} bytes)");
         long grain = offset / _grainBytes;
         long gdi = grain / CowdHeader.EntriesPerGt;
         int gti = (int)(grain % CowdHeader.EntriesPerGt);
@@ -108,11 +108,11 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
 
     public IReadOnlyList<string> Check()
     {
-        var problems = new CowdSeSparseProblems(FileName);
-        long fileSectors = (_fileLength + CowdHeader.SectorSize - 1) / CowdHeader.SectorSize;
-        var claimed = new CowdSeSparseOverlapMap(fileSectors);
+        var problems = new DeltaProblems(FileName);
+        long fileSectors = (_fileLength + Sector.Size - 1) / Sector.Size;
+        var claimed = new DeltaOverlapMap(fileSectors);
         claimed.Claim(0, CowdHeader.HeaderSectors);
-        long gdSectors = (_header.GdBytes + CowdHeader.SectorSize - 1) / CowdHeader.SectorSize;
+        long gdSectors = (_header.GdBytes + Sector.Size - 1) / Sector.Size;
         claimed.Claim(_header.GdSector, gdSectors);
 
         long neededGds = _header.NeededGdEntries;
@@ -130,11 +130,11 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
             }
             long clash = claimed.Claim(gtSector, CowdHeader.GtSectors);
             if (clash >= 0)
-                problems.Add($"COWD grain table {gdi}", (long)gtSector * CowdHeader.SectorSize,
+                problems.Add($"COWD grain table {gdi}", (long)gtSector * Sector.Size,
                     $"overlaps other metadata or grains at sector {clash}");
-            if (_file.ReadAt((long)gtSector * CowdHeader.SectorSize, gt) != gt.Length)
+            if (_file.ReadAt((long)gtSector * Sector.Size, gt) != gt.Length)
             {
-                problems.Add($"COWD grain table {gdi}", (long)gtSector * CowdHeader.SectorSize, "cannot be read in full");
+                problems.Add($"COWD grain table {gdi}", (long)gtSector * Sector.Size, "cannot be read in full");
                 continue;
             }
             for (int gti = 0; gti < CowdHeader.EntriesPerGt; gti++)
@@ -142,7 +142,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
                 uint gte = Gte(gt, gti);
                 if (gte == 0) continue;
                 long grain = gdi * CowdHeader.EntriesPerGt + gti;
-                long gteOffset = (long)gtSector * CowdHeader.SectorSize + gti * sizeof(uint);
+                long gteOffset = (long)gtSector * Sector.Size + gti * sizeof(uint);
                 string where = $"COWD grain table {gdi} entry {gti} (grain {grain})";
                 if (grain >= _totalGrains)
                 {
@@ -173,14 +173,14 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
     private long GrainSectorsStored(long grain)
     {
         long bytes = Math.Min(_grainBytes, Length - grain * _grainBytes);
-        return (bytes + CowdHeader.SectorSize - 1) / CowdHeader.SectorSize;
+        return (bytes + Sector.Size - 1) / Sector.Size;
     }
 
     private string GtSectorProblem(uint gtSector)
     {
         if (gtSector < CowdHeader.HeaderSectors)
             return $"grain table sector {gtSector} points into the header";
-        long end = (long)gtSector * CowdHeader.SectorSize + CowdHeader.GtBytes;
+        long end = (long)gtSector * Sector.Size + CowdHeader.GtBytes;
         if (end > _fileLength)
             return $"grain table at sector {gtSector} ({CowdHeader.GtBytes} bytes) runs past the end of the file ({_fileLength} bytes)";
         return "";
@@ -190,7 +190,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
     {
         if (gte < CowdHeader.HeaderSectors)
             return $"grain sector {gte} points into the header";
-        long end = (long)gte * CowdHeader.SectorSize + GrainSectorsStored(grain) * CowdHeader.SectorSize;
+        long end = (long)gte * Sector.Size + GrainSectorsStored(grain) * Sector.Size;
         if (end > _fileLength)
             return $"grain at sector {gte} runs past the end of the file ({_fileLength} bytes)";
         return "";
@@ -243,7 +243,7 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
     private byte[] LoadGrainTable(long gdi, uint gtSector)
     {
         var bytes = new byte[CowdHeader.GtBytes];
-        long at = (long)gtSector * CowdHeader.SectorSize;
+        long at = (long)gtSector * Sector.Size;
         if (_file.ReadAt(at, bytes) != bytes.Length)
             throw new CorruptDataException($"{FileName}: COWD grain table {gdi}", at,
                 $"truncated: {bytes.Length} bytes needed, the file has {_file.Length}");
@@ -260,10 +260,10 @@ public sealed class CowdExtent : IExtent, DeltaExtentReader.IGrainLocator
         uint gtSector = GrainTableSector(gdi);
         uint gte = gtSector == 0 ? 0 : Gte(GrainTable(gdi, gtSector), gti);
         if (gte == 0)
-            throw new ArgumentException($"{FileName}: offset {virtualOffset} is not allocated in this COWD extent; ReadData is for Data runs only");
+            throw new ContractViolationException($"{FileName}: offset {virtualOffset} is not allocated in this COWD extent; ReadData is for Data runs only");
         if (gte < CowdHeader.HeaderSectors)
             throw new CorruptDataException($"{FileName}: COWD grain table {gdi} entry {gti}",
-                (long)gtSector * CowdHeader.SectorSize + gti * sizeof(uint), $"grain sector {gte} points into the header");
-        return (long)gte * CowdHeader.SectorSize;
+                (long)gtSector * Sector.Size + gti * sizeof(uint), $"grain sector {gte} points into the header");
+        return (long)gte * Sector.Size;
     }
 }

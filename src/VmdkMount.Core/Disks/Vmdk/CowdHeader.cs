@@ -4,7 +4,7 @@ using VmdkMount.Core.Errors;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// The 2048-byte header of an ESX sparse ("COWD", vmfsSparse, VMDK3) delta extent (vmdk-format.md section 5.1).
+/// The 2048-byte header of an ESX sparse ("COWD", vmfsSparse, VMDK3) delta extent.
 /// Only the fields a reader needs are kept; the parent name in the header union is empty in modern deltas
 /// (the descriptor names the parent).
 /// </summary>
@@ -19,13 +19,12 @@ internal sealed record CowdHeader(
     uint UncleanShutdown)
 {
     public const int Size = 2048;
-    public const int SectorSize = 512;
-    public const int HeaderSectors = Size / SectorSize;
+    public const int HeaderSectors = Size / Sector.Size;
 
     /// <summary>A COWD grain table always has 4096 u32 entries (16 KiB).</summary>
     public const int EntriesPerGt = 4096;
     public const int GtBytes = EntriesPerGt * sizeof(uint);
-    public const int GtSectors = GtBytes / SectorSize;
+    public const int GtSectors = GtBytes / Sector.Size;
 
     /// <summary>Largest grain accepted: 1 MiB, as for hosted sparse extents.</summary>
     public const uint MaxGrainSectors = 2048;
@@ -47,8 +46,8 @@ internal sealed record CowdHeader(
 
     public const uint SupportedVersion = 1;
 
-    public long CapacityBytes => (long)CapacitySectors * SectorSize;
-    public long GrainBytes => (long)GrainSectors * SectorSize;
+    public long CapacityBytes => (long)CapacitySectors * Sector.Size;
+    public long GrainBytes => (long)GrainSectors * Sector.Size;
 
     /// <summary>Sectors of virtual disk one grain table covers.</summary>
     public long GtCoverageSectors => (long)EntriesPerGt * GrainSectors;
@@ -56,13 +55,13 @@ internal sealed record CowdHeader(
     /// <summary>Grain-directory entries the capacity needs.</summary>
     public long NeededGdEntries => (CapacitySectors + GtCoverageSectors - 1) / GtCoverageSectors;
 
-    public long GdByteOffset => (long)GdSector * SectorSize;
+    public long GdByteOffset => (long)GdSector * Sector.Size;
     public long GdBytes => (long)NumGdEntries * sizeof(uint);
 
     public static bool HasMagic(ReadOnlySpan<byte> firstBytes) =>
         firstBytes.Length >= Magic.Length && firstBytes[..Magic.Length].SequenceEqual(Magic);
 
-    /// <summary>Decodes and validates the header (section 8 of the digest); the file length bounds the tables.</summary>
+    /// <summary>Decodes and validates the header (every field the reader later trusts); the file length bounds the tables.</summary>
     public static CowdHeader Parse(ReadOnlySpan<byte> header, string fileName, long fileLength)
     {
         string where = $"{fileName}: COWD header";

@@ -21,7 +21,7 @@ internal sealed class DeltaExtentReader(IReadAt file, string fileName, string fo
     public void ReadData(long offset, Span<byte> destination)
     {
         if (offset < 0 || destination.Length > length - offset)
-            throw new ArgumentOutOfRangeException(nameof(offset), $"{fileName}: read of {destination.Length} bytes at {offset} is outside the extent");
+            throw new ContractViolationException($"{fileName}: read of {destination.Length} bytes at {offset} is outside the extent");
         long pendingFileOffset = 0, pendingGrain = 0;
         int pendingStart = 0, pendingLength = 0;
         int done = 0;

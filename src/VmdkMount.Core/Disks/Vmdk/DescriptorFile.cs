@@ -4,7 +4,7 @@ using VmdkMount.Core.Errors;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// A parsed VMDK descriptor (digest section 1): header keys, extent lines and the disk database. Tolerant of what real
+/// A parsed VMDK descriptor: header keys, extent lines and the disk database. Tolerant of what real
 /// producers write (CRLF, `key = value` spacing, bare or quoted values, any section order, `#` inside quoted names),
 /// strict about what would make the disk unreadable.
 /// </summary>
@@ -13,7 +13,7 @@ public sealed class DescriptorFile
     /// <summary>CID / parentCID value that means "no parent".</summary>
     public const uint NoParentCid = 0xFFFFFFFF;
 
-    /// <summary>Longest line accepted (digest 1.1).</summary>
+    /// <summary>Longest line accepted: real descriptor lines are short, and the bound keeps a hostile file from costing memory.</summary>
     public const int MaxLineLength = 64 * 1024;
 
     private readonly Dictionary<string, string> _header;

@@ -4,12 +4,12 @@ using VmdkMount.Core.Errors;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// Turns descriptor bytes into text in the declared <c>encoding</c> (digest 1.2): structural tokens are ASCII, so the
+/// Turns descriptor bytes into text in the declared <c>encoding</c>: structural tokens are ASCII, so the
 /// bytes are first scanned as Latin-1 to find the encoding line; without one, strict UTF-8, then Windows-1252.
 /// </summary>
 internal static class DescriptorText
 {
-    /// <summary>Largest text descriptor accepted (digest 1.1).</summary>
+    /// <summary>Largest text descriptor accepted: real ones are a few KiB, and the bound keeps a hostile file from costing memory.</summary>
     public const int MaxBytes = 1 << 20;
 
     static DescriptorText() => Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);

@@ -3,7 +3,7 @@ using VmdkMount.Core.Errors;
 
 namespace VmdkMount.Core.Disks.Vmdk;
 
-/// <summary>How an extent may be accessed (digest 1.3). RW and RDONLY read the same in a read-only engine.</summary>
+/// <summary>How an extent may be accessed (the first word of an extent line). RW and RDONLY read the same in a read-only engine.</summary>
 public enum ExtentAccess { ReadWrite, ReadOnly, NoAccess }
 
 /// <summary>One `ACCESS SIZE TYPE ["FILENAME" [OFFSET]]` line of a descriptor.</summary>

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 
 namespace VmdkMount.Core.Disks.Vmdk;
 
-/// <summary>What the first bytes of a VMDK file say it is (digest section 0). Never trust the name or createType.</summary>
+/// <summary>What the first bytes of a VMDK file say it is. Never trust the name or createType.</summary>
 public enum VmdkFileKind { Text, HostedSparse, Cowd, SeSparse }
 
 public static class ExtentMagic

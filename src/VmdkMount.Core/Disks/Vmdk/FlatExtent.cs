@@ -3,7 +3,7 @@ using VmdkMount.Core.Transports;
 
 namespace VmdkMount.Core.Disks.Vmdk;
 
-/// <summary>A FLAT or VMFS extent (digest 1.3): raw bytes at a fixed offset of the file; every byte is data.</summary>
+/// <summary>A FLAT or VMFS extent: raw bytes at a fixed offset of the file; every byte is data.</summary>
 public sealed class FlatExtent : IExtent
 {
     private readonly IReadAt _file;
@@ -21,6 +21,7 @@ public sealed class FlatExtent : IExtent
     }
 
     public string FileName { get; }
+    public string Kind => "FLAT";
     public long Length { get; }
     public IReadOnlyList<string> Warnings => [];
     public long GrainBytes => 0;

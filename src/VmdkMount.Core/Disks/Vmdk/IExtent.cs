@@ -26,6 +26,12 @@ public interface IExtent : IDisposable
     /// <summary>The extent file's path (or "ZERO"), for messages.</summary>
     string FileName { get; }
 
+    /// <summary>
+    /// The extent's type as a descriptor's extent line spells it (SPARSE, FLAT, ZERO, NOACCESS; COWD and SESPARSE for
+    /// bare ESX delta files), for `info` when no descriptor line names it.
+    /// </summary>
+    string Kind { get; }
+
     /// <summary>Bytes of virtual disk this extent covers.</summary>
     long Length { get; }
 

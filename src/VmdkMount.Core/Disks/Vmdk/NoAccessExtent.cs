@@ -6,6 +6,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 public sealed class NoAccessExtent(string fileName, long lengthBytes) : IExtent
 {
     public string FileName { get; } = fileName;
+    public string Kind => "NOACCESS";
     public long Length { get; } = lengthBytes;
     public IReadOnlyList<string> Warnings => [];
     public long GrainBytes => 0;

@@ -1,8 +1,8 @@
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// Resolves "which link holds each byte" for one block of the flattened disk, walking the links top-down once
-/// (digest 7.3): a range a link leaves unallocated goes down to the next link at the same virtual offset; data,
+/// Resolves "which link holds each byte" for one block of the flattened disk, walking the links top-down
+/// once: a range a link leaves unallocated goes down to the next link at the same virtual offset; data,
 /// zeroed grains and NOACCESS stop there. Links may have different grain sizes, so this works on byte runs, not
 /// on one grain size. The result is cached by the disk, so later reads cost the same at any chain depth.
 /// </summary>

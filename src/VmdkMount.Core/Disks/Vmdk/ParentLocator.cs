@@ -4,7 +4,7 @@ using VmdkMount.Core.Transports;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// Finds a child's parent file (digest 7.1): the hint as written (relative to the child's folder, or absolute), the
+/// Finds a child's parent file: the hint as written (relative to the child's folder, or absolute), the
 /// hinted file name beside the child, then any file in the child's folder whose CID equals the child's parentCID,
 /// so a renamed or moved backup folder still opens. One instance serves one chain open and remembers the CIDs of
 /// the folders it searched, so a chain of renamed files costs one scan, not one per link. Finding only asks the store

@@ -7,7 +7,7 @@ using VmdkMount.Core.Transports;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// ESXi SEsparse delta extent (vmdk-format.md section 6): a grain directory of u64 entries naming grain tables by
+/// ESXi SEsparse delta extent: a grain directory of u64 entries naming grain tables by
 /// index in a preallocated region, and 4096-entry tables of u64 typed entries (unallocated, unmapped, zero, or an
 /// allocated grain index with swapped halves). Opening reads the constant and volatile headers only; directory
 /// pages and grain tables are read on first use into a cache charged to the disk's <see cref="CacheBudget"/>. The extent does not
@@ -18,7 +18,6 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
     private const int GdPageBytes = DeltaGrainDirectoryPage.Bytes;
     private const int GdEntriesPerPage = GdPageBytes / SeSparseHeader.GdeSize;
     private const int MaxRunScanGrains = 1024;
-    private const int SectorSize = SeSparseHeader.SectorSize;
     private const int EntriesPerGt = SeSparseHeader.EntriesPerGt;
 
     private readonly IReadAt _file;
@@ -63,6 +62,7 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
     }
 
     public string FileName { get; }
+    public string Kind => "SESPARSE";
 
     public long Length { get; }
 
@@ -77,8 +77,7 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
 
     public ExtentRun Map(long offset)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(offset, Length);
+        if ((ulong)offset >= (ulong)Length) throw new ContractViolationException($"{FileName}: Map at {offset} is outside the extent ({Length} bytes)");
         long grain = offset / GrainBytes;
         long gdi = grain / EntriesPerGt;
         int gti = (int)(grain % EntriesPerGt);
@@ -116,13 +115,13 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
 
     public IReadOnlyList<string> Check()
     {
-        var problems = new CowdSeSparseProblems(FileName);
+        var problems = new DeltaProblems(FileName);
         CheckRegions(problems);
 
         long gtSlotsInFile = Math.Max(0, (_fileLength - _header.GrainTables.ByteOffset) / SeSparseHeader.GtBytes);
-        var gtSlotsUsed = new CowdSeSparseOverlapMap(Math.Min(_header.GtSlots, gtSlotsInFile));
+        var gtSlotsUsed = new DeltaOverlapMap(Math.Min(_header.GtSlots, gtSlotsInFile));
         long grainSlotsInFile = Math.Max(0, (_fileLength - _header.Grains.ByteOffset + GrainBytes - 1) / GrainBytes);
-        var grainSlotsUsed = new CowdSeSparseOverlapMap(Math.Min(_header.GrainSlots, grainSlotsInFile));
+        var grainSlotsUsed = new DeltaOverlapMap(Math.Min(_header.GrainSlots, grainSlotsInFile));
         long totalGrains = _header.TotalGrains;
         byte[] gt = new byte[SeSparseHeader.GtBytes];
         for (long gdi = 0; gdi < _header.NeededGdEntries; gdi++)
@@ -184,7 +183,7 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
     public override string ToString() => FileName;
 
     /// <summary>Metadata regions must not overlap one another or the header; the grains region may end past EOF.</summary>
-    private void CheckRegions(CowdSeSparseProblems problems)
+    private void CheckRegions(DeltaProblems problems)
     {
         var regions = new[]
         {
@@ -299,12 +298,12 @@ public sealed class SeSparseExtent : IExtent, DeltaExtentReader.IGrainLocator
         int gti = (int)(grain % EntriesPerGt);
         long gtIndex = GrainTableIndex(gdi);
         if (gtIndex < 0)
-            throw new ArgumentException($"{FileName}: offset {virtualOffset} is not allocated in this SEsparse extent; ReadData is for Data runs only");
+            throw new ContractViolationException($"{FileName}: offset {virtualOffset} is not allocated in this SEsparse extent; ReadData is for Data runs only");
         ulong entry = Gte(GrainTable(gdi, gtIndex), gti);
         var kind = SeSparseGrainTableEntry.Kind(entry);
         if (kind == SeSparseGrainKind.Invalid) throw BadEntry(gdi, gtIndex, gti, entry);
         if (kind != SeSparseGrainKind.Allocated)
-            throw new ArgumentException($"{FileName}: offset {virtualOffset} is {kind} in this SEsparse extent; ReadData is for Data runs only");
+            throw new ContractViolationException($"{FileName}: offset {virtualOffset} is {kind} in this SEsparse extent; ReadData is for Data runs only");
         long index = SeSparseGrainTableEntry.GrainIndex(entry);
         if (index >= _header.GrainSlots)
             throw new CorruptDataException($"{FileName}: SEsparse grain table {gtIndex} entry {gti} (grain {grain})",

@@ -2,7 +2,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
 /// Decodes SEsparse grain-directory entries (u64): 0 is "no grain table"; otherwise the top 32 bits are 0x10000000
-/// (type 1, allocated) and the low 32 bits index a grain table in the grain-tables region (vmdk-format.md 6.2).
+/// (type 1, allocated) and the low 32 bits index a grain table in the grain-tables region.
 /// </summary>
 internal static class SeSparseGrainDirectoryEntry
 {

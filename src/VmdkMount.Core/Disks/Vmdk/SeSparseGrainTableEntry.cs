@@ -1,6 +1,6 @@
 namespace VmdkMount.Core.Disks.Vmdk;
 
-/// <summary>What an SEsparse grain-table entry says (type in the top nibble, vmdk-format.md section 6.3).</summary>
+/// <summary>What an SEsparse grain-table entry says (type in the top nibble).</summary>
 internal enum SeSparseGrainKind : byte
 {
     Unallocated,

@@ -6,13 +6,13 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// <summary>One region of an SEsparse file, in sectors as stored.</summary>
 internal readonly record struct SeSparseRegion(string Name, long OffsetSector, long SizeSectors)
 {
-    public long ByteOffset => OffsetSector * SeSparseHeader.SectorSize;
-    public long ByteLength => SizeSectors * SeSparseHeader.SectorSize;
+    public long ByteOffset => OffsetSector * Sector.Size;
+    public long ByteLength => SizeSectors * Sector.Size;
     public long EndSector => OffsetSector + SizeSectors;
 }
 
 /// <summary>
-/// The constant header (sector 0) of an ESXi SEsparse delta extent (vmdk-format.md section 6.1). VMware never
+/// The constant header (sector 0) of an ESXi SEsparse delta extent. VMware never
 /// published the format, so every field is checked as strictly as qemu's reader does: anything unexpected is
 /// refused rather than guessed at.
 /// </summary>
@@ -27,19 +27,18 @@ internal sealed record SeSparseHeader(
     SeSparseRegion BackMap,
     SeSparseRegion Grains)
 {
-    public const int Size = 512;
-    public const int SectorSize = 512;
+    public const int Size = Sector.Size;
 
     public const ulong Magic = 0x00000000CAFEBABEUL;
     public const ulong SupportedVersion = 0x0000000200000001UL;
 
     /// <summary>The only grain size known: 8 sectors (4 KiB).</summary>
     public const long GrainSectors = 8;
-    public const long GrainBytes = GrainSectors * SectorSize;
+    public const long GrainBytes = GrainSectors * Sector.Size;
 
     /// <summary>The only grain-table size known: 64 sectors = 4096 entries of 8 bytes.</summary>
     public const long GtSectors = 64;
-    public const int GtBytes = (int)(GtSectors * SectorSize);
+    public const int GtBytes = (int)(GtSectors * Sector.Size);
     public const int EntriesPerGt = GtBytes / sizeof(ulong);
     public const int GdeSize = sizeof(ulong);
 
@@ -64,11 +63,11 @@ internal sealed record SeSparseHeader(
     private const int GrainsOffset = 192;
     private const int PadOffset = 208;
 
-    public long CapacityBytes => CapacitySectors * SectorSize;
+    public long CapacityBytes => CapacitySectors * Sector.Size;
     public long GtCoverageBytes => EntriesPerGt * GrainBytes;
     public long TotalGrains => (CapacitySectors + GrainSectors - 1) / GrainSectors;
     public long NeededGdEntries => (TotalGrains + EntriesPerGt - 1) / EntriesPerGt;
-    public long GdEntries => GrainDirectory.SizeSectors * (SectorSize / GdeSize);
+    public long GdEntries => GrainDirectory.SizeSectors * (Sector.Size / GdeSize);
 
     /// <summary>Grain tables the grain-table region has room for.</summary>
     public long GtSlots => GrainTables.SizeSectors / GtSectors;
@@ -110,7 +109,7 @@ internal sealed record SeSparseHeader(
         ulong capacity = U64(header, CapacityOffset);
         if (capacity == 0)
             throw new CorruptDataException(where, CapacityOffset, "capacity is 0");
-        if (capacity > long.MaxValue / SectorSize)
+        if (capacity > long.MaxValue / Sector.Size)
             throw new CorruptDataException(where, CapacityOffset, $"capacity {capacity} sectors does not fit in a 64-bit byte count");
 
         var h = new SeSparseHeader(
@@ -147,7 +146,7 @@ internal sealed record SeSparseHeader(
     {
         ulong offset = U64(header, fieldOffset);
         ulong size = U64(header, fieldOffset + sizeof(ulong));
-        const ulong maxSectors = long.MaxValue / SectorSize;
+        const ulong maxSectors = long.MaxValue / Sector.Size;
         if (offset > maxSectors || size > maxSectors || offset + size > maxSectors)
             throw new CorruptDataException(where, fieldOffset,
                 $"{name} region (sector {offset}, {size} sectors) does not fit in 64-bit byte offsets");

@@ -4,13 +4,13 @@ using VmdkMount.Core.Errors;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// The volatile header of an SEsparse extent (vmdk-format.md section 6.1): the part ESXi rewrites while the delta
+/// The volatile header of an SEsparse extent: the part ESXi rewrites while the delta
 /// is open. A set replay_journal means the grain tables may be stale until the journal is replayed; the journal
 /// format is unknown, so such a file is refused, as qemu does.
 /// </summary>
 internal sealed record SeSparseVolatileHeader(ulong FreeGtNumber, ulong NextTxnSeqNumber)
 {
-    public const int Size = 512;
+    public const int Size = Sector.Size;
     public const ulong Magic = 0x00000000CAFECAFEUL;
 
     private const int MagicOffset = 0;

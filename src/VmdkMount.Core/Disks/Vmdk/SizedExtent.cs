@@ -1,7 +1,7 @@
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// Lays an extent out by the descriptor's SIZE when its own header says otherwise (digest 4): bytes past the
+/// Lays an extent out by the descriptor's SIZE when its own header says otherwise: bytes past the
 /// extent's own end read as zeros; bytes past the descriptor size are invisible.
 /// </summary>
 public sealed class SizedExtent : IExtent
@@ -15,6 +15,7 @@ public sealed class SizedExtent : IExtent
     }
 
     public string FileName => _inner.FileName;
+    public string Kind => _inner.Kind;
     public long Length { get; }
     public IExtent Inner => _inner;
     public IReadOnlyList<string> Warnings => _inner.Warnings;

@@ -4,12 +4,12 @@ using VmdkMount.Core.Errors;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// The 512-byte header of a hosted sparse extent (magic KDMV, digest 2.1); a streamOptimized footer has the same
-/// layout. Parse validates everything the reader relies on (digest section 8) so later code can trust the numbers.
+/// The 512-byte header of a hosted sparse extent (magic KDMV); a streamOptimized footer has the same
+/// layout. Parse validates everything the reader relies on (sizes, offsets, flags, overflow limits) so later code can trust the numbers.
 /// </summary>
 public sealed record SparseExtentHeader
 {
-    public const int Size = 512;
+    public const int Size = Sector.Size;
     public const uint Magic = 0x564D444B; // "KDMV"
     public const ulong GdAtEnd = 0xFFFFFFFFFFFFFFFF;
 
@@ -64,9 +64,9 @@ public sealed record SparseExtentHeader
     public bool HasZeroedGrainGte => (Flags & FlagZeroedGrainGte) != 0;
     public bool HasRedundantGd => (Flags & FlagRedundantGd) != 0 && RgdOffsetSectors != 0;
     public bool GdIsAtEnd => GdOffsetSectors == GdAtEnd;
-    public long GrainBytes => (long)GrainSectors * 512;
+    public long GrainBytes => (long)GrainSectors * Sector.Size;
     public long GtCoverageBytes => GrainBytes * GtesPerGt;
-    public long CapacityBytes => (long)CapacitySectors * 512;
+    public long CapacityBytes => (long)CapacitySectors * Sector.Size;
     public long GdEntries => (CapacityBytes + GtCoverageBytes - 1) / GtCoverageBytes;
 
     public static bool HasMagic(ReadOnlySpan<byte> first4) =>
@@ -117,7 +117,7 @@ public sealed record SparseExtentHeader
             throw new CorruptDataException(where, fileOffset + OffNumGtesPerGt, $"{h.GtesPerGt} entries per grain table (must be 1..{MaxGtesPerGt})");
         if (h.CapacitySectors == 0 && !allowZeroCapacity)
             throw new CorruptDataException(where, fileOffset + OffCapacity, "capacity is 0");
-        if (h.CapacitySectors > long.MaxValue / 512 / 2)
+        if (h.CapacitySectors > long.MaxValue / Sector.Size / 2)
             throw new CorruptDataException(where, fileOffset + OffCapacity, $"capacity of {h.CapacitySectors} sectors is absurd (bytes overflow)");
         if (h.CapacitySectors != 0 && (ulong)h.GdEntries > MaxGdEntries)
             throw new UnsupportedFeatureException(where, $"grain directory of {h.GdEntries} entries (more than {MaxGdEntries}; capacity {h.CapacitySectors} sectors at offset {fileOffset + OffCapacity})");
@@ -125,13 +125,13 @@ public sealed record SparseExtentHeader
             throw new CorruptDataException(where, fileOffset + OffDescriptorSize, $"embedded descriptor of {h.DescriptorSizeSectors} sectors (more than {MaxDescriptorSectors})");
         if (h.DescriptorOffsetSectors != 0 && h.DescriptorSizeSectors == 0)
             throw new CorruptDataException(where, fileOffset + OffDescriptorSize, "embedded descriptor offset set but its size is 0");
-        if (h.DescriptorOffsetSectors > long.MaxValue / 1024)
+        if (h.DescriptorOffsetSectors > long.MaxValue / (2 * Sector.Size))
             throw new CorruptDataException(where, fileOffset + OffDescriptorOffset, $"embedded descriptor offset {h.DescriptorOffsetSectors} is absurd");
-        if (h.OverHeadSectors > long.MaxValue / 1024)
+        if (h.OverHeadSectors > long.MaxValue / (2 * Sector.Size))
             throw new CorruptDataException(where, fileOffset + OffOverHead, $"overhead of {h.OverHeadSectors} sectors is absurd");
-        if (!h.GdIsAtEnd && h.GdOffsetSectors > long.MaxValue / 1024)
+        if (!h.GdIsAtEnd && h.GdOffsetSectors > long.MaxValue / (2 * Sector.Size))
             throw new CorruptDataException(where, fileOffset + OffGdOffset, $"grain directory offset {h.GdOffsetSectors} is absurd");
-        if (h.RgdOffsetSectors > long.MaxValue / 1024 && h.RgdOffsetSectors != GdAtEnd)
+        if (h.RgdOffsetSectors > long.MaxValue / (2 * Sector.Size) && h.RgdOffsetSectors != GdAtEnd)
             throw new CorruptDataException(where, fileOffset + OffRgdOffset, $"redundant grain directory offset {h.RgdOffsetSectors} is absurd");
         return h;
     }

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// A streamOptimized metadata marker sector (digest 3.1): `val` u64, `size` u32 = 0, `type` u32. A grain record
+/// A streamOptimized metadata marker sector: `val` u64, `size` u32 = 0, `type` u32. A grain record
 /// starts the same way with `size` &gt; 0, which is how the two are told apart.
 /// </summary>
 public readonly record struct StreamMarker(ulong Value, uint Size, uint Type)
@@ -17,6 +17,9 @@ public readonly record struct StreamMarker(ulong Value, uint Size, uint Type)
     private const int OffValue = 0;
     private const int OffSize = 8;
     private const int OffType = 12;
+
+    /// <summary>Bytes before a grain record's compressed data: its LBA (u64) and compressed size (u32).</summary>
+    public const int GrainRecordHeaderBytes = 12;
 
     public bool IsMarker => Size == 0;
 

@@ -3,7 +3,7 @@ using VmdkMount.Core.Transports;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// Walks a streamOptimized file with markers record by record from overHead (digest 3.3, the sequential reading
+/// Walks a streamOptimized file with markers record by record from overHead (the sequential reading
 /// VirtualBox does): grain records advance by their size, metadata markers by 1 + val sectors, a progress marker by
 /// one sector; EOS or the end of the file stops. Used by `check` ("markers decode"); random access never needs it.
 /// Every step advances at least one sector, so the walk ends.
@@ -14,10 +14,10 @@ internal static class StreamScanner
     {
         long length = file.Length;
         long grainBytes = header.GrainBytes;
-        long pos = (long)header.OverHeadSectors * 512;
+        long pos = (long)header.OverHeadSectors * Sector.Size;
         Span<byte> head = stackalloc byte[16];
         long lastLba = -1;
-        while (pos + 512 <= length)
+        while (pos + Sector.Size <= length)
         {
             file.ReadExactly(pos, head, $"{fileName}: stream record");
             var m = StreamMarker.Read(head);
@@ -34,7 +34,7 @@ internal static class StreamScanner
                     report($"{fileName}: stream grain record at offset {pos} claims {m.Size} compressed bytes (more than twice the grain size)");
                     return;
                 }
-                long next = pos + (12 + m.Size + 511) / 512 * 512;
+                long next = pos + (StreamMarker.GrainRecordHeaderBytes + m.Size + Sector.Size - 1) / Sector.Size * Sector.Size;
                 if (next > length)
                 {
                     report($"{fileName}: stream grain record at offset {pos} runs past the end of the file ({length} bytes)");
@@ -48,15 +48,15 @@ internal static class StreamScanner
                 case StreamMarker.TypeEos:
                     return;
                 case StreamMarker.TypeGrainTable or StreamMarker.TypeGrainDirectory or StreamMarker.TypeFooter:
-                    if (m.Value > (ulong)((length - pos) / 512))
+                    if (m.Value > (ulong)((length - pos) / Sector.Size))
                     {
                         report($"{fileName}: stream marker (type {m.Type}) at offset {pos} says {m.Value} sectors follow, past the end of the file");
                         return;
                     }
-                    pos += (1 + (long)m.Value) * 512;
+                    pos += (1 + (long)m.Value) * Sector.Size;
                     break;
                 case StreamMarker.TypeProgress:
-                    pos += 512;
+                    pos += Sector.Size;
                     break;
                 default:
                     report($"{fileName}: unknown stream marker type {m.Type} at offset {pos}");

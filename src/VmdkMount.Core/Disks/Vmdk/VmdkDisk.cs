@@ -9,7 +9,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// nothing. Opening reads each link's header and descriptor only; which link owns each byte is resolved per block of
 /// <see cref="BlockBytes"/> on first use and cached (bounded), so a read costs the same at any depth.
 /// </summary>
-public sealed class VmdkDisk : IVirtualDisk
+public sealed class VmdkDisk : IDiskChain
 {
     /// <summary>Granularity of the cached owner map: one grain table of a 64 KiB-grain sparse extent.</summary>
     public const long BlockBytes = 32L << 20;
@@ -137,7 +137,7 @@ public sealed class VmdkDisk : IVirtualDisk
 
     public int ReadAt(long offset, Span<byte> destination)
     {
-        if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
+        if (offset < 0) throw new ContractViolationException($"{Source}: read at negative offset {offset}");
         if (offset >= Length || destination.IsEmpty) return 0;
         if (destination.Length > Length - offset) destination = destination[..(int)(Length - offset)];
         int total = destination.Length;

@@ -32,13 +32,13 @@ internal static class VmdkLinkOpener
                     bool fromFooter, recovered = false;
                     try
                     {
-                        header = HostedSparseExtent.ReadHeader(file, path, out fromFooter);
+                        header = SparseHeaderReader.Read(file, path, out fromFooter);
                     }
-                    catch (CorruptDataException) when (recoverTruncatedStream && HostedSparseExtent.FirstHeader(file, path) is { GdIsAtEnd: true, HasMarkers: true } first)
+                    catch (CorruptDataException) when (recoverTruncatedStream && SparseHeaderReader.FirstHeader(file, path) is { GdIsAtEnd: true, HasMarkers: true } first)
                     {
                         (header, fromFooter, recovered) = (first, false, true);
                     }
-                    var text = HostedSparseExtent.ReadEmbeddedDescriptor(file, header, path);
+                    var text = EmbeddedDescriptor.Read(file, header, path);
                     var descriptor = text is null ? null : DescriptorFile.Parse(text, $"{path}: embedded descriptor");
                     if (descriptor is not null) warnings.AddRange(descriptor.Warnings);
                     if (header.CapacitySectors == 0 && descriptor is not null)
@@ -139,8 +139,8 @@ internal static class VmdkLinkOpener
             switch (ExtentMagic.Sniff(head))
             {
                 case VmdkFileKind.HostedSparse:
-                    var header = HostedSparseExtent.ReadHeader(file, path, out _);
-                    var text = HostedSparseExtent.ReadEmbeddedDescriptor(file, header, path);
+                    var header = SparseHeaderReader.Read(file, path, out _);
+                    var text = EmbeddedDescriptor.Read(file, header, path);
                     return text is null ? null : DescriptorFile.Parse(text, path).Cid;
                 case VmdkFileKind.Text:
                     return file.Length > DescriptorText.MaxBytes ? null : ReadTextDescriptor(file, path).Cid;
@@ -166,9 +166,9 @@ internal static class VmdkLinkOpener
         {
             index++;
             string lineWhere = $"{where} extent {index}";
-            if (line.SizeSectors > long.MaxValue / 1024 || start > long.MaxValue / 2 - line.SizeSectors * 512)
+            if (line.SizeSectors > long.MaxValue / (2 * Sector.Size) || start > long.MaxValue / 2 - line.SizeSectors * Sector.Size)
                 throw new CorruptDataException(lineWhere, 0, $"extent size of {line.SizeSectors} sectors is absurd");
-            long size = line.SizeSectors * 512;
+            long size = line.SizeSectors * Sector.Size;
             IExtent extent = OpenExtent(line, folder, size, lineWhere, cache, owned, warnings);
             placed.Add(new PlacedExtent(start, extent, line));
             start += size;
@@ -207,9 +207,9 @@ internal static class VmdkLinkOpener
         {
             if (line.Type == "VMFS" && line.HasOffset && line.OffsetSectors != 0)
                 warnings.Add($"{where}: VMFS extent with offset {line.OffsetSectors} (VMFS extents start at 0; offset used)");
-            if (line.OffsetSectors > long.MaxValue / 1024)
+            if (line.OffsetSectors > long.MaxValue / (2 * Sector.Size))
                 throw new CorruptDataException(where, 0, $"extent offset {line.OffsetSectors} is absurd");
-            return new FlatExtent(file, path, line.OffsetSectors * 512, size);
+            return new FlatExtent(file, path, line.OffsetSectors * Sector.Size, size);
         }
         IExtent inner = Sniff(file, path) switch
         {
@@ -225,7 +225,7 @@ internal static class VmdkLinkOpener
 
     private static HostedSparseExtent OpenSparsePiece(IReadAt file, string path, CacheBudget? cache)
     {
-        var header = HostedSparseExtent.ReadHeader(file, path, out bool fromFooter);
+        var header = SparseHeaderReader.Read(file, path, out bool fromFooter);
         return HostedSparseExtent.Open(file, path, header, fromFooter, cache);
     }
 

@@ -4,6 +4,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 public sealed class ZeroExtent(long lengthBytes) : IExtent
 {
     public string FileName => "ZERO";
+    public string Kind => "ZERO";
     public long Length { get; } = lengthBytes;
     public IReadOnlyList<string> Warnings => [];
     public long GrainBytes => 0;

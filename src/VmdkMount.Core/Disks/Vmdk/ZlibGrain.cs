@@ -4,7 +4,7 @@ using VmdkMount.Core.Errors;
 namespace VmdkMount.Core.Disks.Vmdk;
 
 /// <summary>
-/// Inflates one compressed grain. The payload is an RFC 1950 zlib stream (digest 3.2); a stream without the zlib
+/// Inflates one compressed grain. The payload is an RFC 1950 zlib stream; a stream without the zlib
 /// header is tried as raw deflate, which costs nothing when it is not needed.
 /// </summary>
 internal static class ZlibGrain

@@ -14,7 +14,7 @@ namespace VmdkMount.Tests.Vmdk;
 /// COWD and SEsparse links inside whole chains, opened the way users open them (DiskOpener on the newest
 /// descriptor), compared byte for byte with qemu-img convert of the same chain.
 /// </summary>
-public class CowdSeSparseEngineChainTests
+public class DeltaEngineChainTests
 {
     private static void AssertDiskSameAsQemu(string top, string dir)
     {

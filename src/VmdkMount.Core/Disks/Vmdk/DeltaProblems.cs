@@ -4,7 +4,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// The problems a delta extent's structural check found, capped so that a file full of garbage yields a readable
 /// report (the first <see cref="MaxListed"/> problems, then a count of the rest) instead of millions of lines.
 /// </summary>
-internal sealed class CowdSeSparseProblems(string fileName)
+internal sealed class DeltaProblems(string fileName)
 {
     public const int MaxListed = 100;
 

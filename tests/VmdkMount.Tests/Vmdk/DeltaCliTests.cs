@@ -7,7 +7,7 @@ using static VmdkMount.Tests.Vmdk.Writers.DeltaTestKit;
 namespace VmdkMount.Tests.Vmdk;
 
 /// <summary>`vmdkmount` info / check / export on chains with COWD and SEsparse links, as a user runs them.</summary>
-public class CowdSeSparseCliTests
+public class DeltaCliTests
 {
     /// <summary>vmfs base &lt;- COWD (512 B grains) &lt;- SEsparse (4 KiB grains).</summary>
     private static (string Dir, string Base, string Cowd, string Se) Chain()

@@ -5,7 +5,7 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// find two tables or grains sharing the same place. Memory is bounded: past <see cref="MaxUnits"/> units the
 /// map is disabled (<see cref="Enabled"/> false) and overlaps are not looked for.
 /// </summary>
-internal sealed class CowdSeSparseOverlapMap
+internal sealed class DeltaOverlapMap
 {
     /// <summary>2^29 units = 64 MiB of bitmap (a 256 GiB file in 512-byte sectors).</summary>
     public const long MaxUnits = 1L << 29;
@@ -13,7 +13,7 @@ internal sealed class CowdSeSparseOverlapMap
     private readonly ulong[]? _bits;
     private readonly long _units;
 
-    public CowdSeSparseOverlapMap(long units)
+    public DeltaOverlapMap(long units)
     {
         _units = Math.Max(0, units);
         if (_units <= MaxUnits) _bits = new ulong[(_units + 63) / 64];

@@ -10,9 +10,9 @@ namespace VmdkMount.Tests.Vmdk;
 /// <summary>
 /// Chains with COWD and SEsparse links on a qemu-made monolithicSparse base, flattened link by link with our
 /// extents over qemu's raw image of the base, compared with qemu-img convert of the whole chain. (The engine
-/// tests in CowdSeSparseEngineChainTests open the same chains through DiskOpener.)
+/// tests in DeltaEngineChainTests open the same chains through DiskOpener.)
 /// </summary>
-public class CowdSeSparseExtentChainTests
+public class DeltaExtentChainTests
 {
     private static byte[] FlattenByExtents(byte[] below, IEnumerable<string> deltaDescriptors)
     {
