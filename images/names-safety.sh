@@ -6,6 +6,8 @@
 #                                (an absolute host folder; both names would read `d%FF` under an ambiguous escape)
 #     /top/esc_<ESC>[31mred      files whose names hold ESC, a newline and BEL ("esc", "nl", "bel")
 #     /top/nl_a<LF>b  /top/bel_<BEL>
+#     /fffd/<U+FFFD>             a file named by the (valid) replacement character: the name a lossy decoding of an
+#                                argument holding the byte 0xFF would look up ("replacement-char")
 #     /bogus/ok.txt and two entries no name can show: `..` and `.` pointing at files (made as zz and y, renamed in
 #                                the directory block; no metadata_csum, so the block still reads as valid)
 #   names-ntfs.vmdk  unpartitioned NTFS (mkntfs + ntfs-3g), volume id `disk`:
@@ -39,7 +41,8 @@ trap cleanup EXIT
 export TZ=UTC E2FSPROGS_FAKE_TIME=1764000000
 
 src="$work/src"
-mkdir -p "$src/top/d%FF"
+mkdir -p "$src/top/d%FF" "$src/fffd"
+echo replacement-char > "$src/fffd/$(printf '\xef\xbf\xbd')"
 echo literal-dir > "$src/top/d%FF/inner.txt"
 ln -s /tmp/vmdkmount-names-safety-outside "$src/top/$(printf 'd\xff')"
 echo esc > "$src/top/$(printf 'esc_\033[31mred')"

@@ -28,7 +28,9 @@ internal sealed class VolumeAccess
     /// </summary>
     public Target Open(ParseResult p, bool followLastSymlink)
     {
-        var where = VolumePath.Parse(p.GetValue(Path)!);
+        string text = p.GetValue(Path)!;
+        RawArguments.RequireUtf8(text, text, "; type a name as `ls` shows it (other bytes appear escaped, as %XX)");
+        var where = VolumePath.Parse(text);
         var disk = MountedDisk.Open(p.GetValue(Disk)!, CliCommon.DiskOptions(p, IgnoreCid, RawInput),
             new FileSystemOptions { ShowSystemFiles = p.GetValue(System) });
         try

@@ -33,6 +33,7 @@ internal static class ExportCommand
         {
             string source = p.GetValue(disk)!;
             string dest = p.GetValue(output)!;
+            RawArguments.RequireUtf8(dest, "OUT");
             using var d = DiskOpener.Open(source, CliCommon.DiskOptions(p, ignoreCid, raw) with { RecoverTruncatedStreams = p.GetValue(recover) });
             RefuseOutput(d, dest);
             var ranges = d.QueryAllocated(0, d.Length).ToList();

@@ -33,6 +33,7 @@ internal static class ExtractCommand
         {
             using var target = access.Open(p, followLastSymlink: false);
             string destination = p.GetValue(dest)!;
+            RawArguments.RequireUtf8(destination, "DEST");
             string name = Path.GetFileName(target.Where.Path.TrimEnd('/'));
             var chain = new ChainFileSet(target.Disk.Disk.SourceFiles);
             chain.RefuseIfChainFile(destination, "DEST");

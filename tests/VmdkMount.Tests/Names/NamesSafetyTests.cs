@@ -172,6 +172,30 @@ public class NamesSafetyTests
     }
 
     [Fact]
+    public void A_path_argument_that_is_not_utf8_names_nothing_not_the_file_its_replacement_character_spells()
+    {
+        Assert.Equal("replacement-char\n", OurCli.Run(["cat", Ext, "disk:/fffd/\uFFFD"]).StdOut);
+        // The byte 0xFF reaches .NET as U+FFFD; the raw command line shows it was not that name.
+        var r = Tool.Bash($"dotnet '{OurCli.Dll}' cat '{Ext}' 'disk:/fffd/'$'\\xff'", allowFailure: true);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("", r.StdOut);
+        Assert.Contains("not UTF-8", r.StdErr);
+        // An output path likewise: nothing is written under the name .NET made of it.
+        string scratch = RepoPaths.NewScratch("names-dest");
+        try
+        {
+            var x = Tool.Bash($"dotnet '{OurCli.Dll}' extract -q '{Ext}' disk:/fffd '{scratch}/'$'\\xff'", allowFailure: true);
+            Assert.Equal(2, x.ExitCode);
+            Assert.Contains("DEST", x.StdErr);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(scratch));
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Check_reports_entries_no_name_can_show_as_problems_of_their_directory()
     {
         var r = OurCli.Run(["check", Ext], allowFailure: true);
