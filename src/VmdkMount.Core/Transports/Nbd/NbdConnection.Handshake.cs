@@ -248,7 +248,10 @@ internal sealed partial class NbdConnection
         }
         _stream = ssl;
         TlsPeerCertificate = trust.Seen;
+        _tlsJustStarted = true;
     }
+
+    private bool _tlsJustStarted;
 
     private byte[] ExportNameBytes => Encoding.UTF8.GetBytes(_uri.ExportName);
 
@@ -273,7 +276,16 @@ internal sealed partial class NbdConnection
     private OptionReply ReadOptionReply(uint option, Stopwatch clock)
     {
         Span<byte> header = stackalloc byte[NbdWire.OptionReplyHeaderSize];
-        HandshakeRead(header, "option reply", clock);
+        try
+        {
+            HandshakeRead(header, "option reply", clock);
+        }
+        catch (SourceUnavailableException e) when (e.InnerException is EndOfStreamException && _tlsJustStarted)
+        {
+            // qemu-nbd verifies peers by default: the TLS handshake looks fine to us, then it hangs up
+            throw Unavailable("the server closed the connection right after the TLS handshake: it probably demands a client certificate, which is not supported (qemu-nbd: verify-peer=off)", e);
+        }
+        _tlsJustStarted = false;
         ulong magic = BinaryPrimitives.ReadUInt64BigEndian(header);
         if (magic != NbdWire.OptReplyMagic) throw Unavailable($"garbage where an option reply was expected (magic 0x{magic:X16})");
         uint answered = BinaryPrimitives.ReadUInt32BigEndian(header[8..]);
