@@ -22,7 +22,7 @@ internal static class CliCommon
 
     public const string AllowOutsideExtentsFlag = "--allow-outside-extents";
     public const string ConfineFlag = "--confine";
-    public const string TimeoutFlag = "--timeout", MaxRequestFlag = "--max-request", ThumbprintFlag = "--thumbprint", CaFlag = "--ca";
+    public const string TimeoutFlag = "--timeout", RetriesFlag = "--retries", MaxRequestFlag = "--max-request", ThumbprintFlag = "--thumbprint", CaFlag = "--ca";
 
     public static DiskOpenOptions DiskOptions(ParseResult p, Option<bool> ignoreCid, Option<bool> rawInput) => new()
     {
@@ -38,6 +38,7 @@ internal static class CliCommon
     {
         Timeout = ValueOf<string?>(p, TimeoutFlag) is { } t ? Core.Transports.RemoteOptions.ParseTimeout(t) : Core.Transports.RemoteOptions.DefaultTimeout,
         MaxRequestBytes = ValueOf<string?>(p, MaxRequestFlag) is { } m ? Core.Transports.RemoteOptions.ParseSize(m) : Core.Transports.RemoteOptions.DefaultMaxRequestBytes,
+        Retries = ValueOf<int?>(p, RetriesFlag) ?? Core.Transports.RemoteOptions.DefaultRetries,
         Thumbprint = ValueOf<string?>(p, ThumbprintFlag),
         CaFile = ValueOf<string?>(p, CaFlag),
     }.Validated();
@@ -64,6 +65,11 @@ internal static class CliCommon
             {
                 Description = "remote DISK: longest wait for any network step (connect, handshake, each reply), default 30s",
                 HelpName = "SECONDS",
+            });
+            command.Options.Add(new Option<int?>(RetriesFlag)
+            {
+                Description = "remote DISK: reconnect and retry a read whose connection broke this many times, default 5",
+                HelpName = "N",
             });
             command.Options.Add(new Option<string?>(MaxRequestFlag)
             {

@@ -22,6 +22,14 @@ public sealed record RemoteOptions
     /// <summary>Largest read sent in one request; longer reads are split. Never above the server's advertised maximum.</summary>
     public int MaxRequestBytes { get; init; } = DefaultMaxRequestBytes;
 
+    public const int DefaultRetries = 5;
+
+    /// <summary>
+    /// How often a read whose connection broke is tried again on a new connection (new handshake, same export size and
+    /// first 64 KiB checked), after 200 ms, 400 ms, ... (at most 5 s apart). 0: fail at once.
+    /// </summary>
+    public int Retries { get; init; } = DefaultRetries;
+
     /// <summary>The server certificate's thumbprint (VMware form `AB:CD:...`, or `sha256:...`); replaces chain validation.</summary>
     public string? Thumbprint { get; init; }
 
@@ -35,6 +43,7 @@ public sealed record RemoteOptions
             throw new ArgumentException($"--timeout: {Timeout.TotalSeconds} s is outside 0 s (exclusive) .. 3600 s");
         if (MaxRequestBytes < 512 || MaxRequestBytes > LargestMaxRequestBytes)
             throw new ArgumentException($"--max-request: {MaxRequestBytes} bytes is outside 512 .. {LargestMaxRequestBytes}");
+        if (Retries is < 0 or > 100) throw new ArgumentException($"--retries: {Retries} is outside 0 .. 100");
         if (Thumbprint is not null) CertificatePin.Parse(Thumbprint);
         return this;
     }

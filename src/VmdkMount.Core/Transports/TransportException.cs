@@ -7,5 +7,14 @@ namespace VmdkMount.Core.Transports;
 /// </summary>
 public sealed class TransportException : IOException
 {
-    public TransportException(string message, Exception? inner = null) : base(message, inner) { }
+    public TransportException(string message, Exception? inner = null, bool connectionLost = false) : base(message, inner)
+    {
+        ConnectionLost = connectionLost;
+    }
+
+    /// <summary>
+    /// The connection is gone (EOF, reset, timeout, protocol violation): a new connection may succeed. False for an
+    /// error the server answered cleanly (EIO...) and for a source that changed, where trying again cannot help.
+    /// </summary>
+    public bool ConnectionLost { get; }
 }

@@ -13,29 +13,38 @@ namespace VmdkMount.Tests.Transports;
 internal sealed class FakeNbdServer : IDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _task;
+    private readonly ManualResetEventSlim _stop = new(false);
+    private readonly Thread _thread;
 
+    /// <summary>On a thread of its own (not the thread pool, which a loaded test run may starve).</summary>
     public FakeNbdServer(Func<Stream, bool> script)
     {
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _task = Task.Run(async () =>
+        _thread = new Thread(() =>
         {
-            using var client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            client.NoDelay = true;
-            using var stream = client.GetStream();
-            bool hold;
             try
             {
-                hold = script(stream);
+                using var client = _listener.AcceptTcpClient();
+                client.NoDelay = true;
+                using var stream = client.GetStream();
+                bool hold;
+                try
+                {
+                    hold = script(stream);
+                }
+                catch (Exception e) when (e is IOException or EndOfStreamException or ObjectDisposedException)
+                {
+                    hold = false;   // the client hung up: that is what many tests expect
+                }
+                if (hold) _stop.Wait();
             }
-            catch (Exception e) when (e is IOException or EndOfStreamException or ObjectDisposedException)
+            catch (SocketException)
             {
-                hold = false;   // the client hung up: that is what many tests expect
+                // stopped before a client came
             }
-            if (hold) await Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { });
-        });
+        }) { IsBackground = true, Name = "fake-nbd" };
+        _thread.Start();
     }
 
     public int Port { get; }
@@ -47,9 +56,9 @@ internal sealed class FakeNbdServer : IDisposable
 
     public void Dispose()
     {
-        _stop.Cancel();
+        _stop.Set();
         _listener.Stop();
-        try { _task.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+        _thread.Join(TimeSpan.FromSeconds(5));
     }
 
     // ---- the server's side of the protocol ------------------------------------------------------------------

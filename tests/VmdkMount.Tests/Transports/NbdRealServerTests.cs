@@ -233,7 +233,7 @@ public sealed class NbdRealServerTests : IDisposable
     {
         string img = SparseImage();
         using var server = NbdServer.Nbdkit("--filter=delay", "file", img, "rdelay=5");
-        using var disk = Open(server.Uri(""), new RemoteOptions { Timeout = TimeSpan.FromSeconds(20) });
+        using var disk = Open(server.Uri(""), new RemoteOptions { Timeout = TimeSpan.FromSeconds(20), Retries = 0 });
         var clock = Stopwatch.StartNew();
         var reads = Enumerable.Range(0, 4).Select(i => Task.Run(() => disk.ReadAt(i << 20, new byte[1 << 20]))).ToArray();
         Thread.Sleep(700);
@@ -253,7 +253,7 @@ public sealed class NbdRealServerTests : IDisposable
     {
         string img = SparseImage();
         using var server = NbdServer.Nbdkit("--filter=delay", "file", img, "rdelay=30");
-        using var disk = Open(server.Uri(""), new RemoteOptions { Timeout = TimeSpan.FromSeconds(1) });
+        using var disk = Open(server.Uri(""), new RemoteOptions { Timeout = TimeSpan.FromSeconds(1), Retries = 0 });
         var clock = Stopwatch.StartNew();
         var e = Assert.Throws<TransportException>(() => disk.ReadAt(0, new byte[512]));
         Assert.Contains("no reply within 1 s", e.Message);
@@ -273,5 +273,55 @@ public sealed class NbdRealServerTests : IDisposable
         var cli = OurCli.Run("volumes", $"nbd://127.0.0.1:{port}/x");
         Assert.Equal(2, cli.ExitCode);
         Assert.Contains($"nbd://127.0.0.1:{port}/x", cli.StdErr);
+    }
+
+    [Fact]
+    public void A_server_killed_and_restarted_in_the_middle_of_a_long_read_gives_the_right_bytes()
+    {
+        string img = SparseImage();
+        using var server = NbdServer.Nbdkit("--filter=delay", "file", img, "rdelay=40ms");
+        using var disk = (NbdDisk)Open(server.Uri(""), new RemoteOptions { MaxRequestBytes = 1 << 20, Timeout = TimeSpan.FromSeconds(10) });
+        string? hash = null;
+        var reader = new Thread(() => hash = HashAll(disk, 4 << 20)) { IsBackground = true };   // 64 requests of 40 ms or more
+        reader.Start();
+        Thread.Sleep(700);
+        server.Restart();                                        // SIGKILL, then the same command on the same port
+        Assert.True(reader.Join(TimeSpan.FromSeconds(60)), "the read hung");
+        Assert.Equal(Hashing.Sha256File(img), hash);
+        Assert.True(disk.Reconnects >= 1, "the read never needed a new connection: the test proved nothing");
+    }
+
+    [Fact]
+    public void A_server_that_stays_down_fails_the_read_after_the_retries_and_the_next_read_tries_again()
+    {
+        string img = SparseImage();
+        using var server = NbdServer.Qemu(img);
+        using var disk = (NbdDisk)Open(server.Uri("disk"), new RemoteOptions { Retries = 2 });
+        server.Kill();
+        var clock = Stopwatch.StartNew();
+        var e = Assert.Throws<TransportException>(() => disk.ReadAt(0, new byte[4096]));
+        Assert.Contains($"nbd://127.0.0.1:{server.Port}/disk: read 4096 bytes at 0", e.Message);
+        Assert.Contains("gave up after 2 reconnect attempts", e.Message);
+        Assert.Contains("cannot connect", e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+        server.Restart();
+        var buf = new byte[4096];
+        Assert.Equal(4096, disk.ReadAt(1 << 20, buf) );
+        Assert.Equal(File.ReadAllBytes(img).AsSpan(1 << 20, 4096).ToArray(), buf);
+    }
+
+    [Fact]
+    public void A_server_that_comes_back_with_another_export_size_is_not_read_from()
+    {
+        string img = SparseImage();
+        using var server = NbdServer.Qemu(img);
+        using var disk = Open(server.Uri("disk"));
+        Assert.Equal(4096, disk.ReadAt(0, new byte[4096]));
+        server.Kill();
+        Tool.Run("truncate", "-s", "32M", img);
+        server.Restart();
+        var e = Assert.Throws<TransportException>(() => disk.ReadAt(0, new byte[4096]));
+        Assert.Contains("size changed from 67108864 to 33554432", e.Message);
+        Assert.Contains("not the same disk", e.Message);
     }
 }

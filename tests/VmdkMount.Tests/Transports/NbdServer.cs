@@ -10,17 +10,37 @@ namespace VmdkMount.Tests.Transports;
 /// </summary>
 internal sealed class NbdServer : IDisposable
 {
-    private readonly Process _process;
-    private readonly Task<string> _stderr;
+    private readonly string _program;
+    private readonly List<string> _args;
     private readonly string? _socketDir;
+    private Process _process = null!;
+    private Task<string> _stderr = null!;
 
-    private NbdServer(Process process, int port, string? socketDir)
+    private NbdServer(string program, List<string> args, int port, string? socketDir)
     {
-        _process = process;
+        _program = program;
+        _args = args;
         Port = port;
         _socketDir = socketDir;
-        _stderr = process.StandardError.ReadToEndAsync();
-        _ = process.StandardOutput.ReadToEndAsync();
+    }
+
+    private void Launch()
+    {
+        var psi = new ProcessStartInfo(_program) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in _args) psi.ArgumentList.Add(a);
+        _process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {_program}");
+        _stderr = _process.StandardError.ReadToEndAsync();
+        _ = _process.StandardOutput.ReadToEndAsync();
+        WaitListening(_program, _args);
+    }
+
+    /// <summary>The same command again, on the same port (after <see cref="Kill"/>), as an operator restarting it would.</summary>
+    public void Restart()
+    {
+        Kill();
+        _process.Dispose();
+        if (SocketPath is { } s && File.Exists(s)) File.Delete(s);
+        Launch();
     }
 
     public int Port { get; }
@@ -58,13 +78,10 @@ internal sealed class NbdServer : IDisposable
 
     private static NbdServer Start(string program, List<string> args, int port, string? socketDir)
     {
-        var psi = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {program}");
-        var server = new NbdServer(process, port, socketDir);
+        var server = new NbdServer(program, args, port, socketDir);
         try
         {
-            server.WaitListening(program, args);
+            server.Launch();
             return server;
         }
         catch
@@ -113,6 +130,7 @@ internal sealed class NbdServer : IDisposable
     /// <summary>SIGKILL, as a crash would.</summary>
     public void Kill()
     {
+        if (_process is null) return;
         try
         {
             if (!_process.HasExited) _process.Kill();
@@ -125,6 +143,7 @@ internal sealed class NbdServer : IDisposable
 
     public void Dispose()
     {
+        if (_process is null) return;
         Kill();
         _process.Dispose();
         if (_socketDir is not null && Directory.Exists(_socketDir)) Directory.Delete(_socketDir, recursive: true);

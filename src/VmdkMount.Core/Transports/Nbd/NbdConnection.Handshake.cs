@@ -47,23 +47,53 @@ internal sealed partial class NbdConnection
         }
     }
 
+    /// <summary>
+    /// Connects without the thread pool (a non-blocking connect and a poll), so that a busy process cannot stretch the
+    /// timeout; a host name is resolved first, within the same timeout.
+    /// </summary>
     private void Connect()
     {
-        EndPoint endPoint = _uri.SocketPath is { } path ? new UnixDomainSocketEndPoint(path) : new DnsEndPoint(_uri.Host!, _uri.Port);
-        using var cts = new CancellationTokenSource(_options.Timeout);
+        var clock = Stopwatch.StartNew();
+        EndPoint endPoint;
+        if (_uri.SocketPath is { } path) endPoint = new UnixDomainSocketEndPoint(path);
+        else if (IPAddress.TryParse(_uri.Host, out var ip)) endPoint = new IPEndPoint(ip, _uri.Port);
+        else
+        {
+            var lookup = Dns.GetHostAddressesAsync(_uri.Host!);
+            try
+            {
+                if (!lookup.Wait(_options.Timeout)) throw Unavailable($"cannot resolve {_uri.Host} within {Seconds} (--timeout)");
+            }
+            catch (AggregateException e) when (e.InnerException is SocketException s)
+            {
+                throw Unavailable($"cannot resolve {_uri.Host}: {s.Message}", s);
+            }
+            var address = lookup.Result.OrderBy(a => a.AddressFamily == AddressFamily.InterNetwork ? 0 : 1).FirstOrDefault()
+                ?? throw Unavailable($"{_uri.Host} has no address");
+            endPoint = new IPEndPoint(address, _uri.Port);
+        }
         try
         {
-            _socket.ConnectAsync(endPoint, cts.Token).AsTask().GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException)
-        {
-            throw Unavailable($"no connection within {Seconds} (--timeout)");
+            _socket.Blocking = false;
+            try
+            {
+                _socket.Connect(endPoint);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+            {
+                var left = _options.Timeout - clock.Elapsed;
+                if (left <= TimeSpan.Zero || !_socket.Poll(left, SelectMode.SelectWrite))
+                    throw Unavailable($"no connection within {Seconds} (--timeout)");
+                var error = (SocketError)(int)_socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+                if (error != SocketError.Success) throw new SocketException((int)error);
+            }
+            _socket.Blocking = true;
         }
         catch (SocketException e)
         {
             throw Unavailable($"cannot connect: {e.Message}", e);
         }
-        _socket.ReceiveTimeout = _socket.SendTimeout = (int)_options.Timeout.TotalMilliseconds;
+        _socket.ReceiveTimeout = _socket.SendTimeout = (int)Math.Max(1, _options.Timeout.TotalMilliseconds);
         if (_uri.SocketPath is null) _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
         _stream = new NetworkStream(_socket, ownsSocket: false);
     }
@@ -228,24 +258,25 @@ internal sealed partial class NbdConnection
             throw Unavailable($"the server refused STARTTLS ({NbdWire.ReplyName(r.Type)}{Message(r)}): it does not offer TLS, use nbd://");
         var trust = new TlsTrust(_uri.Text, _options);
         var ssl = new SslStream(_stream!, leaveInnerStreamOpen: false);
-        using var cts = new CancellationTokenSource(_options.Timeout - clock.Elapsed is { } left && left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
         try
         {
-            ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            // synchronous: the socket's timeouts bound every TLS read and write, and no thread-pool thread is needed
+            ssl.AuthenticateAsClient(new SslClientAuthenticationOptions
             {
                 TargetHost = _uri.Host ?? "localhost",
                 EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                 RemoteCertificateValidationCallback = trust.Validate,
-            }, cts.Token).GetAwaiter().GetResult();
+            });
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is AuthenticationException or IOException)
         {
             ssl.Dispose();
             if (trust.Rejection is { } why) throw Unavailable(why, e);
-            if (e is OperationCanceledException) throw Unavailable($"no TLS handshake within {Seconds} (--timeout)", e);
+            if (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut }) throw Unavailable($"no TLS handshake within {Seconds} (--timeout)", e);
             throw Unavailable($"TLS handshake failed: {e.Message}", e);
         }
+        if (clock.Elapsed > _options.Timeout) throw Unavailable($"handshake not finished within {Seconds} (--timeout)");
         _stream = ssl;
         TlsPeerCertificate = trust.Seen;
         _tlsJustStarted = true;

@@ -145,7 +145,7 @@ internal sealed partial class NbdConnection : IDisposable
             }
             // a request failed with the connection may still be written into by the reader thread until it notices
             bufferReleased = request.Failure is null;
-            if (request.Failure is { } failure) throw Failed(request, failure.Message, failure);
+            if (request.Failure is { } failure) throw Failed(request, failure.Message, failure, connectionLost: failure is not ObjectDisposedException);
             if (request.ServerError != 0)
                 throw Failed(request, $"server error {NbdWire.ErrorName(request.ServerError)}{(request.ServerMessage is { Length: > 0 } m ? ": " + m : "")}");
         }
@@ -157,11 +157,14 @@ internal sealed partial class NbdConnection : IDisposable
 
     private void ThrowIfFailed(Request request)
     {
-        if (_failure is { } f) throw Failed(request, $"the connection was lost earlier: {f.Message}", f);
+        if (_failure is { } f) throw Failed(request, $"the connection was lost earlier: {f.Message}", f, connectionLost: f is not ObjectDisposedException);
     }
 
-    private TransportException Failed(Request request, string problem, Exception? inner = null) =>
-        new($"{_uri.Text}: {request.Describe()}: {problem}", inner);
+    private TransportException Failed(Request request, string problem, Exception? inner = null, bool connectionLost = false) =>
+        new($"{_uri.Text}: {request.Describe()}: {problem}", inner, connectionLost);
+
+    /// <summary>Whether the connection is dead (a read on it would fail at once).</summary>
+    public bool IsLost => _failure is not null;
 
     /// <summary>Marks the connection dead and fails every request still waiting. The first failure is the one reported.</summary>
     private void Fail(Exception reason)

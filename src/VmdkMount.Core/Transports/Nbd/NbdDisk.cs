@@ -15,14 +15,21 @@ public sealed class NbdDisk : IVirtualDisk
     /// <summary>Largest BLOCK_STATUS length asked for (the spec's loop bound, below 2^31).</summary>
     private const long MaxStatusRequest = 0x7FFFF000;
 
-    private readonly NbdConnection _connection;
+    private readonly RemoteOptions _options;
+    private readonly object _reconnectGate = new();
+    private volatile NbdConnection _connection;
     private readonly long _minimum;
+    private int _disposed;
 
     private NbdDisk(NbdUri uri, NbdConnection connection, RemoteOptions options)
     {
         _connection = connection;
+        _options = options;
         Uri = uri;
         _minimum = connection.MinimumBlock;
+        Length = connection.ExportSize;
+        HasBlockStatus = connection.AllocationContext is not null;
+        StructuredReplies = connection.Structured;
         long limit = options.MaxRequestBytes;
         // without advertised sizes the spec's portable limit is 32 MiB, which --max-request never exceeds
         if (connection.MaximumPayload is { } max) limit = Math.Min(limit, max);
@@ -40,14 +47,22 @@ public sealed class NbdDisk : IVirtualDisk
         if (!uri.Tls && (options.Thumbprint is not null || options.CaFile is not null))
             throw new ArgumentException($"{source}: --thumbprint and --ca are for TLS: use nbds://");
         var connection = NbdConnection.Open(uri, options);
-        return new NbdDisk(uri, connection, options);
+        try
+        {
+            return new NbdDisk(uri, connection, options);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
 
     public NbdUri Uri { get; }
 
     public string Source => Uri.Text;
 
-    public long Length => _connection.ExportSize;
+    public long Length { get; private init; }
 
     /// <summary>The largest read sent in one request.</summary>
     public int RequestBytes { get; }
@@ -56,10 +71,13 @@ public sealed class NbdDisk : IVirtualDisk
     public long MinimumBlock => _minimum;
 
     /// <summary>Whether replies are structured (holes arrive as holes, errors carry text).</summary>
-    public bool StructuredReplies => _connection.Structured;
+    public bool StructuredReplies { get; }
 
     /// <summary>Whether allocation comes from the server (base:allocation) rather than "all data".</summary>
-    public bool HasBlockStatus => _connection.AllocationContext is not null;
+    public bool HasBlockStatus { get; }
+
+    /// <summary>How many times a broken connection was replaced by a new one.</summary>
+    public int Reconnects { get; private set; }
 
     public IReadOnlyList<string> Warnings => [];
 
@@ -81,7 +99,7 @@ public sealed class NbdDisk : IVirtualDisk
             bool released = false;
             try
             {
-                _connection.Read(start, length, buffer, out released);
+                WithRetries(c => c.Read(start, length, buffer, out released), ref released);
                 int take = (int)Math.Min(end - pos, count - done);
                 buffer.AsSpan((int)(pos - start), take).CopyTo(destination[done..]);
                 done += take;
@@ -92,6 +110,93 @@ public sealed class NbdDisk : IVirtualDisk
             }
         }
         return count;
+    }
+
+    private delegate void ReadOnConnection(NbdConnection connection);
+
+    /// <summary>
+    /// Runs a request; when its connection broke, waits (200 ms, doubling, at most 5 s), connects again and retries,
+    /// up to --retries times. A buffer the old connection may still write into is never reused: a retry of a read gets
+    /// <paramref name="released"/> false until one attempt completes, and the caller then drops that buffer.
+    /// </summary>
+    private void WithRetries(ReadOnConnection request, ref bool released)
+    {
+        string? reconnectError = null;
+        for (int attempt = 0; ; attempt++)
+        {
+            var connection = _connection;
+            TransportException failure;
+            try
+            {
+                request(connection);
+                // after a broken connection the buffer stays out of the pool even now: its old reader may have been slow to stop
+                if (attempt > 0) released = false;
+                return;
+            }
+            catch (TransportException e) when (e.ConnectionLost && Volatile.Read(ref _disposed) == 0)
+            {
+                if (attempt >= _options.Retries)
+                {
+                    if (attempt == 0) throw;
+                    throw new TransportException($"{e.Message} (gave up after {attempt} reconnect attempts{(reconnectError is null ? "" : $"; the last one: {reconnectError}")})", e);
+                }
+                failure = e;
+            }
+            // the old connection's reader thread may still write into the buffer: keep it out of the pool
+            released = false;
+            reconnectError = Replace(connection, attempt, failure);
+        }
+    }
+
+    /// <summary>
+    /// Waits, then replaces a broken connection (unless another thread did already). A server still down is left for
+    /// the next attempt (the reason is returned); one that serves another export now is an error.
+    /// </summary>
+    private string? Replace(NbdConnection broken, int attempt, TransportException why)
+    {
+        Thread.Sleep(TimeSpan.FromMilliseconds(Math.Min(5000, 200 << Math.Min(attempt, 5))));
+        lock (_reconnectGate)
+        {
+            if (_connection != broken && !_connection.IsLost) return null;
+            NbdConnection fresh;
+            try
+            {
+                fresh = NbdConnection.Open(Uri, _options);
+            }
+            catch (Errors.SourceUnavailableException e)
+            {
+                return e.Message.StartsWith(Source + ": ", StringComparison.Ordinal) ? e.Message[(Source.Length + 2)..] : e.Message;
+            }
+            try
+            {
+                CheckSameExport(fresh, why);
+            }
+            catch
+            {
+                fresh.Dispose();
+                throw;
+            }
+            var old = _connection;
+            _connection = fresh;
+            Reconnects++;
+            old.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A new connection must serve the same export: same size, block sizes we can keep to, the same block status. NBD
+    /// has no content tag, and the contents are not compared (a hash of the first bytes would cost every open a read).
+    /// </summary>
+    private void CheckSameExport(NbdConnection fresh, TransportException why)
+    {
+        string? changed = null;
+        if (fresh.ExportSize != Length) changed = $"the export's size changed from {Length} to {fresh.ExportSize} bytes";
+        else if (fresh.MinimumBlock != _minimum || fresh.MaximumPayload is { } max && max < RequestBytes)
+            changed = $"the export's block sizes changed (minimum {fresh.MinimumBlock}, maximum {fresh.MaximumPayload})";
+        else if ((fresh.AllocationContext is not null) != HasBlockStatus) changed = "the server no longer offers the same block status";
+        if (changed is not null)
+            throw new TransportException($"{Source}: reconnected after \"{why.Message}\", but {changed}: not the same disk any more", why);
     }
 
     public IEnumerable<AllocatedRange> QueryAllocated(long offset, long length)
@@ -108,7 +213,9 @@ public sealed class NbdDisk : IVirtualDisk
         {
             long start = pos / _minimum * _minimum;
             long askEnd = Math.Min(Math.Min(AlignUp(end), Length), start + MaxStatusRequest / _minimum * _minimum);
-            var extents = _connection.BlockStatus(start, (int)(askEnd - start));
+            List<NbdConnection.Extent> extents = [];
+            bool unused = false;
+            WithRetries(c => extents = c.BlockStatus(start, (int)(askEnd - start)), ref unused);
             long at = start;
             foreach (var e in extents)
             {
@@ -135,5 +242,9 @@ public sealed class NbdDisk : IVirtualDisk
 
     private long AlignUp(long value) => (value + _minimum - 1) / _minimum * _minimum;
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _disposed, 1);
+        lock (_reconnectGate) _connection.Dispose();
+    }
 }
