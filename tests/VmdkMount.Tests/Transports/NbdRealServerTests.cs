@@ -118,7 +118,7 @@ public sealed class NbdRealServerTests : IDisposable
     }
 
     /// <summary>qemu-img map's data ranges (merged), the oracle for block status.</summary>
-    private static List<(long, long)> QemuMap(string image, string format)
+    internal static List<(long, long)> QemuMap(string image, string format)
     {
         var map = JsonNode.Parse(Tool.Run("qemu-img", "map", "-f", format, "--output=json", image).StdOut)!.AsArray();
         var ranges = new List<(long Start, long End)>();
