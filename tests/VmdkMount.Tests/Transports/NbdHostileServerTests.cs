@@ -257,7 +257,9 @@ public sealed class NbdHostileServerTests
         {
             Handshake(s, size: 1 << 20, allocation: true);
             var r = ReadRequest(s);
-            Chunk(s, 1, 5, r.Cookie, Extents(7, (4096, 0), (8192, 3), (64u << 20, 0)));   // runs far past the export
+            // a hole with undefined contents (HOLE without ZERO) must still be read, and allocated zeros (ZERO without
+            // HOLE) are allocated as qemu-img map says; only HOLE|ZERO is unallocated. The last extent runs far past the export.
+            Chunk(s, 1, 5, r.Cookie, Extents(7, (4096, 0), (8192, 3), (4096, 1), (4096, 2), (64u << 20, 0)));
             return true;
         }))
         {
@@ -282,6 +284,42 @@ public sealed class NbdHostileServerTests
             using var disk = NbdDisk.Open(server.Uri, Quick);
             var e = Bounded(() => Record.Exception(() => disk.QueryAllocated(0, disk.Length).ToArray()));
             Assert.Contains(expect, Assert.IsType<TransportException>(e).Message);
+        }
+    }
+
+    [Fact]
+    public void A_server_without_fixed_newstyle_or_without_GO_is_read_through_EXPORT_NAME()
+    {
+        byte[] pattern = Enumerable.Range(0, 8192).Select(i => (byte)(i * 13)).ToArray();
+        foreach (bool fixedNewstyle in new[] { false, true })
+        {
+            using var server = new FakeNbdServer(s =>
+            {
+                Greet(s, flags: fixedNewstyle ? (ushort)1 : (ushort)0);      // no NO_ZEROES: 124 zero bytes follow
+                while (true)
+                {
+                    var (option, data) = ReadOption(s);
+                    if (option == 1)
+                    {
+                        Assert.Equal("x", Encoding.UTF8.GetString(data));
+                        var reply = new byte[134];
+                        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(reply, 8192);
+                        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(8), 3);
+                        s.Write(reply);
+                        break;
+                    }
+                    OptionReply(s, option, ErrUnsup);                     // SR, SET_META_CONTEXT, GO: "unknown"
+                }
+                var r = ReadRequest(s);
+                SimpleReply(s, r.Cookie, data: pattern.AsSpan((int)r.Offset, (int)r.Length).ToArray());
+                return true;
+            });
+            using var disk = NbdDisk.Open(server.Uri, Quick);
+            Assert.Equal(8192, disk.Length);
+            Assert.False(disk.StructuredReplies);
+            var buf = new byte[8192];
+            Assert.Equal(8192, Bounded(() => disk.ReadAt(0, buf)));
+            Assert.Equal(pattern, buf);
         }
     }
 

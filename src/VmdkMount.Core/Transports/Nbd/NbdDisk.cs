@@ -7,8 +7,9 @@ namespace VmdkMount.Core.Transports.Nbd;
 /// An NBD export read as a flattened disk: volumes and filesystems are read straight from it, like a raw image. Reads
 /// are aligned to the server's minimum block size and split into requests of at most
 /// <see cref="RequestBytes"/> (the smaller of --max-request and the server's maximum, a multiple of its preferred
-/// size where it can be). Allocation comes from NBD_CMD_BLOCK_STATUS on `base:allocation` when the server offers it;
-/// otherwise every byte counts as allocated. Thread-safe: many reads share one connection, in flight together.
+/// size where it can be). Allocation comes from NBD_CMD_BLOCK_STATUS on `base:allocation` when the server offers it
+/// (an extent is unallocated when it is a hole that reads as zeros, HOLE and ZERO both set: a hole without ZERO has
+/// undefined contents, which a sparse export must still read); otherwise every byte counts as allocated. Thread-safe: many reads share one connection, in flight together.
 /// </summary>
 public sealed class NbdDisk : IVirtualDisk
 {
@@ -221,7 +222,7 @@ public sealed class NbdDisk : IVirtualDisk
             {
                 long next = Math.Min(at + e.Length, askEnd);   // nbdkit answers past the request: clamp
                 long from = Math.Max(at, pos), to = Math.Min(next, end);
-                if ((e.Flags & NbdWire.StateHole) == 0 && to > from)
+                if ((e.Flags & NbdWire.StateHoleZero) != NbdWire.StateHoleZero && to > from)
                 {
                     if (from == runEnd) runEnd = to;
                     else

@@ -44,7 +44,7 @@ internal static class NbdWire
         ChunkError = 0x8001, ChunkErrorOffset = 0x8002, ChunkErrorBit = 0x8000;
 
     // base:allocation status bits
-    public const uint StateHole = 1;
+    public const uint StateHole = 1, StateZero = 2, StateHoleZero = StateHole | StateZero;
 
     public const string BaseAllocation = "base:allocation";
 
