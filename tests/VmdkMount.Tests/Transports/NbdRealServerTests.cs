@@ -217,12 +217,18 @@ public sealed class NbdRealServerTests : IDisposable
         string inject = Path.Combine(_dir, "inject");
         File.WriteAllText(inject, "");
         using var server = NbdServer.Nbdkit("--filter=error", "file", img, "error-pread=EIO", "error-pread-rate=100%", $"error-pread-file={inject}");
-        using var disk = Open(server.Uri(""));
+        using var disk = Open(server.Uri(""), new RemoteOptions { MaxRequestBytes = 1 << 20 });
         var e = Assert.Throws<TransportException>(() => disk.ReadAt(8192, new byte[4096]));
         Assert.Contains($"127.0.0.1:{server.Port}", e.Message);
         Assert.Contains("read 4096 bytes at 8192", e.Message);
         Assert.Contains("EIO", e.Message);
+        // a long read with several requests in flight: the first error is reported, the others are waited out
+        var many = Assert.Throws<TransportException>(() => disk.ReadAt(0, new byte[8 << 20]));
+        Assert.Contains("read 1048576 bytes at 0", many.Message);
         File.Delete(inject);
+        var whole = new byte[8 << 20];
+        Assert.Equal(whole.Length, disk.ReadAt(0, whole));
+        Assert.True(File.ReadAllBytes(img).AsSpan(0, whole.Length).SequenceEqual(whole));
         var buf = new byte[4096];
         Assert.Equal(4096, disk.ReadAt(8192, buf));
         Assert.Equal(File.ReadAllBytes(img).AsSpan(8192, 4096).ToArray(), buf);

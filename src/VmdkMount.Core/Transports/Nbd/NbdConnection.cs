@@ -69,8 +69,10 @@ internal sealed partial class NbdConnection : IDisposable
     /// <summary>One extent of a base:allocation answer.</summary>
     public readonly record struct Extent(uint Length, uint Flags);
 
-    private sealed class Request(ushort type, long offset, int length, byte[]? buffer)
+    /// <summary>One request on the wire, from <see cref="Begin"/> until its reply is complete or the connection fails.</summary>
+    internal sealed class Request(ushort type, long offset, int length, byte[]? buffer)
     {
+        public long Deadline;
         public ushort Type { get; } = type;
         public long Offset { get; } = offset;
         public int Length { get; } = length;
@@ -95,64 +97,71 @@ internal sealed partial class NbdConnection : IDisposable
     }
 
     /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/> into <paramref name="buffer"/>[0..length].</summary>
-    /// <returns>
-    /// false when the request ended with the connection (then the reader thread may still hold the buffer: do not
-    /// return it to a pool); an exception always follows such a false, so callers see it as the thrown error.
-    /// </returns>
-    public void Read(long offset, int length, byte[] buffer, out bool bufferReleased)
-    {
-        var request = new Request(NbdWire.CmdRead, offset, length, buffer);
-        Execute(request, out bufferReleased);
-    }
+    /// <param name="bufferReleased">
+    /// false when the request ended with the connection: then the reader thread may still write into the buffer, so
+    /// it must not go back to a pool. An exception always follows such a false.
+    /// </param>
+    public void Read(long offset, int length, byte[] buffer, out bool bufferReleased) =>
+        End(Begin(NbdWire.CmdRead, offset, length, buffer), out bufferReleased);
+
+    /// <summary>Sends a read and returns at once; <see cref="End"/> waits for it. Several may be in flight from one caller.</summary>
+    public Request BeginRead(long offset, int length, byte[] buffer) => Begin(NbdWire.CmdRead, offset, length, buffer);
 
     /// <summary>The base:allocation extents from <paramref name="offset"/>, as the server reports them (at least one).</summary>
     public List<Extent> BlockStatus(long offset, int length)
     {
-        var request = new Request(NbdWire.CmdBlockStatus, offset, length, null);
-        Execute(request, out _);
+        var request = Begin(NbdWire.CmdBlockStatus, offset, length, null);
+        End(request, out _);
         return request.Extents!;
     }
 
-    private void Execute(Request request, out bool bufferReleased)
+    /// <summary>
+    /// Takes an in-flight slot (given back when the reply is complete or the connection fails, never by the caller, so a
+    /// caller with several requests out cannot starve itself), registers the cookie and sends the request.
+    /// </summary>
+    private Request Begin(ushort type, long offset, int length, byte[]? buffer)
     {
-        bufferReleased = true;
+        var request = new Request(type, offset, length, buffer);
         ThrowIfFailed(request);
         if (!_slots.Wait(_options.Timeout))
             throw Failed(request, $"{MaxInFlight} requests already waiting for more than {Seconds} (--timeout)");
+        lock (_tableLock)
+        {
+            if (_failure is not null)
+            {
+                _slots.Release();
+                ThrowIfFailed(request);
+            }
+            request.Cookie = ++_nextCookie;
+            request.Deadline = Environment.TickCount64 + (long)_options.Timeout.TotalMilliseconds;
+            _inFlight.Add(request.Cookie, request);
+        }
+        Span<byte> header = stackalloc byte[NbdWire.RequestSize];
+        NbdWire.WriteRequest(header, 0, request.Type, request.Cookie, (ulong)request.Offset, (uint)request.Length);
         try
         {
-            lock (_tableLock)
-            {
-                ThrowIfFailed(request);
-                request.Cookie = ++_nextCookie;
-                _inFlight.Add(request.Cookie, request);
-            }
-            bufferReleased = false;
-            Span<byte> header = stackalloc byte[NbdWire.RequestSize];
-            NbdWire.WriteRequest(header, 0, request.Type, request.Cookie, (ulong)request.Offset, (uint)request.Length);
-            try
-            {
-                lock (_writeLock) _stream!.Write(header);
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException)
-            {
-                Fail(new TransportException($"sending failed: {e.Message}", e));
-            }
-            if (!request.Done.Wait(_options.Timeout))
-            {
-                Fail(new TransportException($"no reply within {Seconds} (--timeout)"));
-                request.Done.Wait(TimeSpan.FromSeconds(1));
-            }
-            // a request failed with the connection may still be written into by the reader thread until it notices
-            bufferReleased = request.Failure is null;
-            if (request.Failure is { } failure) throw Failed(request, failure.Message, failure, connectionLost: failure is not ObjectDisposedException);
-            if (request.ServerError != 0)
-                throw Failed(request, $"server error {NbdWire.ErrorName(request.ServerError)}{(request.ServerMessage is { Length: > 0 } m ? ": " + m : "")}");
+            lock (_writeLock) _stream!.Write(header);
         }
-        finally
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
-            _slots.Release();
+            Fail(new TransportException($"sending failed: {e.Message}", e));
         }
+        return request;
+    }
+
+    /// <summary>Waits for a request sent by <see cref="Begin"/> (at most until its deadline) and throws its error, if any.</summary>
+    public void End(Request request, out bool bufferReleased)
+    {
+        long left = request.Deadline - Environment.TickCount64;
+        if (!request.Done.Wait(TimeSpan.FromMilliseconds(Math.Max(0, left))))
+        {
+            Fail(new TransportException($"no reply within {Seconds} (--timeout)"));
+            request.Done.Wait(TimeSpan.FromSeconds(1));
+        }
+        bufferReleased = request.Failure is null;
+        if (request.Failure is { } failure) throw Failed(request, failure.Message, failure, connectionLost: failure is not ObjectDisposedException);
+        if (request.ServerError != 0)
+            throw Failed(request, $"server error {NbdWire.ErrorName(request.ServerError)}{(request.ServerMessage is { Length: > 0 } m ? ": " + m : "")}");
     }
 
     private void ThrowIfFailed(Request request)
@@ -180,6 +189,7 @@ internal sealed partial class NbdConnection : IDisposable
         foreach (var r in waiting)
         {
             r.Failure ??= _failure;
+            _slots.Release();
             r.Done.Set();
         }
     }
@@ -387,7 +397,10 @@ internal sealed partial class NbdConnection : IDisposable
 
     private void Complete(Request r)
     {
-        lock (_tableLock) _inFlight.Remove(r.Cookie);
+        bool mine;
+        lock (_tableLock) mine = _inFlight.Remove(r.Cookie);
+        if (!mine) return;      // Fail took it (and its slot) first
+        _slots.Release();
         r.Done.Set();
     }
 

@@ -84,24 +84,37 @@ public sealed class NbdDisk : IVirtualDisk
 
     public IReadOnlyList<string> SourceFiles => [];
 
+    /// <summary>Requests one long read keeps in flight at once (a sequential reader then does not wait a round trip per request).</summary>
+    private const int ReadWindow = 4;
+
     public int ReadAt(long offset, Span<byte> destination)
     {
         if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
         if (offset >= Length || destination.IsEmpty) return 0;
         int count = (int)Math.Min(destination.Length, Length - offset);
+        long end = Math.Min(AlignUp(offset + count), Length);
         int done = 0;
+        try
+        {
+            ReadPipelined(offset, count, end, destination, ref done);
+        }
+        catch (TransportException e) when (e.ConnectionLost && _options.Retries > 0 && Volatile.Read(ref _disposed) == 0)
+        {
+            // the connection broke under the window: the rest, from the first piece not yet copied, goes one request at a
+            // time through the retry path, which connects again
+        }
         while (done < count)
         {
             long pos = offset + done;
             long start = pos / _minimum * _minimum;
-            long end = Math.Min(Math.Min(start + RequestBytes, AlignUp(offset + count)), Length);
-            int length = (int)(end - start);
+            long stop = Math.Min(start + RequestBytes, end);
+            int length = (int)(stop - start);
             byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
             bool released = false;
             try
             {
                 WithRetries(c => c.Read(start, length, buffer, out released), ref released);
-                int take = (int)Math.Min(end - pos, count - done);
+                int take = (int)Math.Min(stop - pos, count - done);
                 buffer.AsSpan((int)(pos - start), take).CopyTo(destination[done..]);
                 done += take;
             }
@@ -111,6 +124,58 @@ public sealed class NbdDisk : IVirtualDisk
             }
         }
         return count;
+    }
+
+    /// <summary>
+    /// Reads [offset, offset+count) as requests of <see cref="RequestBytes"/>, up to <see cref="ReadWindow"/> in flight,
+    /// copying each in order; <paramref name="done"/> counts the bytes copied, also when a request fails and this throws.
+    /// Buffers of requests that ended with the connection stay out of the pool (the dying reader may still write them).
+    /// </summary>
+    private void ReadPipelined(long offset, int count, long end, Span<byte> destination, ref int done)
+    {
+        var connection = _connection;
+        var window = new Queue<(NbdConnection.Request Request, byte[] Buffer, long Start, long Stop)>(ReadWindow);
+        long next = offset / _minimum * _minimum;
+        try
+        {
+            while (done < count)
+            {
+                while (window.Count < ReadWindow && next < end)
+                {
+                    long stop = Math.Min(next + RequestBytes, end);
+                    byte[] buffer = ArrayPool<byte>.Shared.Rent((int)(stop - next));
+                    try
+                    {
+                        window.Enqueue((connection.BeginRead(next, (int)(stop - next), buffer), buffer, next, stop));
+                    }
+                    catch
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);   // never sent: nobody else holds it
+                        throw;
+                    }
+                    next = stop;
+                }
+                var piece = window.Peek();
+                connection.End(piece.Request, out bool released);
+                window.Dequeue();
+                long pos = offset + done;
+                int take = (int)Math.Min(piece.Stop - pos, count - done);
+                piece.Buffer.AsSpan((int)(pos - piece.Start), take).CopyTo(destination[done..]);
+                done += take;
+                if (released) ArrayPool<byte>.Shared.Return(piece.Buffer);
+            }
+        }
+        finally
+        {
+            // after a server error reply the connection is fine: wait out the rest so their buffers can go back
+            while (window.Count > 0)
+            {
+                var piece = window.Dequeue();
+                bool released = false;
+                try { connection.End(piece.Request, out released); } catch (TransportException) { }
+                if (released) ArrayPool<byte>.Shared.Return(piece.Buffer);
+            }
+        }
     }
 
     private delegate void ReadOnConnection(NbdConnection connection);
