@@ -106,6 +106,25 @@ public sealed class NbdRealServerTests : IDisposable
     }
 
     [Fact]
+    public void An_export_whose_size_is_no_multiple_of_512_reads_to_its_last_byte()
+    {
+        string file = Path.Combine(_dir, "odd.bin");
+        File.WriteAllBytes(file, Enumerable.Range(0, 1000).Select(i => (byte)(i * 7 + 3)).ToArray());
+        using var server = NbdServer.Nbdkit("file", file);      // nbdkit advertises no block sizes: we align to 512
+        using var disk = (NbdDisk)Open(server.Uri(""));
+        Assert.Equal(512, disk.MinimumBlock);
+        Assert.Equal(1000, disk.Length);
+        var all = File.ReadAllBytes(file);
+        for (int at = 0; at < 1000; at += 97)
+        {
+            var buf = new byte[1000];
+            int n = disk.ReadAt(at, buf);
+            Assert.Equal(1000 - at, n);
+            Assert.Equal(all[at..], buf[..n]);
+        }
+    }
+
+    [Fact]
     public void Without_structured_replies_reads_are_simple_and_everything_counts_as_allocated()
     {
         string img = SparseImage();

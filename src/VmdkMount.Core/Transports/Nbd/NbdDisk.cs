@@ -9,7 +9,8 @@ namespace VmdkMount.Core.Transports.Nbd;
 /// <see cref="RequestBytes"/> (the smaller of --max-request and the server's maximum, a multiple of its preferred
 /// size where it can be). Allocation comes from NBD_CMD_BLOCK_STATUS on `base:allocation` when the server offers it
 /// (an extent is unallocated when it is a hole that reads as zeros, HOLE and ZERO both set: a hole without ZERO has
-/// undefined contents, which a sparse export must still read); otherwise every byte counts as allocated. Thread-safe: many reads share one connection, in flight together.
+/// undefined contents, which a sparse export must still read); otherwise every byte counts as allocated.
+/// Thread-safe: many reads share one connection, in flight together.
 /// </summary>
 public sealed class NbdDisk : IVirtualDisk
 {
@@ -27,7 +28,7 @@ public sealed class NbdDisk : IVirtualDisk
         _connection = connection;
         _options = options;
         Uri = uri;
-        _minimum = connection.MinimumBlock;
+        _minimum = AlignmentOf(connection);
         Length = connection.ExportSize;
         HasBlockStatus = connection.AllocationContext is not null;
         StructuredReplies = connection.Structured;
@@ -68,7 +69,13 @@ public sealed class NbdDisk : IVirtualDisk
     /// <summary>The largest read sent in one request.</summary>
     public int RequestBytes { get; }
 
-    /// <summary>The server's minimum block size (1 when it advertises none).</summary>
+    /// <summary>
+    /// The alignment of every request: the server's minimum block size, or 512 when it advertises none (the spec's
+    /// advice to portable clients; the export's tail past the last multiple is still read, as a shorter request).
+    /// </summary>
+    private static long AlignmentOf(NbdConnection c) => c.HasBlockSizes ? c.MinimumBlock : 512;
+
+    /// <summary>The alignment of every request (see <see cref="AlignmentOf"/>).</summary>
     public long MinimumBlock => _minimum;
 
     /// <summary>Whether replies are structured (holes arrive as holes, errors carry text).</summary>
@@ -258,7 +265,7 @@ public sealed class NbdDisk : IVirtualDisk
     {
         string? changed = null;
         if (fresh.ExportSize != Length) changed = $"the export's size changed from {Length} to {fresh.ExportSize} bytes";
-        else if (fresh.MinimumBlock != _minimum || fresh.MaximumPayload is { } max && max < RequestBytes)
+        else if (AlignmentOf(fresh) != _minimum || fresh.MaximumPayload is { } max && max < RequestBytes)
             changed = $"the export's block sizes changed (minimum {fresh.MinimumBlock}, maximum {fresh.MaximumPayload})";
         else if ((fresh.AllocationContext is not null) != HasBlockStatus) changed = "the server no longer offers the same block status";
         if (changed is not null)
