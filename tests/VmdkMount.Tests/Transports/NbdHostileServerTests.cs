@@ -88,6 +88,29 @@ public sealed class NbdHostileServerTests
     }
 
     [Fact]
+    public void A_server_trickling_its_handshake_byte_by_byte_times_out_as_a_whole()
+    {
+        var clock = Stopwatch.StartNew();
+        var e = OpenFails(s =>
+        {
+            Greet(s);
+            ReadOption(s);
+            var reply = new MemoryStream();
+            OptionReply(reply, 8, 2, new byte[60000]);      // the header at once, then the payload a byte per 200 ms
+            var bytes = reply.ToArray();
+            s.Write(bytes, 0, 20);
+            foreach (byte b in bytes[20..])
+            {
+                s.WriteByte(b);
+                Thread.Sleep(200);
+            }
+            return true;
+        });
+        Assert.Contains("handshake not finished within 3 s", e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
     public void Absurd_export_sizes_and_block_sizes_are_refused()
     {
         Assert.Contains("absurd", OpenFails(s => { ServeGo(s, InfoExport(ulong.MaxValue)); return true; }).Message);

@@ -304,10 +304,11 @@ public sealed class NbdRealServerTests : IDisposable
     public void A_server_killed_and_restarted_in_the_middle_of_a_long_read_gives_the_right_bytes()
     {
         string img = SparseImage();
-        using var server = NbdServer.Nbdkit("--filter=delay", "file", img, "rdelay=40ms");
-        using var disk = (NbdDisk)Open(server.Uri(""), new RemoteOptions { MaxRequestBytes = 1 << 20, Timeout = TimeSpan.FromSeconds(10) });
+        using var server = NbdServer.Nbdkit("--filter=delay", "file", img, "rdelay=100ms");
+        // 128 requests of 100 ms, 4 in flight: about 3 s, so the kill at 0.7 s lands in the middle
+        using var disk = (NbdDisk)Open(server.Uri(""), new RemoteOptions { MaxRequestBytes = 512 << 10, Timeout = TimeSpan.FromSeconds(10) });
         string? hash = null;
-        var reader = new Thread(() => hash = HashAll(disk, 4 << 20)) { IsBackground = true };   // 64 requests of 40 ms or more
+        var reader = new Thread(() => hash = HashAll(disk, 4 << 20)) { IsBackground = true };
         reader.Start();
         Thread.Sleep(700);
         server.Restart();                                        // SIGKILL, then the same command on the same port

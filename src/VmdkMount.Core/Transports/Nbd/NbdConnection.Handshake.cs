@@ -33,16 +33,23 @@ internal sealed partial class NbdConnection
             ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
             : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         var conn = new NbdConnection(uri, options, socket);
+        // a backstop for a server that trickles its handshake a byte at a time, each byte inside the socket timeout
+        using var watchdog = new Timer(_ => conn.ExpireHandshake(), null, options.Timeout + TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
         try
         {
             conn.Connect();
             conn.Handshake();
+            watchdog.Change(Timeout.Infinite, Timeout.Infinite);
+            if (conn._handshakeExpired) throw conn.Unavailable($"handshake not finished within {conn.Seconds} (--timeout)");
             conn.StartReader();
             return conn;
         }
-        catch
+        catch (Exception e)
         {
             conn.CloseSocket();
+            // the watchdog closed the socket: say so, rather than what the closed socket made of the read in progress
+            if (conn._handshakeExpired && !e.Message.Contains(" within ", StringComparison.Ordinal))
+                throw conn.Unavailable($"handshake not finished within {conn.Seconds} (--timeout)", e);
             throw;
         }
     }
@@ -51,6 +58,14 @@ internal sealed partial class NbdConnection
     /// Connects without the thread pool (a non-blocking connect and a poll), so that a busy process cannot stretch the
     /// timeout; a host name is resolved first, within the same timeout.
     /// </summary>
+    private volatile bool _handshakeExpired;
+
+    private void ExpireHandshake()
+    {
+        _handshakeExpired = true;
+        CloseSocket();
+    }
+
     private void Connect()
     {
         var clock = Stopwatch.StartNew();
