@@ -347,6 +347,52 @@ public sealed class NbdHostileServerTests
     }
 
     [Fact]
+    public void Retries_against_a_server_that_accepts_but_never_greets_end_within_the_timeout()
+    {
+        // the first client is served until its first read, which hangs up; every later client is accepted and ignored
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var held = new List<System.Net.Sockets.TcpClient>();
+        var acceptor = new Thread(() =>
+        {
+            try
+            {
+                for (int n = 0; n < 50; n++)
+                {
+                    var client = listener.AcceptTcpClient();
+                    lock (held) held.Add(client);
+                    if (n > 0) continue;
+                    var s = client.GetStream();
+                    Handshake(s);
+                    ReadRequest(s);
+                    client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+                }
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or ObjectDisposedException)
+            {
+            }
+        }) { IsBackground = true };
+        acceptor.Start();
+        try
+        {
+            using var disk = NbdDisk.Open($"nbd://127.0.0.1:{port}/x", new RemoteOptions { Timeout = TimeSpan.FromSeconds(3), Retries = 5 });
+            var clock = Stopwatch.StartNew();
+            var e = Assert.IsType<TransportException>(Bounded(() => Record.Exception(() => disk.ReadAt(0, new byte[4096]))));
+            Assert.Contains("gave up after", e.Message);
+            Assert.Contains("--timeout of 3 s being spent", e.Message);
+            // five reconnects of 3 s each would take 15 s or more
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(7), $"took {clock.Elapsed}");
+        }
+        finally
+        {
+            listener.Stop();
+            lock (held) foreach (var c in held) c.Dispose();
+            acceptor.Join(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    [Fact]
     public void Dispose_says_goodbye_with_NBD_CMD_DISC()
     {
         FakeNbdServer? server = null;

@@ -27,20 +27,21 @@ internal sealed partial class NbdConnection
     /// <summary>Exports past this are refused as absurd (it leaves headroom for offset arithmetic).</summary>
     public const long MaxExportSize = 1L << 62;
 
-    public static NbdConnection Open(NbdUri uri, RemoteOptions options)
+    /// <param name="handshakeTimeout">bound on connect and handshake (default: the timeout); a reconnect passes what is left of its read's time</param>
+    public static NbdConnection Open(NbdUri uri, RemoteOptions options, TimeSpan? handshakeTimeout = null)
     {
         var socket = uri.SocketPath is not null
             ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
             : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var conn = new NbdConnection(uri, options, socket);
+        var conn = new NbdConnection(uri, options, socket) { _handshakeTimeout = handshakeTimeout ?? options.Timeout };
         // a backstop for a server that trickles its handshake a byte at a time, each byte inside the socket timeout
-        using var watchdog = new Timer(_ => conn.ExpireHandshake(), null, options.Timeout + TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+        using var watchdog = new Timer(_ => conn.ExpireHandshake(), null, conn._handshakeTimeout + TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
         try
         {
             conn.Connect();
             conn.Handshake();
             watchdog.Change(Timeout.Infinite, Timeout.Infinite);
-            if (conn._handshakeExpired) throw conn.Unavailable($"handshake not finished within {conn.Seconds} (--timeout)");
+            if (conn._handshakeExpired) throw conn.Unavailable($"handshake not finished within {conn.HandshakeSeconds} (--timeout)");
             conn.StartReader();
             return conn;
         }
@@ -49,7 +50,7 @@ internal sealed partial class NbdConnection
             conn.CloseSocket();
             // the watchdog closed the socket: say so, rather than what the closed socket made of the read in progress
             if (conn._handshakeExpired && !e.Message.Contains(" within ", StringComparison.Ordinal))
-                throw conn.Unavailable($"handshake not finished within {conn.Seconds} (--timeout)", e);
+                throw conn.Unavailable($"handshake not finished within {conn.HandshakeSeconds} (--timeout)", e);
             throw;
         }
     }
@@ -59,6 +60,9 @@ internal sealed partial class NbdConnection
     /// timeout; a host name is resolved first, within the same timeout.
     /// </summary>
     private volatile bool _handshakeExpired;
+    private TimeSpan _handshakeTimeout;
+
+    private string HandshakeSeconds => $"{_handshakeTimeout.TotalSeconds:0.###} s";
 
     private void ExpireHandshake()
     {
@@ -77,7 +81,7 @@ internal sealed partial class NbdConnection
             var lookup = Dns.GetHostAddressesAsync(_uri.Host!);
             try
             {
-                if (!lookup.Wait(_options.Timeout)) throw Unavailable($"cannot resolve {_uri.Host} within {Seconds} (--timeout)");
+                if (!lookup.Wait(_handshakeTimeout)) throw Unavailable($"cannot resolve {_uri.Host} within {HandshakeSeconds} (--timeout)");
             }
             catch (AggregateException e) when (e.InnerException is SocketException s)
             {
@@ -96,9 +100,9 @@ internal sealed partial class NbdConnection
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
             {
-                var left = _options.Timeout - clock.Elapsed;
+                var left = _handshakeTimeout - clock.Elapsed;
                 if (left <= TimeSpan.Zero || !_socket.Poll(left, SelectMode.SelectWrite))
-                    throw Unavailable($"no connection within {Seconds} (--timeout)");
+                    throw Unavailable($"no connection within {HandshakeSeconds} (--timeout)");
                 var error = (SocketError)(int)_socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
                 if (error != SocketError.Success) throw new SocketException((int)error);
             }
@@ -108,7 +112,7 @@ internal sealed partial class NbdConnection
         {
             throw Unavailable($"cannot connect: {e.Message}", e);
         }
-        _socket.ReceiveTimeout = _socket.SendTimeout = (int)Math.Max(1, _options.Timeout.TotalMilliseconds);
+        _socket.ReceiveTimeout = _socket.SendTimeout = (int)Math.Max(1, _handshakeTimeout.TotalMilliseconds);
         if (_uri.SocketPath is null) _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
         _stream = new NetworkStream(_socket, ownsSocket: false);
     }
@@ -288,10 +292,10 @@ internal sealed partial class NbdConnection
         {
             ssl.Dispose();
             if (trust.Rejection is { } why) throw Unavailable(why, e);
-            if (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut }) throw Unavailable($"no TLS handshake within {Seconds} (--timeout)", e);
+            if (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut }) throw Unavailable($"no TLS handshake within {HandshakeSeconds} (--timeout)", e);
             throw Unavailable($"TLS handshake failed: {e.Message}", e);
         }
-        if (clock.Elapsed > _options.Timeout) throw Unavailable($"handshake not finished within {Seconds} (--timeout)");
+        if (clock.Elapsed > _handshakeTimeout) throw Unavailable($"handshake not finished within {HandshakeSeconds} (--timeout)");
         _stream = ssl;
         TlsPeerCertificate = trust.Seen;
         _tlsJustStarted = true;
@@ -346,7 +350,7 @@ internal sealed partial class NbdConnection
 
     private void HandshakeRead(Span<byte> into, string what, Stopwatch clock)
     {
-        if (clock.Elapsed > _options.Timeout) throw Unavailable($"handshake not finished within {Seconds} (--timeout)");
+        if (clock.Elapsed > _handshakeTimeout) throw Unavailable($"handshake not finished within {HandshakeSeconds} (--timeout)");
         try
         {
             _stream!.ReadExactly(into);
@@ -357,7 +361,7 @@ internal sealed partial class NbdConnection
         }
         catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut })
         {
-            throw Unavailable($"no {what} within {Seconds} (--timeout)", e);
+            throw Unavailable($"no {what} within {HandshakeSeconds} (--timeout)", e);
         }
         catch (IOException e)
         {

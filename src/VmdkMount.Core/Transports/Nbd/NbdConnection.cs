@@ -92,6 +92,7 @@ internal sealed partial class NbdConnection : IDisposable
     private void StartReader()
     {
         _socket.ReceiveTimeout = 0;   // idle is fine; a request's own wait enforces the timeout
+        _socket.SendTimeout = (int)Math.Max(1, _options.Timeout.TotalMilliseconds);
         _reader = new Thread(ReaderLoop) { IsBackground = true, Name = "nbd-reader" };
         _reader.Start();
     }

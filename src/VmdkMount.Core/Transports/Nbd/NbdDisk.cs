@@ -195,6 +195,9 @@ public sealed class NbdDisk : IVirtualDisk
     private void WithRetries(ReadOnConnection request, ref bool released)
     {
         string? reconnectError = null;
+        // retries end with the call's timeout too: a mount must not stall the kernel much past --timeout, even when
+        // every new connection waits out its own connect timeout (a host that drops packets)
+        long giveUpAt = Environment.TickCount64 + (long)_options.Timeout.TotalMilliseconds;
         for (int attempt = 0; ; attempt++)
         {
             var connection = _connection;
@@ -208,33 +211,39 @@ public sealed class NbdDisk : IVirtualDisk
             }
             catch (TransportException e) when (e.ConnectionLost && Volatile.Read(ref _disposed) == 0)
             {
-                if (attempt >= _options.Retries)
+                long left = giveUpAt - Environment.TickCount64;
+                if (attempt >= _options.Retries || left <= 0)
                 {
                     if (attempt == 0) throw;
-                    throw new TransportException($"{e.Message} (gave up after {attempt} reconnect attempts{(reconnectError is null ? "" : $"; the last one: {reconnectError}")})", e);
+                    string why = attempt >= _options.Retries ? "" : $", the --timeout of {_options.Timeout.TotalSeconds:0.###} s being spent";
+                    throw new TransportException($"{e.Message} (gave up after {attempt} reconnect attempts{why}{(reconnectError is null ? "" : $"; the last one: {reconnectError}")})", e);
                 }
                 failure = e;
             }
             // the old connection's reader thread may still write into the buffer: keep it out of the pool
             released = false;
-            reconnectError = Replace(connection, attempt, failure);
+            reconnectError = Replace(connection, attempt, failure, giveUpAt);
         }
     }
 
     /// <summary>
-    /// Waits, then replaces a broken connection (unless another thread did already). A server still down is left for
-    /// the next attempt (the reason is returned); one that serves another export now is an error.
+    /// Waits, then replaces a broken connection (unless another thread did already), within what is left until
+    /// <paramref name="giveUpAt"/>. A server still down is left for the next attempt (the reason is returned); one that
+    /// serves another export now is an error.
     /// </summary>
-    private string? Replace(NbdConnection broken, int attempt, TransportException why)
+    private string? Replace(NbdConnection broken, int attempt, TransportException why, long giveUpAt)
     {
-        Thread.Sleep(TimeSpan.FromMilliseconds(Math.Min(5000, 200 << Math.Min(attempt, 5))));
+        long backoff = Math.Min(5000, 200 << Math.Min(attempt, 5));
+        Thread.Sleep(TimeSpan.FromMilliseconds(Math.Max(0, Math.Min(backoff, giveUpAt - Environment.TickCount64))));
         lock (_reconnectGate)
         {
             if (_connection != broken && !_connection.IsLost) return null;
+            long left = giveUpAt - Environment.TickCount64;
+            if (left <= 0) return "no time left";
             NbdConnection fresh;
             try
             {
-                fresh = NbdConnection.Open(Uri, _options);
+                fresh = NbdConnection.Open(Uri, _options, TimeSpan.FromMilliseconds(Math.Max(100, left)));
             }
             catch (Errors.SourceUnavailableException e)
             {
