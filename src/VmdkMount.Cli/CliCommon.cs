@@ -2,6 +2,7 @@ using System.CommandLine;
 using VmdkMount.Core.Disks;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Mounting;
+using VmdkMount.Core.Transports;
 
 namespace VmdkMount.Cli;
 
@@ -9,7 +10,7 @@ namespace VmdkMount.Cli;
 internal static class CliCommon
 {
     public static Argument<string> DiskArgument() =>
-        new("DISK") { Description = "newest link of a VMDK chain (its parents are found from the descriptor), or a raw image with --raw-input" };
+        new("DISK") { Description = "newest link of a VMDK chain (its parents are found from the descriptor), a raw image with --raw-input, or nbd://host[:port]/export (nbds://, nbd+unix:///export?socket=PATH)" };
 
     public static Option<bool> JsonOption() => new("--json") { Description = "one JSON document on stdout" };
 
@@ -21,6 +22,7 @@ internal static class CliCommon
 
     public const string AllowOutsideExtentsFlag = "--allow-outside-extents";
     public const string ConfineFlag = "--confine";
+    public const string TimeoutFlag = "--timeout", RetriesFlag = "--retries", MaxRequestFlag = "--max-request", ThumbprintFlag = "--thumbprint", CaFlag = "--ca";
 
     public static DiskOpenOptions DiskOptions(ParseResult p, Option<bool> ignoreCid, Option<bool> rawInput) => new()
     {
@@ -28,7 +30,18 @@ internal static class CliCommon
         Raw = p.GetValue(rawInput),
         AllowOutsideExtents = ValueOf<bool>(p, AllowOutsideExtentsFlag),
         ConfineTo = ValueOf<string?>(p, ConfineFlag),
+        Remote = RemoteOptions(p),
     };
+
+    /// <summary>The options of a remote DISK (nbd://...), checked here so that a bad value is a usage error before any connection.</summary>
+    private static RemoteOptions RemoteOptions(ParseResult p) => new RemoteOptions
+    {
+        Timeout = ValueOf<string?>(p, TimeoutFlag) is { } t ? Core.Transports.RemoteOptions.ParseTimeout(t) : Core.Transports.RemoteOptions.DefaultTimeout,
+        MaxRequestBytes = ValueOf<string?>(p, MaxRequestFlag) is { } m ? Core.Transports.RemoteOptions.ParseSize(m) : Core.Transports.RemoteOptions.DefaultMaxRequestBytes,
+        Retries = ValueOf<int?>(p, RetriesFlag) ?? Core.Transports.RemoteOptions.DefaultRetries,
+        Thumbprint = ValueOf<string?>(p, ThumbprintFlag),
+        CaFile = ValueOf<string?>(p, CaFlag),
+    }.Validated();
 
     /// <summary>
     /// Gives every command that opens a disk (those with --raw-input) the chain-file safety options, here in one place
@@ -47,6 +60,31 @@ internal static class CliCommon
             {
                 Description = "every file of the chain (DISK, extents, parents) must lie in this folder, links resolved",
                 HelpName = "DIR",
+            });
+            command.Options.Add(new Option<string?>(TimeoutFlag)
+            {
+                Description = "remote DISK: longest wait for any network step (connect, handshake, each reply), default 30s",
+                HelpName = "SECONDS",
+            });
+            command.Options.Add(new Option<int?>(RetriesFlag)
+            {
+                Description = "remote DISK: reconnect and retry a read whose connection broke this many times, default 5",
+                HelpName = "N",
+            });
+            command.Options.Add(new Option<string?>(MaxRequestFlag)
+            {
+                Description = "remote DISK: largest read in one request, default 2M (never above the server's maximum)",
+                HelpName = "SIZE",
+            });
+            command.Options.Add(new Option<string?>(ThumbprintFlag)
+            {
+                Description = "nbds:// DISK: the server certificate's thumbprint, AB:CD:... (SHA-1/224/256/384/512 by length) or sha256:...",
+                HelpName = "HEX",
+            });
+            command.Options.Add(new Option<string?>(CaFlag)
+            {
+                Description = "nbds:// DISK: PEM file of the CA certificates the server's certificate must chain to",
+                HelpName = "FILE",
             });
         }
     }

@@ -41,14 +41,23 @@ public sealed record DiskOpenOptions
 
     /// <summary>A folder every file of the chain (DISK, descriptors, extents, parents) must lie under after links are resolved; null for none.</summary>
     public string? ConfineTo { get; init; }
+
+    /// <summary>How a remote DISK (an NBD URI) is reached: timeouts, request size, TLS trust.</summary>
+    public RemoteOptions Remote { get; init; } = new();
 }
 
-/// <summary>Opens a DISK argument: a VMDK (newest link of a chain) or a raw image.</summary>
+/// <summary>Opens a DISK argument: a VMDK (newest link of a chain), a raw image, or an NBD export (`nbd://`, `nbds://`, `nbd+unix://`).</summary>
 public static class DiskOpener
 {
     public static IVirtualDisk Open(string source, DiskOpenOptions? options = null)
     {
         options ??= new DiskOpenOptions();
+        if (Transports.Nbd.NbdUri.IsNbd(source))
+        {
+            // an export is already a flattened disk: no VMDK sniffing, volumes and filesystems are read straight from it
+            IVirtualDisk export = Transports.Nbd.NbdDisk.Open(source, options.Remote);
+            return options.BlockCache ? new CachedDisk(export, options.Cache ?? Caching.CacheBudget.Shared) : export;
+        }
         var store = StoreFor(source, options);
         IVirtualDisk disk = options.Raw ? new RawDisk(store, source) : VmdkDisk.OpenChain(source, options, store);
         return options.BlockCache ? new CachedDisk(disk, options.Cache ?? Caching.CacheBudget.Shared) : disk;

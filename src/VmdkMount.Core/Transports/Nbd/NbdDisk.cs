@@ -1,0 +1,332 @@
+using System.Buffers;
+using VmdkMount.Core.Disks;
+
+namespace VmdkMount.Core.Transports.Nbd;
+
+/// <summary>
+/// An NBD export read as a flattened disk: volumes and filesystems are read straight from it, like a raw image. Reads
+/// are aligned to the server's minimum block size and split into requests of at most
+/// <see cref="RequestBytes"/> (the smaller of --max-request and the server's maximum, a multiple of its preferred
+/// size where it can be). Allocation comes from NBD_CMD_BLOCK_STATUS on `base:allocation` when the server offers it
+/// (an extent is unallocated when it is a hole that reads as zeros, HOLE and ZERO both set: a hole without ZERO has
+/// undefined contents, which a sparse export must still read); otherwise every byte counts as allocated.
+/// Thread-safe: many reads share one connection, in flight together.
+/// </summary>
+public sealed class NbdDisk : IVirtualDisk
+{
+    /// <summary>Largest BLOCK_STATUS length asked for (the spec's loop bound, below 2^31).</summary>
+    private const long MaxStatusRequest = 0x7FFFF000;
+
+    private readonly RemoteOptions _options;
+    private readonly object _reconnectGate = new();
+    private volatile NbdConnection _connection;
+    private readonly long _minimum;
+    private int _disposed;
+
+    private NbdDisk(NbdUri uri, NbdConnection connection, RemoteOptions options)
+    {
+        _connection = connection;
+        _options = options;
+        Uri = uri;
+        _minimum = AlignmentOf(connection);
+        Length = connection.ExportSize;
+        HasBlockStatus = connection.AllocationContext is not null;
+        StructuredReplies = connection.Structured;
+        long limit = options.MaxRequestBytes;
+        // without advertised sizes the spec's portable limit is 32 MiB, which --max-request never exceeds
+        if (connection.MaximumPayload is { } max) limit = Math.Min(limit, max);
+        long preferred = connection.PreferredBlock;
+        if (connection.HasBlockSizes && limit >= preferred) limit = limit / preferred * preferred;
+        limit = Math.Max(_minimum, limit / _minimum * _minimum);
+        RequestBytes = (int)limit;
+    }
+
+    /// <summary>Connects and does the handshake; a server that cannot be reached or refuses raises <see cref="Errors.SourceUnavailableException"/>.</summary>
+    public static NbdDisk Open(string source, RemoteOptions? options = null)
+    {
+        options = (options ?? new RemoteOptions()).Validated();
+        var uri = NbdUri.Parse(source);
+        if (!uri.Tls && (options.Thumbprint is not null || options.CaFile is not null))
+            throw new ArgumentException($"{source}: --thumbprint and --ca are for TLS: use nbds://");
+        var connection = NbdConnection.Open(uri, options);
+        try
+        {
+            return new NbdDisk(uri, connection, options);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    public NbdUri Uri { get; }
+
+    public string Source => Uri.Text;
+
+    public long Length { get; private init; }
+
+    /// <summary>The largest read sent in one request.</summary>
+    public int RequestBytes { get; }
+
+    /// <summary>
+    /// The alignment of every request: the server's minimum block size, or 512 when it advertises none (the spec's
+    /// advice to portable clients; the export's tail past the last multiple is still read, as a shorter request).
+    /// </summary>
+    private static long AlignmentOf(NbdConnection c) => c.HasBlockSizes ? c.MinimumBlock : 512;
+
+    /// <summary>The alignment of every request (see <see cref="AlignmentOf"/>).</summary>
+    public long MinimumBlock => _minimum;
+
+    /// <summary>Whether replies are structured (holes arrive as holes, errors carry text).</summary>
+    public bool StructuredReplies { get; }
+
+    /// <summary>Whether allocation comes from the server (base:allocation) rather than "all data".</summary>
+    public bool HasBlockStatus { get; }
+
+    /// <summary>How many times a broken connection was replaced by a new one.</summary>
+    public int Reconnects { get; private set; }
+
+    public IReadOnlyList<string> Warnings => [];
+
+    public IReadOnlyList<string> SourceFiles => [];
+
+    /// <summary>Requests one long read keeps in flight at once (a sequential reader then does not wait a round trip per request).</summary>
+    private const int ReadWindow = 4;
+
+    public int ReadAt(long offset, Span<byte> destination)
+    {
+        if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
+        if (offset >= Length || destination.IsEmpty) return 0;
+        int count = (int)Math.Min(destination.Length, Length - offset);
+        long end = Math.Min(AlignUp(offset + count), Length);
+        int done = 0;
+        try
+        {
+            ReadPipelined(offset, count, end, destination, ref done);
+        }
+        catch (TransportException e) when (e.ConnectionLost && _options.Retries > 0 && Volatile.Read(ref _disposed) == 0)
+        {
+            // the connection broke under the window: the rest, from the first piece not yet copied, goes one request at a
+            // time through the retry path, which connects again
+        }
+        while (done < count)
+        {
+            long pos = offset + done;
+            long start = pos / _minimum * _minimum;
+            long stop = Math.Min(start + RequestBytes, end);
+            int length = (int)(stop - start);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
+            bool released = false;
+            try
+            {
+                WithRetries(c => c.Read(start, length, buffer, out released), ref released);
+                int take = (int)Math.Min(stop - pos, count - done);
+                buffer.AsSpan((int)(pos - start), take).CopyTo(destination[done..]);
+                done += take;
+            }
+            finally
+            {
+                if (released) ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        return count;
+    }
+
+    /// <summary>
+    /// Reads [offset, offset+count) as requests of <see cref="RequestBytes"/>, up to <see cref="ReadWindow"/> in flight,
+    /// copying each in order; <paramref name="done"/> counts the bytes copied, also when a request fails and this throws.
+    /// Buffers of requests that ended with the connection stay out of the pool (the dying reader may still write them).
+    /// </summary>
+    private void ReadPipelined(long offset, int count, long end, Span<byte> destination, ref int done)
+    {
+        var connection = _connection;
+        var window = new Queue<(NbdConnection.Request Request, byte[] Buffer, long Start, long Stop)>(ReadWindow);
+        long next = offset / _minimum * _minimum;
+        try
+        {
+            while (done < count)
+            {
+                while (window.Count < ReadWindow && next < end)
+                {
+                    long stop = Math.Min(next + RequestBytes, end);
+                    byte[] buffer = ArrayPool<byte>.Shared.Rent((int)(stop - next));
+                    try
+                    {
+                        window.Enqueue((connection.BeginRead(next, (int)(stop - next), buffer), buffer, next, stop));
+                    }
+                    catch
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);   // never sent: nobody else holds it
+                        throw;
+                    }
+                    next = stop;
+                }
+                var piece = window.Peek();
+                connection.End(piece.Request, out bool released);
+                window.Dequeue();
+                long pos = offset + done;
+                int take = (int)Math.Min(piece.Stop - pos, count - done);
+                piece.Buffer.AsSpan((int)(pos - piece.Start), take).CopyTo(destination[done..]);
+                done += take;
+                if (released) ArrayPool<byte>.Shared.Return(piece.Buffer);
+            }
+        }
+        finally
+        {
+            // after a server error reply the connection is fine: wait out the rest so their buffers can go back
+            while (window.Count > 0)
+            {
+                var piece = window.Dequeue();
+                bool released = false;
+                try { connection.End(piece.Request, out released); } catch (TransportException) { }
+                if (released) ArrayPool<byte>.Shared.Return(piece.Buffer);
+            }
+        }
+    }
+
+    private delegate void ReadOnConnection(NbdConnection connection);
+
+    /// <summary>
+    /// Runs a request; when its connection broke, waits (200 ms, doubling, at most 5 s), connects again and retries,
+    /// up to --retries times. A buffer the old connection may still write into is never reused: a retry of a read gets
+    /// <paramref name="released"/> false until one attempt completes, and the caller then drops that buffer.
+    /// </summary>
+    private void WithRetries(ReadOnConnection request, ref bool released)
+    {
+        string? reconnectError = null;
+        // retries end with the call's timeout too: a mount must not stall the kernel much past --timeout, even when
+        // every new connection waits out its own connect timeout (a host that drops packets)
+        long giveUpAt = Environment.TickCount64 + (long)_options.Timeout.TotalMilliseconds;
+        for (int attempt = 0; ; attempt++)
+        {
+            var connection = _connection;
+            TransportException failure;
+            try
+            {
+                request(connection);
+                // after a broken connection the buffer stays out of the pool even now: its old reader may have been slow to stop
+                if (attempt > 0) released = false;
+                return;
+            }
+            catch (TransportException e) when (e.ConnectionLost && Volatile.Read(ref _disposed) == 0)
+            {
+                long left = giveUpAt - Environment.TickCount64;
+                if (attempt >= _options.Retries || left <= 0)
+                {
+                    if (attempt == 0) throw;
+                    string why = attempt >= _options.Retries ? "" : $", the --timeout of {_options.Timeout.TotalSeconds:0.###} s being spent";
+                    throw new TransportException($"{e.Message} (gave up after {attempt} reconnect attempts{why}{(reconnectError is null ? "" : $"; the last one: {reconnectError}")})", e);
+                }
+                failure = e;
+            }
+            // the old connection's reader thread may still write into the buffer: keep it out of the pool
+            released = false;
+            reconnectError = Replace(connection, attempt, failure, giveUpAt);
+        }
+    }
+
+    /// <summary>
+    /// Waits, then replaces a broken connection (unless another thread did already), within what is left until
+    /// <paramref name="giveUpAt"/>. A server still down is left for the next attempt (the reason is returned); one that
+    /// serves another export now is an error.
+    /// </summary>
+    private string? Replace(NbdConnection broken, int attempt, TransportException why, long giveUpAt)
+    {
+        long backoff = Math.Min(5000, 200 << Math.Min(attempt, 5));
+        Thread.Sleep(TimeSpan.FromMilliseconds(Math.Max(0, Math.Min(backoff, giveUpAt - Environment.TickCount64))));
+        lock (_reconnectGate)
+        {
+            if (_connection != broken && !_connection.IsLost) return null;
+            long left = giveUpAt - Environment.TickCount64;
+            if (left <= 0) return "no time left";
+            NbdConnection fresh;
+            try
+            {
+                fresh = NbdConnection.Open(Uri, _options, TimeSpan.FromMilliseconds(Math.Max(100, left)));
+            }
+            catch (Errors.SourceUnavailableException e)
+            {
+                return e.Message.StartsWith(Source + ": ", StringComparison.Ordinal) ? e.Message[(Source.Length + 2)..] : e.Message;
+            }
+            try
+            {
+                CheckSameExport(fresh, why);
+            }
+            catch
+            {
+                fresh.Dispose();
+                throw;
+            }
+            var old = _connection;
+            _connection = fresh;
+            Reconnects++;
+            old.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A new connection must serve the same export: same size, block sizes we can keep to, the same block status. NBD
+    /// has no content tag, and the contents are not compared (a hash of the first bytes would cost every open a read).
+    /// </summary>
+    private void CheckSameExport(NbdConnection fresh, TransportException why)
+    {
+        string? changed = null;
+        if (fresh.ExportSize != Length) changed = $"the export's size changed from {Length} to {fresh.ExportSize} bytes";
+        else if (AlignmentOf(fresh) != _minimum || fresh.MaximumPayload is { } max && max < RequestBytes)
+            changed = $"the export's block sizes changed (minimum {fresh.MinimumBlock}, maximum {fresh.MaximumPayload})";
+        else if ((fresh.AllocationContext is not null) != HasBlockStatus) changed = "the server no longer offers the same block status";
+        if (changed is not null)
+            throw new TransportException($"{Source}: reconnected after \"{why.Message}\", but {changed}: not the same disk any more", why);
+    }
+
+    public IEnumerable<AllocatedRange> QueryAllocated(long offset, long length)
+    {
+        long end = Math.Min(Length, offset + length);
+        if (offset < 0 || end <= offset) yield break;
+        if (!HasBlockStatus)
+        {
+            yield return new AllocatedRange(offset, end - offset);
+            yield break;
+        }
+        long pos = offset, runStart = -1, runEnd = -1;
+        while (pos < end)
+        {
+            long start = pos / _minimum * _minimum;
+            long askEnd = Math.Min(Math.Min(AlignUp(end), Length), start + MaxStatusRequest / _minimum * _minimum);
+            List<NbdConnection.Extent> extents = [];
+            bool unused = false;
+            WithRetries(c => extents = c.BlockStatus(start, (int)(askEnd - start)), ref unused);
+            long at = start;
+            foreach (var e in extents)
+            {
+                long next = Math.Min(at + e.Length, askEnd);   // nbdkit answers past the request: clamp
+                long from = Math.Max(at, pos), to = Math.Min(next, end);
+                if ((e.Flags & NbdWire.StateHoleZero) != NbdWire.StateHoleZero && to > from)
+                {
+                    if (from == runEnd) runEnd = to;
+                    else
+                    {
+                        if (runStart >= 0) yield return new AllocatedRange(runStart, runEnd - runStart);
+                        (runStart, runEnd) = (from, to);
+                    }
+                }
+                at = next;
+                if (at >= askEnd) break;
+            }
+            if (at <= pos)
+                throw new TransportException($"{Source}: block status of {askEnd - start} bytes at {start}: protocol error: the answer ends at {at}, before {pos}");
+            pos = at;
+        }
+        if (runStart >= 0) yield return new AllocatedRange(runStart, runEnd - runStart);
+    }
+
+    private long AlignUp(long value) => (value + _minimum - 1) / _minimum * _minimum;
+
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _disposed, 1);
+        lock (_reconnectGate) _connection.Dispose();
+    }
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+
+namespace VmdkMount.Core.Transports;
+
+/// <summary>How a remote source (an NBD export) is reached: timeouts, request sizes, TLS trust.</summary>
+public sealed record RemoteOptions
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>2 MiB: servers in front of VDDK fail above it, and it is large enough for throughput.</summary>
+    public const int DefaultMaxRequestBytes = 2 << 20;
+
+    /// <summary>32 MiB: the largest request the NBD spec calls safe without advertised sizes (qemu's limit).</summary>
+    public const int LargestMaxRequestBytes = 32 << 20;
+
+    /// <summary>
+    /// Bound on every network wait: connect, handshake (TLS included), each request's reply, each write. A server that
+    /// is silent for longer loses its connection and the waiting reads fail.
+    /// </summary>
+    public TimeSpan Timeout { get; init; } = DefaultTimeout;
+
+    /// <summary>Largest read sent in one request; longer reads are split. Never above the server's advertised maximum.</summary>
+    public int MaxRequestBytes { get; init; } = DefaultMaxRequestBytes;
+
+    public const int DefaultRetries = 5;
+
+    /// <summary>
+    /// How often a read whose connection broke is tried again on a new connection (new handshake, same export size and
+    /// first 64 KiB checked), after 200 ms, 400 ms, ... (at most 5 s apart). 0: fail at once.
+    /// </summary>
+    public int Retries { get; init; } = DefaultRetries;
+
+    /// <summary>The server certificate's thumbprint (VMware form `AB:CD:...`, or `sha256:...`); replaces chain validation.</summary>
+    public string? Thumbprint { get; init; }
+
+    /// <summary>A PEM file of CA certificates the server's certificate must chain to (instead of the system store).</summary>
+    public string? CaFile { get; init; }
+
+    /// <summary>Checks the values a user gave; throws <see cref="ArgumentException"/> naming the option.</summary>
+    public RemoteOptions Validated()
+    {
+        if (Timeout <= TimeSpan.Zero || Timeout > TimeSpan.FromHours(1))
+            throw new ArgumentException($"--timeout: {Timeout.TotalSeconds} s is outside 0 s (exclusive) .. 3600 s");
+        if (MaxRequestBytes < 512 || MaxRequestBytes > LargestMaxRequestBytes)
+            throw new ArgumentException($"--max-request: {MaxRequestBytes} bytes is outside 512 .. {LargestMaxRequestBytes}");
+        if (Retries is < 0 or > 100) throw new ArgumentException($"--retries: {Retries} is outside 0 .. 100");
+        if (Thumbprint is not null) CertificatePin.Parse(Thumbprint);
+        return this;
+    }
+
+    /// <summary>`30`, `30s`, `500ms`, `2m`: a timeout as the command line spells it.</summary>
+    public static TimeSpan ParseTimeout(string text)
+    {
+        string t = text.Trim().ToLowerInvariant();
+        double scale = 1;
+        if (t.EndsWith("ms", StringComparison.Ordinal)) { scale = 0.001; t = t[..^2]; }
+        else if (t.EndsWith('s')) t = t[..^1];
+        else if (t.EndsWith('m')) { scale = 60; t = t[..^1]; }
+        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v <= 0 || v * scale > 3600)
+            throw new ArgumentException($"--timeout: '{text}' is not a duration between 1ms and 3600s (e.g. 30, 30s, 500ms)");
+        return TimeSpan.FromSeconds(v * scale);
+    }
+
+    /// <summary>`2M`, `512K`, `1048576`: a request size as the command line spells it.</summary>
+    public static int ParseSize(string text)
+    {
+        string t = text.Trim().ToUpperInvariant();
+        long scale = 1;
+        if (t.EndsWith("IB", StringComparison.Ordinal)) t = t[..^2];
+        else if (t.EndsWith('B')) t = t[..^1];
+        if (t.EndsWith('K')) { scale = 1 << 10; t = t[..^1]; }
+        else if (t.EndsWith('M')) { scale = 1 << 20; t = t[..^1]; }
+        if (!long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out long v) || v <= 0 || v > LargestMaxRequestBytes / scale)
+            throw new ArgumentException($"--max-request: '{text}' is not a size up to 32M (e.g. 2M, 512K)");
+        return (int)(v * scale);
+    }
+}
