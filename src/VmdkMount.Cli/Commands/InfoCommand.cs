@@ -61,7 +61,10 @@ internal static class InfoCommand
         }
         else
         {
-            chain.Add(new JsonObject { ["file"] = d.Source, ["kind"] = "raw image", ["capacity"] = d.Length, ["allocatedBytes"] = d.Length });
+            // An NBD export answers block status: what it holds is what its allocation map says.
+            bool remote = d is Core.Transports.Nbd.NbdDisk;
+            long allocated = remote ? d.QueryAllocated(0, d.Length).Sum(r => r.Length) : d.Length;
+            chain.Add(new JsonObject { ["file"] = d.Source, ["kind"] = remote ? "NBD export" : "raw image", ["capacity"] = d.Length, ["allocatedBytes"] = allocated });
         }
         return new JsonObject
         {

@@ -100,7 +100,7 @@ internal static class MountCommand
                 state.Write(new MountRecord
                 {
                     Pid = pid, ProcessStart = MountState.ProcessStartTime(pid) ?? 0, MountPoint = mnt,
-                    Disk = Path.GetFullPath(mounted.Disk.Source), Started = DateTime.UtcNow, Log = p.GetValue(logFile),
+                    Disk = mounted.Disk.Source.Contains("://", StringComparison.Ordinal) ? mounted.Disk.Source : Path.GetFullPath(mounted.Disk.Source), Started = DateTime.UtcNow, Log = p.GetValue(logFile),
                 });
                 try
                 {

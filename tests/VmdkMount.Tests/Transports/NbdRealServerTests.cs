@@ -176,6 +176,20 @@ public sealed class NbdRealServerTests : IDisposable
     }
 
     [Fact]
+    public void Info_names_an_nbd_export_and_counts_what_its_block_status_says_it_holds()
+    {
+        string img = SparseImage();
+        long oracle = QemuMap(img, "raw").Sum(r => r.Item2 - r.Item1);
+        using var server = NbdServer.Qemu(img);
+        var r = OurCli.Run("info", server.Uri("disk"), "--json");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var link = System.Text.Json.JsonDocument.Parse(r.StdOut).RootElement.GetProperty("chain")[0];
+        Assert.Equal("NBD export", link.GetProperty("kind").GetString());
+        Assert.Equal(64L << 20, link.GetProperty("capacity").GetInt64());
+        Assert.Equal(oracle, link.GetProperty("allocatedBytes").GetInt64());
+    }
+
+    [Fact]
     public void Volumes_ls_and_cat_work_through_the_cli_and_list_what_the_local_image_lists()
     {
         string img = Path.Combine(TestImages.Get("ext-basic"), "ext4_4k.img");
