@@ -66,7 +66,7 @@ internal static class MountCommand
             if (!p.GetValue(foreground)) return Detach(state, mnt);
 
             using var mounted = MountedDisk.Open(p.GetValue(disk)!,
-                CliCommon.DiskOptions(p, ignoreCid, rawInput) with { Cache = budget, BlockCache = cacheBytes > 0 },
+                CliCommon.DiskOptions(p, ignoreCid, rawInput) with { Cache = budget, BlockCache = cacheBytes > 0 ? true : null },
                 new FileSystemOptions { ShowSystemFiles = p.GetValue(system), Cache = budget });
             void Log(string line) => Console.Error.WriteLine($"vmdkmount: {line}");
             var tree = new MountTree(mounted, new MountTreeOptions { SingleVolume = p.GetValue(volume), RawImage = p.GetValue(raw) }, Log);

@@ -15,6 +15,9 @@ public sealed class CachedDisk : IVirtualDisk
 
     public BlockCache Cache { get; }
 
+    /// <summary>The disk the cache is in front of (what it is: a VMDK chain, a raw image, an NBD export).</summary>
+    public IVirtualDisk Inner => _inner;
+
     public string Source => _inner.Source;
 
     public long Length => _inner.Length;

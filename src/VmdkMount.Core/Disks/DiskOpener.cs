@@ -22,10 +22,11 @@ public sealed record DiskOpenOptions
     public bool RecoverTruncatedStreams { get; init; }
 
     /// <summary>
-    /// A block cache in front of the flattened disk (small metadata reads), charged to <see cref="Cache"/>. Worth it
-    /// for long-lived users such as a mount; a one-shot command reads each block once anyway.
+    /// A block cache in front of the flattened disk (small metadata reads), charged to <see cref="Cache"/>. Null: on
+    /// for a remote DISK, where every small read is a round trip; off for local files, where the readers' own caches
+    /// and the host's page cache measured faster. A one-shot command reads each block once anyway.
     /// </summary>
-    public bool BlockCache { get; init; }
+    public bool? BlockCache { get; init; }
 
     /// <summary>
     /// The memory budget every cache of this disk (grain tables, decompressed grains, the block cache) shares with the
@@ -56,11 +57,11 @@ public static class DiskOpener
         {
             // an export is already a flattened disk: no VMDK sniffing, volumes and filesystems are read straight from it
             IVirtualDisk export = Transports.Nbd.NbdDisk.Open(source, options.Remote);
-            return options.BlockCache ? new CachedDisk(export, options.Cache ?? Caching.CacheBudget.Shared) : export;
+            return options.BlockCache ?? true ? new CachedDisk(export, options.Cache ?? Caching.CacheBudget.Shared) : export;
         }
         var store = StoreFor(source, options);
         IVirtualDisk disk = options.Raw ? new RawDisk(store, source) : VmdkDisk.OpenChain(source, options, store);
-        return options.BlockCache ? new CachedDisk(disk, options.Cache ?? Caching.CacheBudget.Shared) : disk;
+        return options.BlockCache ?? false ? new CachedDisk(disk, options.Cache ?? Caching.CacheBudget.Shared) : disk;
     }
 
     /// <summary>

@@ -45,7 +45,7 @@ public sealed class NbdRealServerTests : IDisposable
     }
 
     private static IVirtualDisk Open(string uri, RemoteOptions? remote = null) =>
-        DiskOpener.Open(uri, new DiskOpenOptions { Remote = remote ?? new RemoteOptions() });
+        DiskOpener.Open(uri, new DiskOpenOptions { Remote = remote ?? new RemoteOptions(), BlockCache = false }); // the client itself
 
     [Fact]
     public void Every_byte_of_a_qemu_nbd_export_hashes_like_the_image_with_unaligned_split_reads()
@@ -174,6 +174,35 @@ public sealed class NbdRealServerTests : IDisposable
         using var chain = NbdServer.Qemu(vmdk, format: "vmdk");
         Assert.Equal(QemuMap(vmdk, "vmdk"), OurMap(chain.Uri("disk")));
     }
+
+    [Fact]
+    public void By_default_small_reads_of_an_export_go_through_the_block_cache_and_repeats_never_reach_the_server()
+    {
+        string img = SparseImage();
+        string log = Path.Combine(_dir, "nbdkit.log");
+        using var server = NbdServer.Nbdkit("--filter=log", "file", img, $"logfile={log}");
+        using var disk = DiskOpener.Open(server.Uri(""), new DiskOpenOptions());
+        Assert.IsType<CachedDisk>(disk);
+        var expected = new byte[4096];
+        using (var f = File.OpenRead(img)) { f.Position = 8 << 20; f.ReadExactly(expected); }
+        var buffer = new byte[4096];
+        for (int i = 0; i < 10; i++)
+        {
+            int skip = (i % 3) * 512;
+            int n = disk.ReadAt((8 << 20) + skip, buffer.AsSpan(0, 4096 - skip));
+            Assert.Equal(4096 - skip, n);
+            Assert.Equal(expected.AsSpan(skip).ToArray(), buffer.AsSpan(0, n).ToArray());
+        }
+        int reads = 0;
+        for (int attempt = 0; attempt < 50 && (reads = CountReads(log)) == 0; attempt++) Thread.Sleep(20);
+        Assert.Equal(1, reads); // one 64 KiB block, then every repeat from the cache
+        // A local file keeps reading straight through (its readers cache their own metadata).
+        using var local = DiskOpener.Open(img, new DiskOpenOptions { Raw = true });
+        Assert.IsNotType<CachedDisk>(local);
+    }
+
+    private static int CountReads(string log) =>
+        File.Exists(log) ? File.ReadLines(log).Count(l => l.Contains(" Read id=", StringComparison.Ordinal)) : 0; // the request line; its answer reads "...Read id="
 
     [Fact]
     public void Info_names_an_nbd_export_and_counts_what_its_block_status_says_it_holds()
