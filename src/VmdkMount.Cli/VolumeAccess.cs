@@ -35,7 +35,7 @@ internal sealed class VolumeAccess
             new FileSystemOptions { ShowSystemFiles = p.GetValue(System) });
         try
         {
-            var tree = new MountTree(disk, new MountTreeOptions { SingleVolume = where.Volume, Retention = NodeRetention.KeepAll });
+            var tree = new MountTree(disk, new MountTreeOptions { SingleVolume = where.Volume, Retention = NodeRetention.UntilPassed });
             var inode = tree.ResolveFollowingLinks(where.Path, followLastSymlink, where.ToString());
             return new Target(disk, tree, inode, where);
         }

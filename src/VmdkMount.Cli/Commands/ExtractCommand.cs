@@ -45,7 +45,7 @@ internal static class ExtractCommand
             }
 
             using var interruption = new Interruption();
-            var extractor = new TreeExtractor(target.Fs, target.Where.Volume, chain)
+            var extractor = new TreeExtractor(target.Tree, target.Where.Volume, chain)
             {
                 KeepLinkTargets = p.GetValue(keepLinks),
                 Cancel = interruption.Token,
@@ -77,10 +77,10 @@ internal static class ExtractCommand
     {
         if (!showProgress)
         {
-            extractor.Extract(target.Node, target.Where.Path, destination, nameInside);
+            extractor.Extract(target.Inode, target.Where.Path, destination, nameInside);
             return;
         }
-        var (files, bytes) = extractor.Measure(target.Node);
+        var (files, bytes) = extractor.Measure(target.Inode);
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(DiagnosticWriter.Raw) });
         console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
@@ -93,7 +93,7 @@ internal static class ExtractCommand
                     task.Value = extractor.BytesDone;
                     task.Description = $"{extractor.FilesDone}/{files} files";
                 };
-                extractor.Extract(target.Node, target.Where.Path, destination, nameInside);
+                extractor.Extract(target.Inode, target.Where.Path, destination, nameInside);
                 task.Value = task.MaxValue;
             });
     }

@@ -29,16 +29,21 @@ internal static class LsCommand
         command.SetAction(p => CliCommon.Run(() =>
         {
             using var target = access.Open(p, followLastSymlink: true);
-            var lister = new Lister(target.Fs, p.GetValue(longOpt), p.GetValue(recursive), p.GetValue(json))
+            var lister = new Lister(target.Tree, p.GetValue(longOpt), p.GetValue(recursive), p.GetValue(json))
             {
                 Terminal = !Console.IsOutputRedirected,
             };
-            return lister.Run(target.Where.Volume, target.Where.Path, target.Node);
+            return lister.Run(target.Where.Volume, target.Where.Path, target.Inode);
         }));
         return command;
     }
 
-    internal sealed class Lister(IFileSystem fs, bool longFormat, bool recursive, bool json)
+    /// <summary>
+    /// Lists through the mount model (<see cref="MountTree"/>), as a mount would show the same folders; each folder is
+    /// passed (<see cref="MountTree.Passed"/>) once its entries are taken, so `-R` over millions of files holds only
+    /// the folders still to be shown.
+    /// </summary>
+    internal sealed class Lister(MountTree tree, bool longFormat, bool recursive, bool json)
     {
         private bool _failed;
         private string _volume = "";
@@ -47,13 +52,13 @@ internal static class LsCommand
         /// <summary>Stdout is a terminal: names are shell-escape quoted as GNU ls does there.</summary>
         public bool Terminal { get; init; }
 
-        public int Run(string volume, string path, FsNode start)
+        public int Run(string volume, string path, MountInode start)
         {
             using var stdout = Console.OpenStandardOutput();
             return Run(volume, path, start, stdout);
         }
 
-        public int Run(string volume, string path, FsNode start, Stream stdout)
+        public int Run(string volume, string path, MountInode start, Stream stdout)
         {
             using var writer = json ? new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = false }) : null;
             using var text = json ? null : new StreamWriter(stdout, leaveOpen: true) { AutoFlush = false };
@@ -63,37 +68,37 @@ internal static class LsCommand
             writer?.WriteStartArray("entries");
 
             string basePath = path == "/" ? "" : path.TrimEnd('/');
-            if (start.Type != FsNodeType.Directory)
+            if (!start.IsDirectory)
             {
                 Emit(writer, text, path, Path.GetFileName(basePath), start, showPath: true);
             }
             else
             {
                 // Depth first without recursion: a stack of (directory path, its entries still to show).
-                var stack = new Stack<(string Dir, IEnumerator<FsDirEntry> Entries)>();
+                var stack = new Stack<(string Dir, IEnumerator<(string Name, MountInode Inode)> Entries)>();
                 // A damaged volume can link a directory back to an ancestor: each directory is walked once.
-                var visited = new HashSet<long> { start.Id };
-                stack.Push((basePath, Entries(start.Id, path)));
+                var visited = new HashSet<long> { start.Node!.Id };
+                stack.Push((basePath, Entries(start, path)));
                 while (stack.Count > 0)
                 {
                     var (dir, entries) = stack.Peek();
-                    if (!MoveNext(entries, dir))
+                    if (!entries.MoveNext())
                     {
                         entries.Dispose();
                         stack.Pop();
                         continue;
                     }
-                    var entry = entries.Current;
-                    string childPath = dir + "/" + entry.Name;
-                    Emit(writer, text, childPath, entry.Name, entry.Node, showPath: recursive);
-                    if (recursive && entry.Node.Type == FsNodeType.Directory)
+                    var (name, child) = entries.Current;
+                    string childPath = dir + "/" + name;
+                    Emit(writer, text, childPath, name, child, showPath: recursive);
+                    if (recursive && child.IsDirectory)
                     {
                         if (stack.Count > 4096)
                             Fail($"{volume}:{childPath}: directory tree deeper than 4096 levels; not descending");
-                        else if (!visited.Add(entry.Node.Id))
+                        else if (!visited.Add(child.Node!.Id))
                             Fail($"{volume}:{childPath}: directory already listed under another path (a loop in a damaged volume); not descending");
                         else
-                            stack.Push((childPath, Entries(entry.Node.Id, childPath)));
+                            stack.Push((childPath, Entries(child, childPath)));
                     }
                 }
             }
@@ -120,37 +125,25 @@ internal static class LsCommand
             return _failed ? ExitCodes.Problems : ExitCodes.Ok;
         }
 
-        private IEnumerator<FsDirEntry> Entries(long id, string path)
+        private IEnumerator<(string Name, MountInode Inode)> Entries(MountInode dir, string path)
         {
             try
             {
-                var list = fs.List(id).OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
-                if (fs is IReportsUnshownEntries reports)
-                    foreach (var u in reports.UnshownEntries(id))
+                var list = tree.List(dir).OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+                tree.Passed(dir);
+                if (dir.FileSystem is IReportsUnshownEntries reports)
+                    foreach (var u in reports.UnshownEntries(dir.Node!.Id))
                     {
-                        string dir = path == "/" ? "" : path.TrimEnd('/');
-                        _unshown.Add((dir, u));
-                        Fail($"{_volume}:{(dir.Length == 0 ? "/" : dir)}: entry '{u.Name}' (inode {u.Id}) cannot be shown: {u.Reason}");
+                        string shown = path == "/" ? "" : path.TrimEnd('/');
+                        _unshown.Add((shown, u));
+                        Fail($"{_volume}:{(shown.Length == 0 ? "/" : shown)}: entry '{u.Name}' (inode {u.Id}) cannot be shown: {u.Reason}");
                     }
                 return list.GetEnumerator();
             }
             catch (VmdkMountException e)
             {
                 Fail($"{path}: {e.Message}");
-                return Enumerable.Empty<FsDirEntry>().GetEnumerator();
-            }
-        }
-
-        private bool MoveNext(IEnumerator<FsDirEntry> entries, string dir)
-        {
-            try
-            {
-                return entries.MoveNext();
-            }
-            catch (VmdkMountException e)
-            {
-                Fail($"{dir}: {e.Message}");
-                return false;
+                return Enumerable.Empty<(string, MountInode)>().GetEnumerator();
             }
         }
 
@@ -162,15 +155,17 @@ internal static class LsCommand
             return raw.StartsWith('/') ? LinkTarget.VolumeAbsolute(raw, directory) : LinkTarget.RelativeKeepingSafeText(raw, directory);
         }
 
-        private void Emit(Utf8JsonWriter? writer, StreamWriter? text, string path, string name, FsNode node, bool showPath)
+        private void Emit(Utf8JsonWriter? writer, StreamWriter? text, string path, string name, MountInode inode, bool showPath)
         {
+            var node = inode.Node!;
+            var fs = inode.FileSystem!;
             string? target = null;
             IReadOnlyList<FsStream> streams = [];
             try
             {
                 if (node.Type == FsNodeType.Symlink)
                     target = ConfinedTarget(fs is ISymlinkReader links ? links.ReadLink(node.Id) : throw MissingCapability.NoSymlinks(fs, node.Id), path);
-                if (json && node.Type == FsNodeType.File && fs is INamedStreams named) streams = named.ListStreams(node.Id);
+                if (json && node.Type == FsNodeType.File) streams = tree.Streams(inode);
             }
             catch (VmdkMountException e)
             {

@@ -14,8 +14,10 @@ namespace VmdkMount.Cli.Restore;
 /// written outside DEST and a file appears under its name only when complete. Symlinks are rewritten to resolve
 /// inside the copy (<see cref="LinkTarget.RelativeWithin"/>) unless <see cref="KeepLinkTargets"/>.
 /// Cancelling <see cref="Cancel"/> stops at the next chunk: the file being written is removed, the rest stays.
+/// The tree is walked through the mount model (<see cref="MountTree"/>), as a mount shows it; each folder is passed
+/// (<see cref="MountTree.Passed"/>) once its entries are on the stack, so a restore of any size holds only that stack.
 /// </summary>
-internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet? chain = null)
+internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet? chain = null)
 {
     private const int ChunkSize = 1 << 20;
     /// <summary>Directories kept open only so later hard links can be made from them; past this, links are copied.</summary>
@@ -44,18 +46,19 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
     /// <summary>Called after each item.</summary>
     public Action? Progress { get; set; }
 
-    private readonly record struct Pending(FsNode Node, string Source, DestinationDirectory Parent, string Name);
+    private readonly record struct Pending(MountInode Inode, string Source, DestinationDirectory Parent, string Name);
 
     /// <summary>Counts files and bytes below a node, for the progress bar.</summary>
-    public (long Files, long Bytes) Measure(FsNode root)
+    public (long Files, long Bytes) Measure(MountInode root)
     {
         long files = 0, bytes = 0;
-        var pending = new Stack<FsNode>();
+        var pending = new Stack<MountInode>();
         var visited = new HashSet<long>();
         pending.Push(root);
         while (pending.Count > 0)
         {
-            var node = pending.Pop();
+            var inode = pending.Pop();
+            var node = inode.Node!;
             if (node.Type == FsNodeType.Directory && !visited.Add(node.Id)) continue;
             if (node.Type != FsNodeType.Directory)
             {
@@ -65,7 +68,8 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
             }
             try
             {
-                foreach (var e in fs.List(node.Id)) pending.Push(e.Node);
+                foreach (var (_, child) in tree.List(inode)) pending.Push(child);
+                tree.Passed(inode);
             }
             catch (VmdkMountException)
             {
@@ -81,7 +85,7 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
     /// A directory root whose destination is an existing directory is merged into it. The user-named path is opened
     /// following links; everything below it is made without following any.
     /// </summary>
-    public void Extract(FsNode root, string sourcePath, string destination, string? nameInside = null)
+    public void Extract(MountInode root, string sourcePath, string destination, string? nameInside = null)
     {
         PosixAt.ThrowIfNotLinux();
         string full = Path.GetFullPath(destination);
@@ -93,7 +97,7 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
             parent = DestinationTree.OpenUserDirectory(full);
             name = nameInside;
         }
-        else if (root.Type == FsNodeType.Directory && Directory.Exists(full))
+        else if (root.IsDirectory && Directory.Exists(full))
         {
             parent = DestinationTree.OpenUserDirectory(Path.GetDirectoryName(full) ?? full);
             var user = DestinationTree.OpenUserDirectory(full);
@@ -110,7 +114,7 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
         if (!IsSafeName(name) && mergedRoot is null) throw new ArgumentException($"{destination}: not a place to restore to");
 
         var sourceParts = Components(sourcePath);
-        int copyRootDepth = root.Type == FsNodeType.Directory ? sourceParts.Count : Math.Max(0, sourceParts.Count - 1);
+        int copyRootDepth = root.IsDirectory ? sourceParts.Count : Math.Max(0, sourceParts.Count - 1);
         var pending = new Stack<Pending>();
         var visited = new HashSet<long>();
         pending.Push(new Pending(root, sourcePath, parent, name));
@@ -150,7 +154,8 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
 
     private void ExtractOne(Pending item, Stack<Pending> pending, HashSet<long> visited, int copyRootDepth, ref int? mergedRoot)
     {
-        var (node, source, parent, name) = item;
+        var (inode, source, parent, name) = item;
+        var node = inode.Node!;
         switch (node.Type)
         {
             case FsNodeType.Directory:
@@ -166,15 +171,16 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
                     path => Console.Error.WriteLine($"vmdkmount: {path}: timestamps not kept"));
                 try
                 {
-                    foreach (var e in fs.List(node.Id))
+                    foreach (var (childName, child) in tree.List(inode))
                     {
-                        if (!IsSafeName(e.Name))
+                        if (!IsSafeName(childName))
                         {
-                            Fail($"{volume}:{source}/{e.Name}", "unsafe file name, not restored");
+                            Fail($"{volume}:{source}/{childName}", "unsafe file name, not restored");
                             continue;
                         }
-                        pending.Push(new Pending(e.Node, source.TrimEnd('/') + "/" + e.Name, dir.Retain(), e.Name));
+                        pending.Push(new Pending(child, source.TrimEnd('/') + "/" + childName, dir.Retain(), childName));
                     }
+                    tree.Passed(inode);
                 }
                 finally
                 {
@@ -182,10 +188,10 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
                 }
                 break;
             case FsNodeType.File:
-                ExtractFile(node, parent, name);
+                ExtractFile(inode, parent, name);
                 break;
             case FsNodeType.Symlink:
-                _tree.MakeSymlink(parent, name, LinkText(node, source, copyRootDepth), node);
+                _tree.MakeSymlink(parent, name, LinkText(inode, source, copyRootDepth), node);
                 FilesDone++;
                 break;
             default:
@@ -195,17 +201,19 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
     }
 
     /// <summary>The link's text rewritten relative to its place in the copy, so that it resolves inside it.</summary>
-    private string LinkText(FsNode node, string source, int copyRootDepth)
+    private string LinkText(MountInode inode, string source, int copyRootDepth)
     {
-        string raw = fs is ISymlinkReader links ? links.ReadLink(node.Id) : throw MissingCapability.NoSymlinks(fs, node.Id);
+        var fs = inode.FileSystem!;
+        string raw = fs is ISymlinkReader links ? links.ReadLink(inode.Node!.Id) : throw MissingCapability.NoSymlinks(fs, inode.Node!.Id);
         if (KeepLinkTargets) return raw;
         var parts = Components(source);
         var linkDirectory = parts.GetRange(0, Math.Max(0, parts.Count - 1));
         return LinkTarget.RelativeWithin(raw, linkDirectory, linkDirectory.Count - copyRootDepth);
     }
 
-    private void ExtractFile(FsNode node, DestinationDirectory parent, string name)
+    private void ExtractFile(MountInode inode, DestinationDirectory parent, string name)
     {
+        var node = inode.Node!;
         if (node.Links > 1 && _extractedLinks.TryGetValue(node.Id, out var first)
             && _tree.TryHardLink(first.Dir, first.Name, first.Id, parent, name))
         {
@@ -219,7 +227,7 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
             PosixAt.EntryStat id;
             using (var output = new SafeFileHandle(fd, ownsHandle: true))
             {
-                CopyData(node, output);
+                CopyData(inode, output);
                 Timestamps.ApplyToFd(fd, node);
                 id = PosixAt.StatFd(fd);
             }
@@ -244,16 +252,14 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
     /// (Reading the next chunk on another thread while writing was tried: on a 1 GiB file it saved ~0.02 s of 0.48
     /// and cost ~0.17 s more CPU, since writing the copy, not reading the image, is where the time goes.)
     /// </summary>
-    private void CopyData(FsNode node, SafeFileHandle output)
+    private void CopyData(MountInode inode, SafeFileHandle output)
     {
+        var node = inode.Node!;
         long counted = 0;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
-            IEnumerable<(long Offset, long Length)> ranges = fs is IFileAllocationMap map
-                ? map.AllocatedRanges(node.Id, 0, node.Size)
-                : [(0, node.Size)];
-            foreach (var (start, length) in ranges)
+            foreach (var (start, length) in tree.AllocatedRanges(inode, 0, node.Size))
             {
                 long end = Math.Min(node.Size, start + length);
                 for (long offset = start; offset < end;)
@@ -261,7 +267,7 @@ internal sealed class TreeExtractor(IFileSystem fs, string volume, ChainFileSet?
                     if (ChunkDelayMs > 0) Cancel.WaitHandle.WaitOne(ChunkDelayMs);
                     Cancel.ThrowIfCancellationRequested();
                     int want = (int)Math.Min(ChunkSize, end - offset);
-                    int n = fs.Read(node.Id, offset, buffer.AsSpan(0, want));
+                    int n = tree.Read(inode, offset, buffer.AsSpan(0, want));
                     if (n <= 0) break;
                     var chunk = buffer.AsSpan(0, n);
                     if (chunk.IndexOfAnyExcept((byte)0) >= 0) RandomAccess.Write(output, chunk, offset); // else leave a hole

@@ -1,3 +1,4 @@
+using VmdkMount.Core.Errors;
 using VmdkMount.Core.FileSystems;
 
 namespace VmdkMount.Core.Mounting;
@@ -23,7 +24,7 @@ public sealed partial class MountTree
     public int Read(MountInode inode, long offset, Span<byte> destination)
     {
         if (inode.Kind is not (MountNodeKind.DiskImage or MountNodeKind.FsNode) || inode.IsDirectory)
-            throw new ArgumentException($"{DisplayPath(inode)} has no data to read");
+            throw new ContractViolationException($"{DisplayPath(inode)} has no data to read");
         int total = 0;
         while (total < destination.Length)
         {
@@ -34,6 +35,18 @@ public sealed partial class MountTree
             total += n;
         }
         return total;
+    }
+
+    /// <summary>
+    /// The ranges of a file (clipped to <paramref name="offset"/>..+<paramref name="length"/>) that may hold data, in
+    /// order: from the reader's allocation map where it has one, else the whole range. What a restore copies; a
+    /// range not listed reads as zeros.
+    /// </summary>
+    public IEnumerable<(long Offset, long Length)> AllocatedRanges(MountInode inode, long offset, long length)
+    {
+        if (inode.Kind != MountNodeKind.FsNode || inode.Node!.Type != FsNodeType.File)
+            throw new ContractViolationException($"{DisplayPath(inode)} is not a file");
+        return inode.FileSystem is IFileAllocationMap map ? map.AllocatedRanges(inode.Node.Id, offset, length) : [(offset, length)];
     }
 
     /// <summary>
@@ -84,7 +97,7 @@ public sealed partial class MountTree
     /// <summary>Fills <paramref name="destination"/> from a named stream as far as it goes; returns the bytes read.</summary>
     public int ReadStream(MountInode inode, FsStream stream, long offset, Span<byte> destination)
     {
-        if (inode.Kind != MountNodeKind.FsNode) throw new ArgumentException($"{DisplayPath(inode)} has no streams");
+        if (inode.Kind != MountNodeKind.FsNode) throw new ContractViolationException($"{DisplayPath(inode)} has no streams");
         var streams = inode.FileSystem as INamedStreams ?? throw MissingCapability.NoStreams(inode.FileSystem!, inode.Node!.Id, stream.Name);
         int total = 0;
         while (total < destination.Length)

@@ -124,12 +124,41 @@ public sealed partial class MountTree
         {
             if (!_byIno.TryGetValue(ino, out var inode) || inode.Pinned) return;
             if (!Options.Retention.Release(inode, nlookup)) return;
-            _byIno.TryRemove(ino, out _);
-            if (inode.Kind == MountNodeKind.FsNode && IsSymlink(inode))
-                _symlinks.TryRemove(new KeyValuePair<(ulong, string), MountInode>((inode.Parent!.Ino, inode.Name), inode));
-            else if (inode.Kind == MountNodeKind.FsNode)
-                _byNode.TryRemove(new KeyValuePair<(int, long), MountInode>((inode.VolumeIndex, inode.Node!.Id), inode));
+            Drop(inode);
         }
+    }
+
+    /// <summary>
+    /// The walker has taken what it needs from <paramref name="dir"/>'s listing (it holds the entries it still has to
+    /// visit). Under <see cref="NodeRetention.UntilPassed"/> the tree lets go of the listing and of the children made
+    /// for it, so memory follows the walker's stack, not the size of the tree; a later lookup makes them anew (with new
+    /// numbers, which a path walker never shows). Pinned nodes stay. Other policies ignore this.
+    /// </summary>
+    public void Passed(MountInode dir)
+    {
+        if (!Options.Retention.LetsGoOfPassed) return;
+        lock (_refGate)
+        {
+            var children = Interlocked.Exchange(ref dir.Children, null);
+            if (children is null) return;
+            Interlocked.Add(ref _cachedEntries, -children.Count);
+            foreach (var (_, child) in children)
+            {
+                // Only nodes made for this place: a hard link first seen elsewhere keeps its first parent.
+                if (child.Pinned || !ReferenceEquals(child.Parent, dir)) continue;
+                Drop(child);
+            }
+        }
+    }
+
+    private void Drop(MountInode inode)
+    {
+        _byIno.TryRemove(new KeyValuePair<ulong, MountInode>(inode.Ino, inode));
+        if (inode.Kind != MountNodeKind.FsNode) return;
+        if (IsSymlink(inode))
+            _symlinks.TryRemove(new KeyValuePair<(ulong, string), MountInode>((inode.Parent!.Ino, inode.Name), inode));
+        else
+            _byNode.TryRemove(new KeyValuePair<(int, long), MountInode>((inode.VolumeIndex, inode.Node!.Id), inode));
     }
 
     /// <summary>The child called <paramref name="name"/>, or null when there is none (or the parent is no directory).</summary>
@@ -172,7 +201,10 @@ public sealed partial class MountTree
             case MountNodeKind.UnreadableVolume:
                 throw new FileReadException(DisplayPath(dir), dir.Error ?? "volume cannot be read");
         }
-        if (Interlocked.Add(ref _cachedEntries, result.Count) <= MaxCachedEntries) Volatile.Write(ref dir.Children, result);
+        // A walker that passes folders always gets the listing recorded: Passed needs it to know what to let go of,
+        // and the walker holds those entries anyway until then.
+        if (Interlocked.Add(ref _cachedEntries, result.Count) <= MaxCachedEntries || Options.Retention.LetsGoOfPassed)
+            Volatile.Write(ref dir.Children, result);
         else Interlocked.Add(ref _cachedEntries, -result.Count);
         return result;
     }
@@ -187,7 +219,7 @@ public sealed partial class MountTree
     public string LinkTarget(MountInode link, string mountRoot)
     {
         if (link.Kind != MountNodeKind.FsNode || link.Node!.Type != FsNodeType.Symlink)
-            throw new ArgumentException($"{DisplayPath(link)} is not a symbolic link");
+            throw new ContractViolationException($"{DisplayPath(link)} is not a symbolic link");
         string target = link.FileSystem is ISymlinkReader links ? links.ReadLink(link.Node.Id)
             : throw MissingCapability.NoSymlinks(link.FileSystem!, link.Node.Id);
         var directory = DirectoryComponents(link.Parent);

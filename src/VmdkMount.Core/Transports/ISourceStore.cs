@@ -30,7 +30,7 @@ public interface ISourceStore
     /// </summary>
     string RealFolderOf(string name);
 
-    /// <summary>What is at <paramref name="name"/>, without opening it.</summary>
+    /// <summary>What is at <paramref name="name"/> (links followed), without opening it: nothing, a folder, a regular file or a special file.</summary>
     SourceEntryKind Kind(string name);
 
     /// <summary>The files in the folder holding <paramref name="name"/> (absolute names, in no particular order): the candidates of a CID search.</summary>
@@ -55,12 +55,22 @@ public enum SourceEntryKind
     /// <summary>A folder.</summary>
     Folder,
 
+    /// <summary>A regular file: the only kind a chain reads.</summary>
+    RegularFile,
+
     /// <summary>
-    /// Anything else: a regular file, but also a FIFO or a device. Those are reported as files here on purpose, so that
-    /// the open refuses them with the reason ("a FIFO, not a regular file") instead of a search passing over them as
-    /// if they were not there.
+    /// A FIFO, socket or device node. A search treats it as a file that is there (see
+    /// <see cref="SourceEntryKinds.IsFile"/>), so that the open refuses it with the reason ("a FIFO, not a regular
+    /// file") instead of the search passing over it as if nothing were there.
     /// </summary>
-    File,
+    SpecialFile,
+}
+
+/// <summary>Questions about a <see cref="SourceEntryKind"/>.</summary>
+public static class SourceEntryKinds
+{
+    /// <summary>Whether something other than a folder is there: a regular file, or a special file the open will refuse by name.</summary>
+    public static bool IsFile(this SourceEntryKind kind) => kind is SourceEntryKind.RegularFile or SourceEntryKind.SpecialFile;
 }
 
 /// <summary>

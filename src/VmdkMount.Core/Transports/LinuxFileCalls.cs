@@ -35,6 +35,7 @@ internal static partial class LinuxFileCalls
 
     public const int SIfMt = 0xF000;
     public const int SIfReg = 0x8000;
+    public const int SIfDir = 0x4000;
 
     /// <summary>What statx says about one file.</summary>
     public readonly record struct FileStat(int Mode, ulong Device, ulong Inode, long Size)

@@ -38,8 +38,20 @@ public sealed class LocalSourceStore : ISourceStore
         return RegularFileOpener.RealPathOf(dir) ?? Path.GetFullPath(dir);
     }
 
-    public SourceEntryKind Kind(string name) =>
-        File.Exists(name) ? SourceEntryKind.File : Directory.Exists(name) ? SourceEntryKind.Folder : SourceEntryKind.Missing;
+    public SourceEntryKind Kind(string name)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            // statx, not an open: a FIFO or device is classified without being touched.
+            if (LinuxFileCalls.StatPath(name) is not { } s) return SourceEntryKind.Missing;
+            if (s.IsRegular) return SourceEntryKind.RegularFile;
+            return (s.Mode & LinuxFileCalls.SIfMt) == LinuxFileCalls.SIfDir ? SourceEntryKind.Folder : SourceEntryKind.SpecialFile;
+        }
+        if (Directory.Exists(name)) return SourceEntryKind.Folder;
+        if (!File.Exists(name)) return SourceEntryKind.Missing;
+        // Elsewhere the attributes tell a device or pipe apart only as "not a normal file"; the managed open refuses those.
+        return (File.GetAttributes(name) & FileAttributes.Device) != 0 ? SourceEntryKind.SpecialFile : SourceEntryKind.RegularFile;
+    }
 
     public IReadOnlyList<string> FilesBeside(string name)
     {

@@ -46,8 +46,9 @@ public class DirectoryLoopTests
     {
         var fs = new LoopingFileSystem();
         using var output = new MemoryStream();
-        var task = Task.Run(() => new LsCommand.Lister(fs, longFormat: false, recursive: true, json: false)
-            .Run("p1", "/", fs.Stat(1), output));
+        var tree = SingleVolumeTree.Of(fs);
+        var task = Task.Run(() => new LsCommand.Lister(tree, longFormat: false, recursive: true, json: false)
+            .Run("p1", "/", tree.Root, output));
         int exit = await task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(1, exit);
         var lines = Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -61,11 +62,12 @@ public class DirectoryLoopTests
         string dest = RepoPaths.NewScratch("loop-extract");
         try
         {
-            var extractor = new TreeExtractor(fs, "p1");
+            var tree = SingleVolumeTree.Of(fs);
+            var extractor = new TreeExtractor(tree, "p1");
             var task = Task.Run(() =>
             {
-                var measured = extractor.Measure(fs.Stat(1));
-                extractor.Extract(fs.Stat(1), "/", Path.Combine(dest, "out"));
+                var measured = extractor.Measure(tree.Root);
+                extractor.Extract(tree.Root, "/", Path.Combine(dest, "out"));
                 return measured;
             });
             var measured = await task.WaitAsync(TimeSpan.FromSeconds(30));

@@ -6,6 +6,7 @@ using VmdkMount.Core.Mounting;
 using VmdkMount.Core.Transports;
 using VmdkMount.Core.Volumes;
 using VmdkMount.Tests.Fuse;
+using VmdkMount.Tests.Infrastructure;
 using Xunit;
 
 namespace VmdkMount.Tests.Mounting;
@@ -80,7 +81,7 @@ public class MountTreeTests
         Assert.Equal("../etc/passwd", b.Tree.LinkTarget(up, "/mnt/x"));
         Assert.Equal("../../etc/passwd", b.Tree.LinkTarget(up2, "/mnt/x"));
         Assert.Equal("/mnt/x/p1/docs/a.txt", b.Tree.LinkTarget(b.Tree.Resolve("/p1/abs")!, "/mnt/x"));
-        Assert.Throws<ArgumentException>(() => b.Tree.LinkTarget(a, "/mnt/x"));
+        Assert.Throws<ContractViolationException>(() => b.Tree.LinkTarget(a, "/mnt/x"));
     }
 
     [Fact]
@@ -137,7 +138,7 @@ public class MountTreeTests
         var buf = new byte[10];
         Assert.Equal(3, b.Tree.Read(a, 3, buf));
         Assert.Equal(0, b.Tree.LengthOf(b.Tree.Resolve("/p1/docs")!));
-        Assert.Throws<ArgumentException>(() => b.Tree.Read(b.Tree.Resolve("/p1/docs")!, 0, buf));
+        Assert.Throws<ContractViolationException>(() => b.Tree.Read(b.Tree.Resolve("/p1/docs")!, 0, buf));
 
         var image = b.Tree.Resolve("/disk.img")!;
         Assert.Equal(MountNodeKind.DiskImage, image.Kind);
@@ -217,6 +218,55 @@ public class MountTreeTests
         kept.Tree.Forget(k.Ino, 5);
         Assert.True(kept.Tree.TryGet(k.Ino, out _));
         Assert.Same(k, kept.Tree.Resolve("/p1/docs/a.txt"));
+    }
+
+    [Fact]
+    public void A_walker_that_passes_folders_keeps_only_its_own_stack_of_nodes()
+    {
+        var fs = new MemoryFileSystem("ext4");
+        long shared = 0;
+        for (int d = 0; d < 50; d++)
+        {
+            long dir = fs.AddDir(fs.RootId, $"d{d:D2}");
+            for (int f = 0; f < 100; f++)
+            {
+                long id = fs.AddFile(dir, $"f{f:D3}", Encoding.ASCII.GetBytes($"{d}/{f}\n"));
+                if (d == 0 && f == 0) shared = id;
+            }
+            if (d > 0) fs.AddHardLink(dir, "same", shared);
+        }
+        var tree = SingleVolumeTree.Of(fs, NodeRetention.UntilPassed);
+        int files = 0, most = 0;
+        var pending = new Stack<MountInode>();
+        pending.Push(tree.Root);
+        while (pending.Count > 0)
+        {
+            var node = pending.Pop();
+            if (!node.IsDirectory)
+            {
+                files++;
+                Assert.Equal(tree.LengthOf(node), tree.Read(node, 0, new byte[64]));
+                continue;
+            }
+            foreach (var (_, child) in tree.List(node)) pending.Push(child);
+            most = Math.Max(most, tree.Count);
+            tree.Passed(node);
+        }
+        Assert.Equal(50 * 100 + 49, files);
+        // One folder's children at a time (plus the root), never the 5,000 files: with KeepAll all of them stay.
+        Assert.True(most <= 110, $"{most} nodes known at once");
+        Assert.True(tree.Count <= 2, $"{tree.Count} nodes left after the walk");
+        // A passed folder is made anew on the next lookup, and reads as before.
+        var again = tree.Resolve("/d17/f003")!;
+        Assert.Equal(5, tree.Read(again, 0, new byte[16]));
+
+        var kept = SingleVolumeTree.Of(fs, NodeRetention.KeepAll);
+        foreach (var (_, dir) in kept.List(kept.Root))
+        {
+            kept.List(dir);
+            kept.Passed(dir);
+        }
+        Assert.True(kept.Count > 5000, $"{kept.Count} nodes kept");
     }
 
     [Fact]

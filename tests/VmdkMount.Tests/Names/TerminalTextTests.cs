@@ -97,7 +97,8 @@ public class TerminalTextTests
     private static string RunLs(IFileSystem fs, bool json, bool terminal)
     {
         using var output = new MemoryStream();
-        new LsCommand.Lister(fs, longFormat: false, recursive: false, json: json) { Terminal = terminal }.Run("p1", "/", fs.Stat(1), output);
+        var tree = SingleVolumeTree.Of(fs);
+        new LsCommand.Lister(tree, longFormat: false, recursive: false, json: json) { Terminal = terminal }.Run("p1", "/", tree.Root, output);
         return Encoding.UTF8.GetString(output.ToArray());
     }
 

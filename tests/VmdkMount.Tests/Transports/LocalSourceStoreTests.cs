@@ -46,7 +46,9 @@ public sealed class LocalSourceStoreTests : IDisposable
         string fifo = Path.Combine(_dir, "p.vmdk");
         Tool.Run("mkfifo", fifo);
         var store = LocalSourceStore.Unconfined;
-        Assert.Equal(SourceEntryKind.File, store.Kind(fifo));
+        Assert.Equal(SourceEntryKind.SpecialFile, store.Kind(fifo));
+        Assert.True(store.Kind(fifo).IsFile());
+        Assert.Equal(SourceEntryKind.SpecialFile, store.Kind("/dev/null"));
         Assert.Equal(SourceEntryKind.Folder, store.Kind(_dir));
         Assert.Equal(SourceEntryKind.Missing, store.Kind(Path.Combine(_dir, "none.vmdk")));
         Assert.Contains(fifo, store.FilesBeside(Path.Combine(_dir, "x.vmdk")));
@@ -54,6 +56,25 @@ public sealed class LocalSourceStoreTests : IDisposable
         var e = Assert.Throws<SourceUnavailableException>(() => store.Open(fifo));
         Assert.Contains("FIFO", e.Message);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"took {sw.Elapsed}");
+    }
+
+    [Fact]
+    public void Kind_follows_links_and_tells_a_regular_file_from_a_special_one()
+    {
+        var store = LocalSourceStore.Unconfined;
+        string file = Path.Combine(_dir, "disk.vmdk");
+        File.WriteAllText(file, "x");
+        File.CreateSymbolicLink(Path.Combine(_dir, "to-file.vmdk"), file);
+        File.CreateSymbolicLink(Path.Combine(_dir, "to-dir"), _dir);
+        File.CreateSymbolicLink(Path.Combine(_dir, "dangling.vmdk"), Path.Combine(_dir, "gone.vmdk"));
+        File.CreateSymbolicLink(Path.Combine(_dir, "to-null.vmdk"), "/dev/null");
+        Assert.Equal(SourceEntryKind.RegularFile, store.Kind(file));
+        Assert.Equal(SourceEntryKind.RegularFile, store.Kind(Path.Combine(_dir, "to-file.vmdk")));
+        Assert.Equal(SourceEntryKind.Folder, store.Kind(Path.Combine(_dir, "to-dir")));
+        Assert.Equal(SourceEntryKind.Missing, store.Kind(Path.Combine(_dir, "dangling.vmdk")));
+        Assert.Equal(SourceEntryKind.SpecialFile, store.Kind(Path.Combine(_dir, "to-null.vmdk")));
+        Assert.False(SourceEntryKind.Folder.IsFile());
+        Assert.False(SourceEntryKind.Missing.IsFile());
     }
 
     [Fact]
@@ -69,7 +90,7 @@ public sealed class LocalSourceStoreTests : IDisposable
         Assert.Contains("--confine", e.Message);
         // constructing a store touches nothing; the missing folder is the first open's error
         var bad = new LocalSourceStore(new FileHandlePool(4), Path.Combine(_dir, "no-such-folder"));
-        Assert.Equal(SourceEntryKind.File, bad.Kind(Path.Combine(inside, "ok.vmdk")));
+        Assert.Equal(SourceEntryKind.RegularFile, bad.Kind(Path.Combine(inside, "ok.vmdk")));
         var e2 = Assert.Throws<SourceUnavailableException>(() => bad.Open(Path.Combine(inside, "ok.vmdk")));
         Assert.Contains("--confine is not a folder", e2.Message);
     }

@@ -47,7 +47,7 @@ internal sealed class ParentLocator(ISourceStore store)
     private bool Exists(string p, List<string> tried)
     {
         tried.Add(p);
-        return store.Kind(p) == SourceEntryKind.File;
+        return store.Kind(p).IsFile();
     }
 
     /// <summary>The CIDs of the `.vmdk` files beside <paramref name="child"/> (in <paramref name="dir"/>), probed once per folder.</summary>

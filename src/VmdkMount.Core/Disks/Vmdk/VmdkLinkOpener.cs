@@ -243,16 +243,16 @@ internal static class VmdkLinkOpener
         if (PathNames.IsAbsoluteAnyStyle(name))
         {
             string beside = store.Resolve(folder.DescriptorPath, PathNames.LastComponent(name));
-            if (store.Kind(beside) == SourceEntryKind.File) return beside;
+            if (store.Kind(beside).IsFile()) return beside;
             if (!folder.Rules.AllowOutsideExtents) throw folder.Outside(name, null);
-            if (name.StartsWith('/') && store.Kind(name) == SourceEntryKind.File) return name;
+            if (name.StartsWith('/') && store.Kind(name).IsFile()) return name;
             throw new SourceUnavailableException(name, $"extent file not found (also looked for '{beside}'; named in {where})");
         }
         // Names written on Windows separate with backslashes.
         string joined = store.Resolve(folder.DescriptorPath, name.Replace('\\', '/'));
         if (!folder.Rules.AllowOutsideExtents && !store.IsUnder(joined, store.FullName(folder.Dir)))
             throw folder.Outside(joined, null);
-        if (store.Kind(joined) != SourceEntryKind.File) throw new SourceUnavailableException(joined, $"extent file not found (named in {where})");
+        if (!store.Kind(joined).IsFile()) throw new SourceUnavailableException(joined, $"extent file not found (named in {where})");
         return joined;
     }
 }
