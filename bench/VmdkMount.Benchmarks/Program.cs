@@ -5,7 +5,7 @@ using VmdkMount.Core.Disks;
 namespace VmdkMount.Benchmarks;
 
 /// <summary>
-/// `quick open PATH [RUNS]` and `quick read PATH` print one number each (used by bench/engine.sh for side-by-side
+/// `quick open PATH [RUNS]`, `quick read PATH` and `quick rand PATH [SIZE]` print one number each (used by bench/engine.sh for side-by-side
 /// tables); anything else goes to BenchmarkDotNet (images named by VMDKMOUNT_BENCH_DIR, made by engine.sh).
 /// </summary>
 public static class Program
@@ -18,7 +18,7 @@ public static class Program
             {
                 "open" => QuickOpen(args[2], args.Length > 3 ? int.Parse(args[3]) : 7),
                 "read" => QuickRead(args[2]),
-                "rand" => QuickRandom(args[2]),
+                "rand" => QuickRandom(args[2], args.Length > 3 ? int.Parse(args[3]) : 65536),
                 "file" => QuickFile(args[2], args.Length > 3 ? args[3] : "disk:/big.bin", args.Length > 4 ? int.Parse(args[4]) : 128 * 1024),
                 _ => 2,
             };
@@ -42,13 +42,17 @@ public static class Program
         return 0;
     }
 
-    /// <summary>Warm random 64 KiB reads (every offset read once first), in microseconds per read.</summary>
-    private static int QuickRandom(string path)
+    /// <summary>
+    /// Warm random reads of <paramref name="size"/> bytes (every offset read once first), in microseconds per read.
+    /// VMDKMOUNT_BENCH_NO_CACHE=1 opens without the block cache (a remote DISK has one by default).
+    /// </summary>
+    private static int QuickRandom(string path, int size)
     {
-        using var disk = DiskOpener.Open(path);
-        var buf = new byte[65536];
+        var options = new DiskOpenOptions { BlockCache = Environment.GetEnvironmentVariable("VMDKMOUNT_BENCH_NO_CACHE") == "1" ? false : null };
+        using var disk = DiskOpener.Open(path, options);
+        var buf = new byte[size];
         var rnd = new Random(1);
-        var offsets = Enumerable.Range(0, 16384).Select(_ => rnd.NextInt64(0, disk.Length / 65536) * 65536).ToArray();
+        var offsets = Enumerable.Range(0, 16384).Select(_ => rnd.NextInt64(0, disk.Length / size) * size).ToArray();
         foreach (var o in offsets) disk.ReadAt(o, buf);
         var sw = Stopwatch.StartNew();
         for (int round = 0; round < 4; round++)
