@@ -22,7 +22,7 @@ internal static class CliCommon
 
     public const string AllowOutsideExtentsFlag = "--allow-outside-extents";
     public const string ConfineFlag = "--confine";
-    public const string TimeoutFlag = "--timeout", RetriesFlag = "--retries", MaxRequestFlag = "--max-request", ThumbprintFlag = "--thumbprint", CaFlag = "--ca";
+    public const string TimeoutFlag = "--timeout", RetriesFlag = "--retries", ConnectionsFlag = "--connections", MaxRequestFlag = "--max-request", ThumbprintFlag = "--thumbprint", CaFlag = "--ca";
 
     public static DiskOpenOptions DiskOptions(ParseResult p, Option<bool> ignoreCid, Option<bool> rawInput) => new()
     {
@@ -39,6 +39,7 @@ internal static class CliCommon
         Timeout = ValueOf<string?>(p, TimeoutFlag) is { } t ? Core.Transports.RemoteOptions.ParseTimeout(t) : Core.Transports.RemoteOptions.DefaultTimeout,
         MaxRequestBytes = ValueOf<string?>(p, MaxRequestFlag) is { } m ? Core.Transports.RemoteOptions.ParseSize(m) : Core.Transports.RemoteOptions.DefaultMaxRequestBytes,
         Retries = ValueOf<int?>(p, RetriesFlag) ?? Core.Transports.RemoteOptions.DefaultRetries,
+        Connections = ValueOf<int?>(p, ConnectionsFlag) ?? Core.Transports.RemoteOptions.DefaultConnections,
         Thumbprint = ValueOf<string?>(p, ThumbprintFlag),
         CaFile = ValueOf<string?>(p, CaFlag),
     }.Validated();
@@ -69,6 +70,11 @@ internal static class CliCommon
             command.Options.Add(new Option<int?>(RetriesFlag)
             {
                 Description = "remote DISK: reconnect and retry a read whose connection broke this many times, default 5",
+                HelpName = "N",
+            });
+            command.Options.Add(new Option<int?>(ConnectionsFlag)
+            {
+                Description = "nbd:// DISK: connections to the export when the server allows several (multi-conn), default 4",
                 HelpName = "N",
             });
             command.Options.Add(new Option<string?>(MaxRequestFlag)

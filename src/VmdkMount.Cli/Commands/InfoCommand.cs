@@ -62,7 +62,7 @@ internal static class InfoCommand
         else
         {
             // An NBD export answers block status: what it holds is what its allocation map says.
-            bool remote = (d is CachedDisk cached ? cached.Inner : d) is Core.Transports.Nbd.NbdDisk;
+            bool remote = ILayeredDisk.Innermost(d) is Core.Transports.Nbd.NbdDisk;
             long allocated = remote ? d.QueryAllocated(0, d.Length).Sum(r => r.Length) : d.Length;
             chain.Add(new JsonObject { ["file"] = d.Source, ["kind"] = remote ? "NBD export" : "raw image", ["capacity"] = d.Length, ["allocatedBytes"] = allocated });
         }

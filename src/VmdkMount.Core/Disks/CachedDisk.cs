@@ -3,7 +3,7 @@ using VmdkMount.Core.Caching;
 namespace VmdkMount.Core.Disks;
 
 /// <summary>A virtual disk read through a <see cref="BlockCache"/> (see <see cref="DiskOpenOptions.BlockCache"/>).</summary>
-public sealed class CachedDisk : IVirtualDisk
+public sealed class CachedDisk : IVirtualDisk, ILayeredDisk
 {
     private readonly IVirtualDisk _inner;
 

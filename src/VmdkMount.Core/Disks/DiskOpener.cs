@@ -29,6 +29,13 @@ public sealed record DiskOpenOptions
     public bool? BlockCache { get; init; }
 
     /// <summary>
+    /// Sequential read-ahead under the block cache (<see cref="Caching.SequentialReadAhead"/>). Null: on for a remote
+    /// DISK, where a stream of reads otherwise waits a round trip each; off for local files, which the host's page
+    /// cache reads ahead already.
+    /// </summary>
+    public bool? ReadAhead { get; init; }
+
+    /// <summary>
     /// The memory budget every cache of this disk (grain tables, decompressed grains, the block cache) shares with the
     /// filesystems read from it (null: <see cref="Caching.CacheBudget.Shared"/>).
     /// </summary>
@@ -57,6 +64,7 @@ public static class DiskOpener
         {
             // an export is already a flattened disk: no VMDK sniffing, volumes and filesystems are read straight from it
             IVirtualDisk export = Transports.Nbd.NbdDisk.Open(source, options.Remote);
+            if (options.ReadAhead ?? true) export = new ReadAheadDisk(export);
             return options.BlockCache ?? true ? new CachedDisk(export, options.Cache ?? Caching.CacheBudget.Shared) : export;
         }
         var store = StoreFor(source, options);

@@ -30,6 +30,14 @@ public sealed record RemoteOptions
     /// </summary>
     public int Retries { get; init; } = DefaultRetries;
 
+    public const int DefaultConnections = 4;
+
+    /// <summary>
+    /// Connections to one export when the server allows several (NBD's CAN_MULTI_CONN): requests are spread over them.
+    /// Servers that do not say so get one, as the spec asks.
+    /// </summary>
+    public int Connections { get; init; } = DefaultConnections;
+
     /// <summary>The server certificate's thumbprint (VMware form `AB:CD:...`, or `sha256:...`); replaces chain validation.</summary>
     public string? Thumbprint { get; init; }
 
@@ -44,6 +52,7 @@ public sealed record RemoteOptions
         if (MaxRequestBytes < 512 || MaxRequestBytes > LargestMaxRequestBytes)
             throw new ArgumentException($"--max-request: {MaxRequestBytes} bytes is outside 512 .. {LargestMaxRequestBytes}");
         if (Retries is < 0 or > 100) throw new ArgumentException($"--retries: {Retries} is outside 0 .. 100");
+        if (Connections is < 1 or > 16) throw new ArgumentException($"--connections: {Connections} is outside 1 .. 16");
         if (Thumbprint is not null) CertificatePin.Parse(Thumbprint);
         return this;
     }

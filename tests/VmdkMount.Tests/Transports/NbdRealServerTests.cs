@@ -45,7 +45,7 @@ public sealed class NbdRealServerTests : IDisposable
     }
 
     private static IVirtualDisk Open(string uri, RemoteOptions? remote = null) =>
-        DiskOpener.Open(uri, new DiskOpenOptions { Remote = remote ?? new RemoteOptions(), BlockCache = false }); // the client itself
+        DiskOpener.Open(uri, new DiskOpenOptions { Remote = remote ?? new RemoteOptions(), BlockCache = false, ReadAhead = false }); // the client itself
 
     [Fact]
     public void Every_byte_of_a_qemu_nbd_export_hashes_like_the_image_with_unaligned_split_reads()
@@ -201,6 +201,79 @@ public sealed class NbdRealServerTests : IDisposable
         Assert.IsNotType<CachedDisk>(local);
     }
 
+    [Fact]
+    public void By_default_a_stream_of_reads_is_fetched_ahead_in_few_large_requests_and_hashes_like_the_image()
+    {
+        string img = SparseImage();
+        string log = Path.Combine(_dir, "nbdkit-ahead.log");
+        using var server = NbdServer.Nbdkit("--filter=log", "file", img, $"logfile={log}");
+        using var disk = DiskOpener.Open(server.Uri(""), new DiskOpenOptions());
+        var ahead = Assert.IsType<ReadAheadDisk>(Assert.IsType<CachedDisk>(disk).Inner);
+        // 128 KiB reads, as FUSE asks for file data: 512 of them for the 64 MiB export
+        Assert.Equal(Hashing.Sha256File(img), HashAll(disk, 128 << 10));
+        Assert.True(ahead.ReadAhead.ServedBytes > disk.Length / 2, $"{ahead.ReadAhead.ServedBytes} bytes served from read-ahead");
+        int reads = CountReads(log);
+        Assert.True(reads is > 0 and < 100, $"{reads} read requests reached the server for 512 reads");
+        // The switch is honoured: without read-ahead every read is its own request.
+        using var plain = DiskOpener.Open(server.Uri(""), new DiskOpenOptions { ReadAhead = false });
+        Assert.IsType<NbdDisk>(Assert.IsType<CachedDisk>(plain).Inner);
+    }
+
+    [Fact]
+    public void With_multi_conn_reads_are_spread_over_several_connections_and_hash_like_the_image()
+    {
+        string img = SparseImage();
+        string log = Path.Combine(_dir, "nbdkit-multi.log");
+        // nbdkit's file plugin sets CAN_MULTI_CONN; its log names the connection of every request
+        using var server = NbdServer.Nbdkit("--filter=log", "file", img, $"logfile={log}");
+        using var disk = (NbdDisk)Open(server.Uri(""), new RemoteOptions { MaxRequestBytes = 256 << 10 });
+        Assert.True(disk.MultiConn);
+        for (int i = 0; i < 400 && disk.Connections < RemoteOptions.DefaultConnections; i++) Thread.Sleep(25);
+        Assert.Equal(RemoteOptions.DefaultConnections, disk.Connections);
+        Assert.Equal(Hashing.Sha256File(img), HashAll(disk, 1 << 20));
+        var connections = File.ReadLines(log).Where(l => l.Contains(" Read id=", StringComparison.Ordinal))
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"connection=(\d+)").Groups[1].Value).Distinct().Count();
+        Assert.True(connections >= 2, $"reads came on {connections} connection(s)");
+        // --connections 1 keeps to one even when the server allows more
+        using var one = (NbdDisk)Open(server.Uri(""), new RemoteOptions { Connections = 1 });
+        Thread.Sleep(200);
+        Assert.Equal(1, one.Connections);
+    }
+
+    [Fact]
+    public void Without_multi_conn_one_connection_carries_everything()
+    {
+        string img = SparseImage();
+        using var server = NbdServer.Nbdkit("--filter=multi-conn", "file", img, "multi-conn-mode=disable");
+        using var disk = (NbdDisk)Open(server.Uri(""));
+        Assert.False(disk.MultiConn);
+        Assert.Equal(Hashing.Sha256File(img), HashAll(disk, 1 << 20));
+        Assert.Equal(1, disk.Connections);
+    }
+
+    [Fact]
+    public void A_reconnect_to_a_server_that_now_serves_other_bytes_is_refused_as_another_disk()
+    {
+        string img = SparseImage();
+        using var server = NbdServer.Qemu(img);
+        using var disk = (NbdDisk)Open(server.Uri("disk"), new RemoteOptions { Retries = 3, Connections = 1, Timeout = TimeSpan.FromSeconds(10) });
+        var first = new byte[4096];
+        Assert.Equal(4096, disk.ReadAt(0, first));
+        server.Kill();
+        // same size and block sizes, other first bytes: another disk behind the same address
+        using (var f = new FileStream(img, FileMode.Open, FileAccess.Write)) f.Write(Enumerable.Repeat((byte)0x5A, 4096).ToArray());
+        server.Restart();
+        var e = Assert.Throws<TransportException>(() => disk.ReadAt(8 << 20, new byte[4096]));
+        Assert.Contains("not the same disk any more", e.Message);
+        Assert.Contains("first", e.Message);
+        // the same bytes again: a reconnect is accepted and reads go on
+        using (var f = new FileStream(img, FileMode.Open, FileAccess.Write)) f.Write(first);
+        server.Restart();
+        var again = new byte[4096];
+        Assert.Equal(4096, disk.ReadAt(0, again));
+        Assert.Equal(first, again);
+    }
+
     private static int CountReads(string log) =>
         File.Exists(log) ? File.ReadLines(log).Count(l => l.Contains(" Read id=", StringComparison.Ordinal)) : 0; // the request line; its answer reads "...Read id="
 
@@ -248,7 +321,8 @@ public sealed class NbdRealServerTests : IDisposable
         string img = SparseImage();
         var local = File.ReadAllBytes(img);
         using (var qemu = NbdServer.Qemu(img))
-        using (var disk = Open(qemu.Uri("disk"), new RemoteOptions { MaxRequestBytes = 128 << 10 }))
+        // one connection, as the test's name says: with multi-conn the requests would spread over several instead
+        using (var disk = Open(qemu.Uri("disk"), new RemoteOptions { MaxRequestBytes = 128 << 10, Connections = 1 }))
         {
             Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 12 }, i =>
             {
@@ -261,7 +335,7 @@ public sealed class NbdRealServerTests : IDisposable
         }
         // nbdkit's delay filter holds each read 1 s: eight reads in parallel take about 1 s, not 8
         using var slow = NbdServer.Nbdkit("--filter=delay", "file", img, "rdelay=1");
-        using var slowDisk = Open(slow.Uri(""));
+        using var slowDisk = Open(slow.Uri(""), new RemoteOptions { Connections = 1 });
         var clock = Stopwatch.StartNew();
         Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
         {

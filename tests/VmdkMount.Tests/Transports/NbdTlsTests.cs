@@ -40,7 +40,7 @@ public sealed class NbdTlsTests : IDisposable
         Tool.Run("openssl", "x509", "-in", Path.Combine(_dir, "server-cert.pem"), "-noout", "-fingerprint", "-" + algorithm).StdOut.Trim().Split('=')[1];
 
     private IVirtualDisk Open(string uri, string? thumbprint = null, string? ca = null) =>
-        DiskOpener.Open(uri, new DiskOpenOptions { Remote = new RemoteOptions { Thumbprint = thumbprint, CaFile = ca, Timeout = TimeSpan.FromSeconds(10) }, BlockCache = false });
+        DiskOpener.Open(uri, new DiskOpenOptions { Remote = new RemoteOptions { Thumbprint = thumbprint, CaFile = ca, Timeout = TimeSpan.FromSeconds(10) }, BlockCache = false, ReadAhead = false });
 
     private void ReadsLikeTheImage(IVirtualDisk disk)
     {

@@ -10,22 +10,38 @@ namespace VmdkMount.Core.Transports.Nbd;
 /// size where it can be). Allocation comes from NBD_CMD_BLOCK_STATUS on `base:allocation` when the server offers it
 /// (an extent is unallocated when it is a hole that reads as zeros, HOLE and ZERO both set: a hole without ZERO has
 /// undefined contents, which a sparse export must still read); otherwise every byte counts as allocated.
-/// Thread-safe: many reads share one connection, in flight together.
+/// Thread-safe: many reads share a connection, in flight together; when the server sets CAN_MULTI_CONN, up to
+/// --connections connections are opened (the extra ones in the background after the first), and requests are spread
+/// over them. A broken connection is replaced by a new one only after the new one proves it serves the same disk.
 /// </summary>
 public sealed class NbdDisk : IVirtualDisk
 {
     /// <summary>Largest BLOCK_STATUS length asked for (the spec's loop bound, below 2^31).</summary>
     private const long MaxStatusRequest = 0x7FFFF000;
 
+    /// <summary>How many bytes at offset 0 the reconnect check compares.</summary>
+    private const int FingerprintBytes = 64 << 10;
+
     private readonly RemoteOptions _options;
     private readonly object _reconnectGate = new();
-    private volatile NbdConnection _connection;
+    // Copy-on-write under _reconnectGate: grows when extra connections come up, never shrinks while open.
+    private volatile Slot[] _slots;
+    private int _turn;
     private readonly long _minimum;
     private int _disposed;
+    // The first bytes of the export as first read, so a reconnect can tell the same disk from another one.
+    private volatile byte[]? _fingerprint;
+    private int _fingerprintLength;
+
+    /// <summary>One connection's place: a broken connection is replaced in its slot.</summary>
+    private sealed class Slot(NbdConnection connection)
+    {
+        public volatile NbdConnection Connection = connection;
+    }
 
     private NbdDisk(NbdUri uri, NbdConnection connection, RemoteOptions options)
     {
-        _connection = connection;
+        _slots = [new Slot(connection)];
         _options = options;
         Uri = uri;
         _minimum = AlignmentOf(connection);
@@ -39,6 +55,47 @@ public sealed class NbdDisk : IVirtualDisk
         if (connection.HasBlockSizes && limit >= preferred) limit = limit / preferred * preferred;
         limit = Math.Max(_minimum, limit / _minimum * _minimum);
         RequestBytes = (int)limit;
+        MultiConn = (connection.TransmissionFlags & NbdWire.TxCanMultiConn) != 0;
+        // the spec's order: extra connections only once the first one saw the flag
+        if (MultiConn && options.Connections > 1) _ = Task.Run(OpenExtraConnections);
+    }
+
+    /// <summary>Whether the server allows several connections to one export (CAN_MULTI_CONN).</summary>
+    public bool MultiConn { get; }
+
+    /// <summary>Connections open now (more than one only with CAN_MULTI_CONN).</summary>
+    public int Connections => _slots.Length;
+
+    private void OpenExtraConnections()
+    {
+        for (int i = 1; i < _options.Connections && Volatile.Read(ref _disposed) == 0; i++)
+        {
+            NbdConnection fresh;
+            try
+            {
+                fresh = NbdConnection.Open(Uri, _options);
+            }
+            catch (Exception e) when (e is Errors.SourceUnavailableException or TransportException)
+            {
+                return;   // fewer connections: the first one carries everything, as without multi-conn
+            }
+            lock (_reconnectGate)
+            {
+                if (Volatile.Read(ref _disposed) != 0 || SameExportProblem(fresh) is not null)
+                {
+                    fresh.Dispose();
+                    return;
+                }
+                _slots = [.. _slots, new Slot(fresh)];
+            }
+        }
+    }
+
+    /// <summary>The next slot in turn: requests spread evenly over the open connections.</summary>
+    private Slot Pick()
+    {
+        var slots = _slots;
+        return slots.Length == 1 ? slots[0] : slots[(int)((uint)Interlocked.Increment(ref _turn) % (uint)slots.Length)];
     }
 
     /// <summary>Connects and does the handshake; a server that cannot be reached or refuses raises <see cref="Errors.SourceUnavailableException"/>.</summary>
@@ -121,6 +178,7 @@ public sealed class NbdDisk : IVirtualDisk
             try
             {
                 WithRetries(c => c.Read(start, length, buffer, out released), ref released);
+                if (start == 0) Remember(buffer, length);
                 int take = (int)Math.Min(stop - pos, count - done);
                 buffer.AsSpan((int)(pos - start), take).CopyTo(destination[done..]);
                 done += take;
@@ -140,8 +198,7 @@ public sealed class NbdDisk : IVirtualDisk
     /// </summary>
     private void ReadPipelined(long offset, int count, long end, Span<byte> destination, ref int done)
     {
-        var connection = _connection;
-        var window = new Queue<(NbdConnection.Request Request, byte[] Buffer, long Start, long Stop)>(ReadWindow);
+        var window = new Queue<(NbdConnection Connection, NbdConnection.Request Request, byte[] Buffer, long Start, long Stop)>(ReadWindow);
         long next = offset / _minimum * _minimum;
         try
         {
@@ -151,9 +208,10 @@ public sealed class NbdDisk : IVirtualDisk
                 {
                     long stop = Math.Min(next + RequestBytes, end);
                     byte[] buffer = ArrayPool<byte>.Shared.Rent((int)(stop - next));
+                    var connection = Pick().Connection;
                     try
                     {
-                        window.Enqueue((connection.BeginRead(next, (int)(stop - next), buffer), buffer, next, stop));
+                        window.Enqueue((connection, connection.BeginRead(next, (int)(stop - next), buffer), buffer, next, stop));
                     }
                     catch
                     {
@@ -163,8 +221,9 @@ public sealed class NbdDisk : IVirtualDisk
                     next = stop;
                 }
                 var piece = window.Peek();
-                connection.End(piece.Request, out bool released);
+                piece.Connection.End(piece.Request, out bool released);
                 window.Dequeue();
+                if (piece.Start == 0) Remember(piece.Buffer, (int)(piece.Stop - piece.Start));
                 long pos = offset + done;
                 int take = (int)Math.Min(piece.Stop - pos, count - done);
                 piece.Buffer.AsSpan((int)(pos - piece.Start), take).CopyTo(destination[done..]);
@@ -179,7 +238,7 @@ public sealed class NbdDisk : IVirtualDisk
             {
                 var piece = window.Dequeue();
                 bool released = false;
-                try { connection.End(piece.Request, out released); } catch (TransportException) { }
+                try { piece.Connection.End(piece.Request, out released); } catch (TransportException) { }
                 if (released) ArrayPool<byte>.Shared.Return(piece.Buffer);
             }
         }
@@ -198,9 +257,10 @@ public sealed class NbdDisk : IVirtualDisk
         // retries end with the call's timeout too: a mount must not stall the kernel much past --timeout, even when
         // every new connection waits out its own connect timeout (a host that drops packets)
         long giveUpAt = Environment.TickCount64 + (long)_options.Timeout.TotalMilliseconds;
+        var slot = Pick();
         for (int attempt = 0; ; attempt++)
         {
-            var connection = _connection;
+            var connection = slot.Connection;
             TransportException failure;
             try
             {
@@ -222,7 +282,7 @@ public sealed class NbdDisk : IVirtualDisk
             }
             // the old connection's reader thread may still write into the buffer: keep it out of the pool
             released = false;
-            reconnectError = Replace(connection, attempt, failure, giveUpAt);
+            reconnectError = Replace(slot, connection, attempt, failure, giveUpAt);
         }
     }
 
@@ -231,13 +291,13 @@ public sealed class NbdDisk : IVirtualDisk
     /// <paramref name="giveUpAt"/>. A server still down is left for the next attempt (the reason is returned); one that
     /// serves another export now is an error.
     /// </summary>
-    private string? Replace(NbdConnection broken, int attempt, TransportException why, long giveUpAt)
+    private string? Replace(Slot slot, NbdConnection broken, int attempt, TransportException why, long giveUpAt)
     {
         long backoff = Math.Min(5000, 200 << Math.Min(attempt, 5));
         Thread.Sleep(TimeSpan.FromMilliseconds(Math.Max(0, Math.Min(backoff, giveUpAt - Environment.TickCount64))));
         lock (_reconnectGate)
         {
-            if (_connection != broken && !_connection.IsLost) return null;
+            if (slot.Connection != broken && !slot.Connection.IsLost) return null;
             long left = giveUpAt - Environment.TickCount64;
             if (left <= 0) return "no time left";
             NbdConnection fresh;
@@ -249,17 +309,13 @@ public sealed class NbdDisk : IVirtualDisk
             {
                 return e.Message.StartsWith(Source + ": ", StringComparison.Ordinal) ? e.Message[(Source.Length + 2)..] : e.Message;
             }
-            try
-            {
-                CheckSameExport(fresh, why);
-            }
-            catch
+            if (SameExportProblem(fresh) is { } changed)
             {
                 fresh.Dispose();
-                throw;
+                throw new TransportException($"{Source}: reconnected after \"{why.Message}\", but {changed}: not the same disk any more", why);
             }
-            var old = _connection;
-            _connection = fresh;
+            var old = slot.Connection;
+            slot.Connection = fresh;
             Reconnects++;
             old.Dispose();
             return null;
@@ -267,18 +323,44 @@ public sealed class NbdDisk : IVirtualDisk
     }
 
     /// <summary>
-    /// A new connection must serve the same export: same size, block sizes we can keep to, the same block status. NBD
-    /// has no content tag, and the contents are not compared (a hash of the first bytes would cost every open a read).
+    /// What makes a new connection serve another disk than the first one, or null: the size, block sizes we can keep
+    /// to, the same block status, and the first bytes of the export as first read (NBD has no content tag; the bytes
+    /// at offset 0 hold the partition table or the filesystem's superblock, which differ between two disks). The bytes
+    /// are those a read of offset 0 brought anyway, so the check costs the open nothing and a reconnect one read.
     /// </summary>
-    private void CheckSameExport(NbdConnection fresh, TransportException why)
+    private string? SameExportProblem(NbdConnection fresh)
     {
-        string? changed = null;
-        if (fresh.ExportSize != Length) changed = $"the export's size changed from {Length} to {fresh.ExportSize} bytes";
-        else if (AlignmentOf(fresh) != _minimum || fresh.MaximumPayload is { } max && max < RequestBytes)
-            changed = $"the export's block sizes changed (minimum {fresh.MinimumBlock}, maximum {fresh.MaximumPayload})";
-        else if ((fresh.AllocationContext is not null) != HasBlockStatus) changed = "the server no longer offers the same block status";
-        if (changed is not null)
-            throw new TransportException($"{Source}: reconnected after \"{why.Message}\", but {changed}: not the same disk any more", why);
+        if (fresh.ExportSize != Length) return $"the export's size changed from {Length} to {fresh.ExportSize} bytes";
+        if (AlignmentOf(fresh) != _minimum || fresh.MaximumPayload is { } max && max < RequestBytes)
+            return $"the export's block sizes changed (minimum {fresh.MinimumBlock}, maximum {fresh.MaximumPayload})";
+        if ((fresh.AllocationContext is not null) != HasBlockStatus) return "the server no longer offers the same block status";
+        if (_fingerprint is not { } first) return null;
+        int length = Volatile.Read(ref _fingerprintLength);
+        var now = new byte[length];
+        try
+        {
+            fresh.Read(0, length, now, out _);
+        }
+        catch (TransportException e)
+        {
+            return $"its first {length} bytes could not be read to compare ({e.Message})";
+        }
+        return System.Security.Cryptography.SHA256.HashData(now).AsSpan().SequenceEqual(first)
+            ? null : $"its first {length} bytes differ from those read before";
+    }
+
+    /// <summary>Keeps a hash of the export's first bytes from a completed read at offset 0 (the first such read only).</summary>
+    private void Remember(byte[] buffer, int length)
+    {
+        if (_fingerprint is not null) return;
+        int n = Math.Min(length, FingerprintBytes);
+        var hash = System.Security.Cryptography.SHA256.HashData(buffer.AsSpan(0, n));
+        lock (_reconnectGate)
+        {
+            if (_fingerprint is not null) return;
+            _fingerprintLength = n;
+            _fingerprint = hash;
+        }
     }
 
     public IEnumerable<AllocatedRange> QueryAllocated(long offset, long length)
@@ -327,6 +409,7 @@ public sealed class NbdDisk : IVirtualDisk
     public void Dispose()
     {
         Interlocked.Exchange(ref _disposed, 1);
-        lock (_reconnectGate) _connection.Dispose();
+        lock (_reconnectGate)
+            foreach (var slot in _slots) slot.Connection.Dispose();
     }
 }

@@ -33,7 +33,7 @@ internal static class NbdWire
     public const ushort InfoExport = 0, InfoBlockSize = 3;
 
     // transmission flags
-    public const ushort TxHasFlags = 0x0001;
+    public const ushort TxHasFlags = 0x0001, TxCanMultiConn = 0x0100;
 
     // commands
     public const ushort CmdRead = 0, CmdDisc = 2, CmdBlockStatus = 7;
