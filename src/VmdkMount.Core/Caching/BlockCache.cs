@@ -21,6 +21,7 @@ public sealed class BlockCache : IReadAt, IDisposable
     private readonly IReadAt _inner;
     private readonly string _name;
     private readonly BoundedCache<long, byte[]> _cache;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Lazy<byte[]>> _filling = new();
 
     public BlockCache(IReadAt inner, string name, CacheBudget budget)
     {
@@ -61,6 +62,22 @@ public sealed class BlockCache : IReadAt, IDisposable
     }
 
     private byte[] GetBlock(long blockIndex)
+    {
+        if (_cache.TryGet(blockIndex, out var cached)) return cached;
+        // Threads that miss the same block at once wait for one fill: on a remote source each fill is a round trip.
+        var fill = new Lazy<byte[]>(() => Fill(blockIndex), LazyThreadSafetyMode.ExecutionAndPublication);
+        var winner = _filling.GetOrAdd(blockIndex, fill);
+        try
+        {
+            return winner.Value;
+        }
+        finally
+        {
+            if (ReferenceEquals(winner, fill)) _filling.TryRemove(new KeyValuePair<long, Lazy<byte[]>>(blockIndex, fill));
+        }
+    }
+
+    private byte[] Fill(long blockIndex)
     {
         if (_cache.TryGet(blockIndex, out var cached)) return cached;
         long start = blockIndex * BlockSize;

@@ -50,6 +50,40 @@ public class BlockCacheTests
         }
     }
 
+    /// <summary>A source slow enough that threads missing one block overlap.</summary>
+    private sealed class SlowSource(byte[] data) : IReadAt
+    {
+        private long _reads;
+        public long Reads => Interlocked.Read(ref _reads);
+        public long Length => data.Length;
+
+        public int ReadAt(long offset, Span<byte> destination)
+        {
+            Interlocked.Increment(ref _reads);
+            Thread.Sleep(200);
+            int n = (int)Math.Min(destination.Length, data.Length - offset);
+            data.AsSpan((int)offset, n).CopyTo(destination);
+            return n;
+        }
+    }
+
+    [Fact]
+    public void Threads_that_miss_the_same_block_at_once_share_one_fill()
+    {
+        var data = Pattern(BlockCache.BlockSize * 4);
+        var source = new SlowSource(data);
+        using var cache = new BlockCache(source, "test", new CacheBudget(BlockCache.BlockSize * 8));
+        using var start = new Barrier(8);
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var buffer = new byte[512];
+            start.SignalAndWait();
+            Assert.Equal(512, cache.ReadAt(BlockCache.BlockSize + i * 512, buffer));
+            Assert.True(buffer.AsSpan().SequenceEqual(data.AsSpan(BlockCache.BlockSize + i * 512, 512)));
+        });
+        Assert.Equal(1, source.Reads);
+    }
+
     [Fact]
     public void A_small_read_of_a_cached_block_does_not_reach_the_source_and_large_reads_bypass()
     {
