@@ -132,6 +132,8 @@ internal static class LvmVolumeGroups
         long size = lv.ExtentCount * vg.ExtentSizeBytes;
         var used = lv.Segments.SelectMany(s => s.Stripes).Select(s => s.PvName).Distinct().ToList();
         var disks = used.Where(present.ContainsKey).Select(n => present[n].DiskNumber).Distinct().Order().ToList();
+        if (lv.Segments.MinBy(s => s.StartExtent)?.Stripes.FirstOrDefault() is { } head && present.TryGetValue(head.PvName, out var headPv))
+            disks = [headPv.DiskNumber, .. disks.Where(d => d != headPv.DiskNumber)];
         Volume Unreadable(string reason, bool damaged) => new()
         {
             Id = id, Offset = 0, Size = size, Scheme = "lvm", PartitionType = type, PartitionName = $"{vg.Name}/{lv.Name}",

@@ -14,7 +14,7 @@ public sealed record Volume
     /// </summary>
     public required string Id { get; init; }
 
-    /// <summary>Byte offset on the disk where the volume starts (for an LV: where its first segment starts, on the first of <see cref="Disks"/>).</summary>
+    /// <summary>Byte offset on the disk where the volume starts (for an LV: where its first extent is, on the first of <see cref="Disks"/>).</summary>
     public required long Offset { get; init; }
 
     public required long Size { get; init; }
@@ -51,7 +51,10 @@ public sealed record Volume
     /// <summary>GPT unique partition GUID (lower case); null for MBR, LVM and whole-disk volumes.</summary>
     public string? PartitionGuid { get; init; }
 
-    /// <summary>1-based positions of the disks the volume lies on, in the order they were given: one for a partition, all its PVs' for an LV.</summary>
+    /// <summary>
+    /// 1-based positions (in the order the disks were given) of the disks the volume lies on: one for a partition; for
+    /// an LV every present PV's, the one holding its first extent first (where <see cref="Offset"/> is).
+    /// </summary>
     public IReadOnlyList<int> Disks { get; init; } = [1];
 
     /// <summary>The volume's bytes.</summary>
@@ -109,7 +112,7 @@ public sealed record VmLayout
         Scheme = Disks[0].Scheme,
         SectorSize = Disks[0].SectorSize,
         Volumes = [.. Disks.SelectMany(d => d.Volumes), .. LogicalVolumes],
-        Warnings = [.. Disks.Count == 1 ? Disks[0].Warnings : Disks.SelectMany((d, i) => d.Warnings.Select(w => $"disk {i + 1}: {w}")), .. LvmWarnings],
-        Problems = [.. Disks.Count == 1 ? Disks[0].Problems : Disks.SelectMany((d, i) => d.Problems.Select(w => $"disk {i + 1}: {w}"))],
+        Warnings = [.. Disks.Count == 1 ? Disks[0].Warnings : Disks.SelectMany((d, i) => d.Warnings.Select(w => $"d{i + 1}: {w}")), .. LvmWarnings],
+        Problems = [.. Disks.Count == 1 ? Disks[0].Problems : Disks.SelectMany((d, i) => d.Problems.Select(w => $"d{i + 1}: {w}"))],
     };
 }
