@@ -19,7 +19,8 @@ internal static class LvmVolumeGroups
     /// <param name="PvVolumes">Replacements for the PV volumes of the disks' layouts (their reasons now name the VG).</param>
     public sealed record Result(IReadOnlyDictionary<Volume, Volume> PvVolumes, IReadOnlyList<Volume> LogicalVolumes, IReadOnlyList<string> Warnings);
 
-    private sealed record LabelledPv(PvCandidate Candidate, Lvm2Label Label, Lvm2VolumeGroup? Vg);
+    /// <param name="Vg">The newest VG text on the PV itself; null when it holds none (or none readable: <paramref name="MetadataProblem"/>).</param>
+    private sealed record LabelledPv(PvCandidate Candidate, Lvm2Label Label, Lvm2VolumeGroup? Vg, string? MetadataProblem = null);
 
     public static Result Assemble(IReadOnlyList<PvCandidate> candidates, IVolumeFormats formats, IEnumerable<string> takenIds)
     {
@@ -47,7 +48,9 @@ internal static class LvmVolumeGroups
                     continue;
                 }
                 present[pv.Name] = match.Candidate;
-                replaced[match.Candidate.Volume] = match.Candidate.Volume with { Reason = pvReason };
+                replaced[match.Candidate.Volume] = match.Candidate.Volume with { Reason = pvReason, Damaged = match.Candidate.Volume.Damaged || match.MetadataProblem is not null };
+                if (match.MetadataProblem is not null)
+                    warnings.Add($"{match.Candidate.Volume.Id}: its LVM2 metadata cannot be read ({match.MetadataProblem}); volume group '{vg.Name}' is read from another PV's copy");
             }
             if (missing.Count > 0)
                 warnings.Add($"volume group '{vg.Name}' is incomplete: {Describe(missing)} {Is(missing)} on none of the disks given; " +
@@ -103,12 +106,22 @@ internal static class LvmVolumeGroups
                     }
                     catch (VmdkMountException e) { problems.Add(e.Message); }
                 }
+                if (best is null && label.MetadataAreas.Count == 0)
+                {
+                    // pvcreate --metadatacopies 0: legal, the VG text lives on the VG's other PVs, which may claim it below.
+                    replaced[pvVolume] = pvVolume with
+                    {
+                        Reason = "LVM2 physical volume without metadata of its own (--metadatacopies 0); its volume group is described on another PV, on none of the disks given",
+                    };
+                    labelled.Add(new LabelledPv(c, label, null));
+                    continue;
+                }
                 if (best is null)
                 {
-                    string why = label.MetadataAreas.Count == 0 ? "the PV has no metadata area" : string.Join("; ", problems);
-                    // Kept as a mere label: a VG read from another PV may still claim it (replacing this reason).
+                    string why = string.Join("; ", problems);
                     replaced[pvVolume] = pvVolume with { Reason = $"LVM2 physical volume whose metadata cannot be read: {why}", Damaged = true };
-                    if (label.MetadataAreas.Count == 0) labelled.Add(new LabelledPv(c, label, null));
+                    // Its label is sound, so a VG described on another PV still finds its extents here.
+                    labelled.Add(new LabelledPv(c, label, null, why));
                     continue;
                 }
                 if (problems.Count > 0) warnings.Add($"{pvVolume.Id}: one LVM2 metadata copy is damaged ({string.Join("; ", problems)}); another copy is used");

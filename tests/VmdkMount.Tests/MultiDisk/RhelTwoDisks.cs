@@ -5,7 +5,7 @@ namespace VmdkMount.Tests.MultiDisk;
 /// <summary>
 /// The two disks of images/multidisk-lvm.sh and what the real tools said about them: the VG name, each PV's UUID,
 /// LVM's own segment map, ext4's block list of the file that crosses the PV boundary, and sha256 of every file as
-/// the kernel's ext4 saw it.
+/// the kernel's ext4 saw it. Beside them, the two disks of another VM whose second PV carries no metadata (nomda1/2).
 /// </summary>
 public static class RhelTwoDisks
 {
@@ -18,6 +18,15 @@ public static class RhelTwoDisks
     public static string Vg => File.ReadAllText(Path.Combine(Dir, "vgname.txt")).Trim();
 
     public static string Lv(string name) => $"lvm-{Vg}-{name}";
+
+    /// <summary>The other VM: its VG's text is on nomda1's PV only (nomda2's PV was made with --metadatacopies 0).</summary>
+    public static string NoMda(int disk) => Path.Combine(Dir, $"nomda{disk}.vmdk");
+
+    public static string SpillLv => $"lvm-{File.ReadAllText(Path.Combine(Dir, "vgname-nomda.txt")).Trim()}-spill";
+
+    public static string NoMdaPvUuid(int disk) =>
+        File.ReadAllLines(Path.Combine(Dir, "pvs-nomda.txt")).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Single(f => f[0] == $"nomda{disk}")[1];
 
     /// <summary>The UUID `pvs` shows for the PV on disk 1 or disk 2 (dashed).</summary>
     public static string PvUuid(int disk) =>
