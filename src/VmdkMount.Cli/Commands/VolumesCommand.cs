@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.Json;
 using VmdkMount.Core.Disks;
 using VmdkMount.Core.FileSystems;
-using VmdkMount.Core.Transports;
 using VmdkMount.Core.Volumes;
 
 namespace VmdkMount.Cli.Commands;
@@ -36,7 +35,7 @@ internal static class VolumesCommand
             try
             {
                 foreach (var source in sources) opened.Add(DiskOpener.Open(source, options));
-                var vm = VolumeScanner.ScanAll(opened.Select(d => ((IReadAt)d, d.Source)).ToList(), FormatRegistry.Default);
+                var vm = VolumeScanner.ScanAll(opened, FormatRegistry.Default);
                 var layout = vm.Merge();
                 if (p.GetValue(json)) WriteJson(opened, vm, layout);
                 else WriteTable(opened, vm, layout);

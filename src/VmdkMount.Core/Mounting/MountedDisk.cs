@@ -49,7 +49,7 @@ public sealed class MountedDisk : IDisposable
         try
         {
             foreach (var source in sources) disks.Add(DiskOpener.Open(source, diskOptions));
-            var layout = VolumeScanner.ScanAll(disks.Select(d => ((Transports.IReadAt)d, d.Source)).ToList(), FormatRegistry.Default);
+            var layout = VolumeScanner.ScanAll(disks, FormatRegistry.Default);
             return new MountedDisk(disks, layout, fsOptions ?? new FileSystemOptions());
         }
         catch

@@ -32,6 +32,10 @@ public static class VolumeScanner
     /// matched by UUID, so the order of the disks does not matter). With more than one disk, a disk's volume ids carry
     /// its 1-based position in front (`d1p2`, `d2disk`); with one disk they are exactly what <see cref="Scan(IReadAt, string, IVolumeFormats)"/> gives.
     /// </summary>
+    public static VmLayout ScanAll(IReadOnlyList<IVirtualDisk> disks, IVolumeFormats formats) =>
+        ScanAll(disks.Select(d => ((IReadAt)d, d.Source)).ToList(), formats);
+
+    /// <inheritdoc cref="ScanAll(IReadOnlyList{IVirtualDisk}, IVolumeFormats)"/>
     public static VmLayout ScanAll(IReadOnlyList<(IReadAt Disk, string Source)> disks, IVolumeFormats formats)
     {
         if (disks.Count == 0) throw new ArgumentException("no disk to scan");
