@@ -12,6 +12,30 @@ internal static class CliCommon
     public static Argument<string> DiskArgument() =>
         new("DISK") { Description = "newest link of a VMDK chain (its parents are found from the descriptor), a raw image with --raw-input, or nbd://host[:port]/export (nbds://, nbd+unix:///export?socket=PATH)" };
 
+    public const string DiskFlag = "--disk";
+
+    /// <summary>`--disk DISK`, repeatable: more disks of the same VM where the positional arguments hold only one.</summary>
+    public static Option<string[]> DiskOption() => new(DiskFlag)
+    {
+        Description = "another disk of the same VM (repeatable), after the DISK given first: with several disks volume ids are d1p2, d2p1, ... and LVM volume groups span them",
+        HelpName = "DISK",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    /// <summary>
+    /// The disks of one VM in the order given (their volume ids are d1..., d2... by it): the positional ones, then
+    /// those of --disk. The same disk twice is a usage error, not a VM with two identical disks.
+    /// </summary>
+    public static IReadOnlyList<string> Disks(IEnumerable<string> positional, IEnumerable<string>? more)
+    {
+        var disks = positional.Concat(more ?? []).ToList();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var d in disks)
+            if (!seen.Add(d.Contains("://", StringComparison.Ordinal) ? d : Path.GetFullPath(d)))
+                throw new ArgumentException($"{d}: the same DISK is given twice");
+        return disks;
+    }
+
     public static Option<bool> JsonOption() => new("--json") { Description = "one JSON document on stdout" };
 
     public static Option<bool> IgnoreCidOption() =>

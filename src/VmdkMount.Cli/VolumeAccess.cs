@@ -4,10 +4,11 @@ using VmdkMount.Core.Mounting;
 
 namespace VmdkMount.Cli;
 
-/// <summary>The options that `ls`, `cat` and `extract` share, and how they open `DISK VOL:/path`.</summary>
+/// <summary>The options that `ls`, `cat` and `extract` share, and how they open `DISK VOL:/path` (more disks of the VM: --disk).</summary>
 internal sealed class VolumeAccess
 {
     public Argument<string> Disk { get; } = CliCommon.DiskArgument();
+    public Option<string[]> MoreDisks { get; } = CliCommon.DiskOption();
     public Argument<string> Path { get; } = new("VOL:/path") { Description = "volume id as `volumes` prints it, then a path in it: p2:/Windows/win.ini (a stream: p2:/dir/file:stream)" };
     public Option<bool> IgnoreCid { get; } = CliCommon.IgnoreCidOption();
     public Option<bool> RawInput { get; } = CliCommon.RawInputOption();
@@ -17,6 +18,7 @@ internal sealed class VolumeAccess
     {
         command.Arguments.Add(Disk);
         command.Arguments.Add(Path);
+        command.Options.Add(MoreDisks);
         command.Options.Add(IgnoreCid);
         command.Options.Add(RawInput);
         command.Options.Add(System);
@@ -31,7 +33,7 @@ internal sealed class VolumeAccess
         string text = p.GetValue(Path)!;
         RawArguments.RequireUtf8(text, text, "; type a name as `ls` shows it (other bytes appear escaped, as %XX)");
         var where = VolumePath.Parse(text);
-        var disk = MountedDisk.Open(p.GetValue(Disk)!, CliCommon.DiskOptions(p, IgnoreCid, RawInput),
+        var disk = MountedDisk.Open(CliCommon.Disks([p.GetValue(Disk)!], p.GetValue(MoreDisks)), CliCommon.DiskOptions(p, IgnoreCid, RawInput),
             new FileSystemOptions { ShowSystemFiles = p.GetValue(System) });
         try
         {

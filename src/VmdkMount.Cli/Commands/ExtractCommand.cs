@@ -9,7 +9,7 @@ namespace VmdkMount.Cli.Commands;
 /// `vmdkmount extract DISK VOL:/path DEST`: file-level restore. Like `cp -r`: when DEST is an existing directory (a
 /// symlink to one counts: the user named it) the file or tree lands inside it under its own name, otherwise it is
 /// created as DEST (a symlink or file already at DEST is then replaced, not written through). Nothing is written
-/// outside DEST (see <see cref="DestinationTree"/>); a DEST that is a file of the opened chain is refused (exit 2).
+/// outside DEST (see <see cref="DestinationTree"/>); a DEST that is a file of an opened chain (of any --disk) is refused (exit 2).
 /// Ctrl-C / SIGTERM: the file being written is removed, complete files stay, exit 130.
 /// </summary>
 internal static class ExtractCommand
@@ -35,7 +35,7 @@ internal static class ExtractCommand
             string destination = p.GetValue(dest)!;
             RawArguments.RequireUtf8(destination, "DEST");
             string name = Path.GetFileName(target.Where.Path.TrimEnd('/'));
-            var chain = new ChainFileSet(target.Disk.Disk.SourceFiles);
+            var chain = new ChainFileSet(target.Disk.Disks.SelectMany(d => d.SourceFiles));
             chain.RefuseIfChainFile(destination, "DEST");
             string? nameInside = null;
             if (Directory.Exists(destination) && name.Length > 0)

@@ -9,7 +9,7 @@ using VmdkMount.Fuse;
 namespace VmdkMount.Cli.Commands;
 
 /// <summary>
-/// `vmdkmount mount DISK MOUNTPOINT [--volume VOL] [--raw] [--allow-other] [--cache-size 512M] [--direct-io] [--foreground] [--uid N] [--gid N]`.
+/// `vmdkmount mount DISK [DISK...] MOUNTPOINT [--disk DISK] [--volume VOL] [--raw] [--allow-other] [--cache-size 512M] [--direct-io] [--foreground] [--uid N] [--gid N]`.
 /// Without --foreground the command starts itself again in a new session with --foreground (stdout and stderr going
 /// to a log file in the state folder), waits until that process has mounted, prints where, and returns.
 /// </summary>
@@ -22,7 +22,20 @@ internal static class MountCommand
 
     public static Command Create()
     {
-        var disk = CliCommon.DiskArgument();
+        var disks = new Argument<string[]>("DISK")
+        {
+            Description = CliCommon.DiskArgument().Description + "; several (before MOUNTPOINT): all disks of one VM, their volumes side by side (d1p2, d2p1, ...; LVM volume groups span them)",
+            Arity = ArgumentArity.OneOrMore,
+            // The parser gives a many-valued argument every token; the last one is MOUNTPOINT's, as with cp's DEST.
+            CustomParser = r =>
+            {
+                int keep = Math.Max(1, r.Tokens.Count - 1);
+                var values = r.Tokens.Take(keep).Select(t => t.Value).ToArray();
+                r.OnlyTake(keep);
+                return values;
+            },
+        };
+        var moreDisks = CliCommon.DiskOption();
         var mountPoint = new Argument<string>("MOUNTPOINT") { Description = "an existing empty directory" };
         var volume = new Option<string?>("--volume") { Description = "mount only this volume (as `volumes` names it) at MOUNTPOINT" };
         var raw = new Option<bool>("--raw") { Description = "add disk.img: the whole flattened disk, read-only, sparse-aware (SEEK_DATA/SEEK_HOLE)" };
@@ -44,9 +57,9 @@ internal static class MountCommand
         var rawInput = CliCommon.RawInputOption();
 
         var command = new Command("mount", "mount a disk's volumes as folders (read-only, through FUSE)");
-        command.Arguments.Add(disk);
+        command.Arguments.Add(disks);
         command.Arguments.Add(mountPoint);
-        foreach (var o in new Option[] { volume, raw, allowOther, cacheSize, directIo, foreground, uid, gid, stateDir, system, threads, debug, readyFile, logFile, ignoreCid, rawInput })
+        foreach (var o in new Option[] { moreDisks, volume, raw, allowOther, cacheSize, directIo, foreground, uid, gid, stateDir, system, threads, debug, readyFile, logFile, ignoreCid, rawInput })
             command.Options.Add(o);
 
         command.SetAction(p => CliCommon.Run(() =>
@@ -61,17 +74,20 @@ internal static class MountCommand
             var budget = new CacheBudget(cacheBytes == 0 ? CacheBudget.DefaultBytes : cacheBytes);
             if (p.GetValue(raw) && p.GetValue(volume) is not null)
                 throw new ArgumentException("--raw adds disk.img beside the volume folders; it cannot be combined with --volume");
+            var sources = CliCommon.Disks(p.GetValue(disks)!, p.GetValue(moreDisks));
+            if (p.GetValue(raw) && sources.Count > 1)
+                throw new ArgumentException("--raw shows one disk as disk.img; mount each disk on its own for its raw image");
             var state = MountState.Open(p.GetValue(stateDir));
             PrepareMountPoint(mnt, state);
             if (!p.GetValue(foreground)) return Detach(state, mnt);
 
-            using var mounted = MountedDisk.Open(p.GetValue(disk)!,
+            using var mounted = MountedDisk.Open(sources,
                 CliCommon.DiskOptions(p, ignoreCid, rawInput) with { Cache = budget, BlockCache = cacheBytes > 0 ? true : null },
                 new FileSystemOptions { ShowSystemFiles = p.GetValue(system), Cache = budget });
             void Log(string line) => Console.Error.WriteLine($"vmdkmount: {line}");
             var tree = new MountTree(mounted, new MountTreeOptions { SingleVolume = p.GetValue(volume), RawImage = p.GetValue(raw) }, Log);
             if (tree.Options.SingleVolume is null && !tree.Options.RawImage && !tree.Volumes.Any(v => v.Mountable))
-                throw new ArgumentException($"{mounted.Disk.Source}: no mountable volume ({Describe(tree)}); --raw mounts the whole disk as disk.img");
+                throw new ArgumentException($"{Names(mounted)}: no mountable volume ({Describe(tree)}); --raw mounts the whole disk as disk.img");
             var options = new FuseMountOptions
             {
                 MountPoint = mnt,
@@ -104,7 +120,7 @@ internal static class MountCommand
                 });
                 try
                 {
-                    Console.WriteLine($"vmdkmount: {mounted.Disk.Source} mounted at {mnt} ({Describe(tree)}); unmount with: vmdkmount unmount {mnt}");
+                    Console.WriteLine($"vmdkmount: {Names(mounted)} mounted at {mnt} ({Describe(tree)}); unmount with: vmdkmount unmount {mnt}");
                     Console.Out.Flush();
                     if (p.GetValue(readyFile) is { } ready) File.WriteAllText(ready, pid.ToString(CultureInfo.InvariantCulture));
                     int rc = session.Run();
@@ -124,6 +140,8 @@ internal static class MountCommand
     {
         Description = $"folder that records running mounts (default /run/vmdkmount as root, else $XDG_RUNTIME_DIR/vmdkmount; env {MountState.EnvironmentVariable})",
     };
+
+    private static string Names(MountedDisk mounted) => string.Join(" + ", mounted.Disks.Select(d => d.Source));
 
     private static string Describe(MountTree tree)
     {

@@ -6,46 +6,65 @@ using VmdkMount.Core.Volumes;
 
 namespace VmdkMount.Cli.Commands;
 
-/// <summary>`vmdkmount volumes DISK [--json]`: every volume with its place, content, and whether (or why not) it mounts.</summary>
+/// <summary>
+/// `vmdkmount volumes DISK [DISK...] [--disk DISK] [--json]`: every volume with its place, content, and whether (or
+/// why not) it mounts. Several disks are those of one VM: ids get the disk's position (d1p2), LVM spans them.
+/// </summary>
 internal static class VolumesCommand
 {
     public static Command Create()
     {
-        var disk = CliCommon.DiskArgument();
+        var disks = new Argument<string[]>("DISK")
+        {
+            Description = CliCommon.DiskArgument().Description + "; several: all disks of one VM (ids d1p2, d2p1, ...; LVM volume groups span them)",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var moreDisks = CliCommon.DiskOption();
         var json = CliCommon.JsonOption();
         var ignoreCid = CliCommon.IgnoreCidOption();
         var rawInput = CliCommon.RawInputOption();
         var command = new Command("volumes", "list partitions and logical volumes: offset, size, type, filesystem, label, mountable or why not")
         {
-            disk, json, ignoreCid, rawInput,
+            disks, moreDisks, json, ignoreCid, rawInput,
         };
         command.SetAction(p => CliCommon.Run(() =>
         {
-            using var d = DiskOpener.Open(p.GetValue(disk)!, CliCommon.DiskOptions(p, ignoreCid, rawInput));
-            var layout = VolumeScanner.Scan(d, FormatRegistry.Default);
-            if (p.GetValue(json)) WriteJson(d, layout);
-            else WriteTable(d, layout);
-            foreach (var w in layout.Warnings) Console.Error.WriteLine($"vmdkmount: warning: {w}");
-            return ExitCodes.Ok;
+            var sources = CliCommon.Disks(p.GetValue(disks)!, p.GetValue(moreDisks));
+            var options = CliCommon.DiskOptions(p, ignoreCid, rawInput);
+            var opened = new List<IVirtualDisk>();
+            try
+            {
+                foreach (var source in sources) opened.Add(DiskOpener.Open(source, options));
+                var vm = VolumeScanner.ScanAll(opened, FormatRegistry.Default);
+                var layout = vm.Merge();
+                if (p.GetValue(json)) WriteJson(opened, vm, layout);
+                else WriteTable(opened, vm, layout);
+                foreach (var w in layout.Warnings) Console.Error.WriteLine($"vmdkmount: warning: {w}");
+                return ExitCodes.Ok;
+            }
+            finally
+            {
+                foreach (var d in opened) d.Dispose();
+            }
         }));
         return command;
     }
 
-    private static void WriteJson(IVirtualDisk disk, DiskLayout layout)
+    /// <summary>`disk` stays the first disk (as with one); `disks` lists every disk given, `disks` of a volume where it lies.</summary>
+    private static void WriteJson(IReadOnlyList<IVirtualDisk> disks, VmLayout vm, DiskLayout layout)
     {
         using var stdout = Console.OpenStandardOutput();
         using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
         {
             w.WriteStartObject();
-            w.WriteStartObject("disk");
-            w.WriteString("source", disk.Source);
-            w.WriteNumber("capacity", disk.Length);
-            w.WriteNumber("sectorSize", layout.SectorSize);
-            w.WriteString("scheme", layout.Scheme);
+            w.WritePropertyName("disk");
+            WriteDisk(w, disks[0], disks.Count == 1 ? layout : vm.Disks[0], null);
+            w.WriteStartArray("disks");
+            for (int i = 0; i < disks.Count; i++) WriteDisk(w, disks[i], disks.Count == 1 ? layout : vm.Disks[i], i + 1);
+            w.WriteEndArray();
             w.WriteStartArray("warnings");
             foreach (var warning in layout.Warnings) w.WriteStringValue(warning);
             w.WriteEndArray();
-            w.WriteEndObject();
             w.WriteStartArray("volumes");
             foreach (var v in layout.Volumes)
             {
@@ -65,6 +84,9 @@ internal static class VolumesCommand
                 w.WriteStartArray("attributes");
                 foreach (var a in v.Attributes) w.WriteStringValue(a);
                 w.WriteEndArray();
+                w.WriteStartArray("disks");
+                foreach (var d in v.Disks) w.WriteNumberValue(d);
+                w.WriteEndArray();
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -73,9 +95,28 @@ internal static class VolumesCommand
         stdout.Write("\n"u8);
     }
 
-    private static void WriteTable(IVirtualDisk disk, DiskLayout layout)
+    private static void WriteDisk(Utf8JsonWriter w, IVirtualDisk disk, DiskLayout layout, int? number)
     {
-        Console.WriteLine($"{TerminalText.ForDiagnostic(disk.Source)}: {Size(disk.Length)} ({disk.Length} bytes), {layout.Scheme}, {layout.SectorSize}-byte sectors");
+        w.WriteStartObject();
+        if (number is { } n) w.WriteNumber("number", n);
+        w.WriteString("source", disk.Source);
+        w.WriteNumber("capacity", disk.Length);
+        w.WriteNumber("sectorSize", layout.SectorSize);
+        w.WriteString("scheme", layout.Scheme);
+        w.WriteStartArray("warnings");
+        foreach (var warning in layout.Warnings) w.WriteStringValue(warning);
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteTable(IReadOnlyList<IVirtualDisk> disks, VmLayout vm, DiskLayout layout)
+    {
+        for (int i = 0; i < disks.Count; i++)
+        {
+            var (disk, own) = (disks[i], vm.Disks[i]);
+            string number = disks.Count == 1 ? "" : $"d{i + 1} ";
+            Console.WriteLine($"{number}{TerminalText.ForDiagnostic(disk.Source)}: {Size(disk.Length)} ({disk.Length} bytes), {own.Scheme}, {own.SectorSize}-byte sectors");
+        }
         var rows = new List<string[]> { new[] { "ID", "OFFSET", "SIZE", "TYPE", "FILESYSTEM", "LABEL", "MOUNT" } };
         foreach (var v in layout.Volumes)
         {

@@ -7,35 +7,54 @@ using VmdkMount.Core.Volumes;
 namespace VmdkMount.Core.Mounting;
 
 /// <summary>
-/// What every frontend (CLI, FUSE, Dokan) drives: a disk, its volumes, and a filesystem reader per mountable
-/// volume, opened on first use and kept.
+/// What every frontend (CLI, FUSE, Dokan) drives: the disks of one VM (usually one), their volumes, and a filesystem
+/// reader per mountable volume, opened on first use and kept.
 /// </summary>
 public sealed class MountedDisk : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<IFileSystem>> _fileSystems = new(StringComparer.Ordinal);
     private readonly FileSystemOptions _fsOptions;
 
-    private MountedDisk(IVirtualDisk disk, DiskLayout layout, FileSystemOptions fsOptions)
+    private MountedDisk(IReadOnlyList<IVirtualDisk> disks, VmLayout layout, FileSystemOptions fsOptions)
     {
-        Disk = disk;
-        Layout = layout;
+        Disks = disks;
+        DiskLayouts = layout.Disks;
+        Layout = layout.Merge();
         _fsOptions = fsOptions;
     }
 
-    public IVirtualDisk Disk { get; }
+    /// <summary>The first disk given (the only one, usually): what `disk.img` shows and messages name.</summary>
+    public IVirtualDisk Disk => Disks[0];
 
+    /// <summary>Every disk given, in order; a volume's <see cref="Volume.Disks"/> are 1-based positions in this list.</summary>
+    public IReadOnlyList<IVirtualDisk> Disks { get; }
+
+    /// <summary>The volumes of all disks (each disk's, then the LVs assembled across them) and every warning.</summary>
     public DiskLayout Layout { get; }
 
-    public static MountedDisk Open(string source, DiskOpenOptions? diskOptions = null, FileSystemOptions? fsOptions = null)
+    /// <summary>Per disk: its own partition scheme, sector size, volumes and warnings.</summary>
+    public IReadOnlyList<DiskLayout> DiskLayouts { get; }
+
+    public static MountedDisk Open(string source, DiskOpenOptions? diskOptions = null, FileSystemOptions? fsOptions = null) =>
+        Open([source], diskOptions, fsOptions);
+
+    /// <summary>
+    /// Opens all disks of one VM together (each the newest link of its own chain), so LVM volume groups are assembled
+    /// across them; with more than one, a disk's volume ids carry its position (`d1p2`, `d2p1`).
+    /// </summary>
+    public static MountedDisk Open(IReadOnlyList<string> sources, DiskOpenOptions? diskOptions = null, FileSystemOptions? fsOptions = null)
     {
-        var disk = DiskOpener.Open(source, diskOptions);
+        if (sources.Count == 0) throw new ArgumentException("no disk given");
+        var disks = new List<IVirtualDisk>();
         try
         {
-            return new MountedDisk(disk, VolumeScanner.Scan(disk, FormatRegistry.Default), fsOptions ?? new FileSystemOptions());
+            foreach (var source in sources) disks.Add(DiskOpener.Open(source, diskOptions));
+            var layout = VolumeScanner.ScanAll(disks, FormatRegistry.Default);
+            return new MountedDisk(disks, layout, fsOptions ?? new FileSystemOptions());
         }
         catch
         {
-            disk.Dispose();
+            foreach (var d in disks) d.Dispose();
             throw;
         }
     }
@@ -54,8 +73,9 @@ public sealed class MountedDisk : IDisposable
         var volume = GetVolume(volumeId);
         if (!volume.Mountable)
             throw new UnsupportedFeatureException($"{Disk.Source}:{volumeId}", volume.Reason ?? "volume is not mountable");
+        string disk = Disks[Math.Clamp(volume.Disks.FirstOrDefault(1), 1, Disks.Count) - 1].Source;
         var lazy = _fileSystems.GetOrAdd(volumeId, _ => new Lazy<IFileSystem>(
-            () => FormatRegistry.Default.Open(volume.FileSystem, volume.Data, $"{Path.GetFileName(Disk.Source)}:{volumeId}", _fsOptions),
+            () => FormatRegistry.Default.Open(volume.FileSystem, volume.Data, $"{Path.GetFileName(disk)}:{volumeId}", _fsOptions),
             LazyThreadSafetyMode.ExecutionAndPublication));
         return lazy.Value;
     }
@@ -64,6 +84,6 @@ public sealed class MountedDisk : IDisposable
     {
         foreach (var lazy in _fileSystems.Values)
             if (lazy.IsValueCreated) lazy.Value.Dispose();
-        Disk.Dispose();
+        foreach (var d in Disks) d.Dispose();
     }
 }

@@ -43,7 +43,7 @@ internal sealed class Lvm2LogicalVolumeView : IReadAt
                     ?? throw new CorruptDataException(name, 0, $"LV segment refers to PV '{s.PvName}', which the VG does not list");
                 if (!pvs.TryGetValue(s.PvName, out var pvData))
                     throw new UnsupportedFeatureException(name,
-                        $"the LV lies partly on PV '{s.PvName}' ({pvMeta.Uuid}), which is not on this disk; volume groups spanning several disks are not read yet");
+                        $"the LV lies partly on PV '{s.PvName}' ({pvMeta.MetadataId}), which is on none of the disks given");
                 if (s.PvExtent + perStripe > pvMeta.PeCount)
                     throw new CorruptDataException(name, 0, $"LV segment uses extents {s.PvExtent}..{s.PvExtent + perStripe - 1} of PV '{s.PvName}', which has {pvMeta.PeCount}");
                 long stripeBase = checked(pvMeta.PeStartBytes + s.PvExtent * e);

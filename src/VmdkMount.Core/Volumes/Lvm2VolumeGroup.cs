@@ -2,7 +2,8 @@ using VmdkMount.Core.Errors;
 
 namespace VmdkMount.Core.Volumes;
 
-internal sealed record Lvm2PhysicalVolume(string Name, string Uuid, long PeStartBytes, long PeCount);
+/// <param name="Uuid">As the PV label holds it (32 characters); <paramref name="MetadataId"/> is the dashed form LVM shows.</param>
+internal sealed record Lvm2PhysicalVolume(string Name, string Uuid, string MetadataId, long PeStartBytes, long PeCount);
 
 internal sealed record Lvm2Stripe(string PvName, long PvExtent);
 
@@ -47,7 +48,7 @@ internal sealed record Lvm2VolumeGroup(string Name, string Id, long Seqno, long 
             long peCount = pv.Number("pe_count") ?? 0;
             if (peStart < 0 || peStart > MaxPeStartSectors || peCount < 0 || peCount > MaxExtents)
                 throw new CorruptDataException(where, 0, $"PV '{pv.Name}' pe_start {peStart} / pe_count {peCount} out of range");
-            pvs.Add(new Lvm2PhysicalVolume(pv.Name, id.Replace("-", ""), peStart * SectorBytes, peCount));
+            pvs.Add(new Lvm2PhysicalVolume(pv.Name, id.Replace("-", ""), id, peStart * SectorBytes, peCount));
         }
         var lvs = new List<Lvm2LogicalVolume>();
         foreach (var lv in vg.Section("logical_volumes")?.Sections ?? [])

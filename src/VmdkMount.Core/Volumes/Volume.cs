@@ -8,10 +8,13 @@ namespace VmdkMount.Core.Volumes;
 /// </summary>
 public sealed record Volume
 {
-    /// <summary>`p1`, `p5`, `lvm-vg0-root`, `disk`: the ids README.md promises (users and scripts type them).</summary>
+    /// <summary>
+    /// `p1`, `p5`, `lvm-vg0-root`, `disk`: the ids README.md promises (users and scripts type them). With several
+    /// disks a disk's own volumes carry its 1-based position in front (`d1p2`, `d2disk`); LVs never do, they span disks.
+    /// </summary>
     public required string Id { get; init; }
 
-    /// <summary>Byte offset on the disk where the volume starts (for an LV: where its first segment starts).</summary>
+    /// <summary>Byte offset on the disk where the volume starts (for an LV: where its first extent is, on the first of <see cref="Disks"/>).</summary>
     public required long Offset { get; init; }
 
     public required long Size { get; init; }
@@ -48,6 +51,12 @@ public sealed record Volume
     /// <summary>GPT unique partition GUID (lower case); null for MBR, LVM and whole-disk volumes.</summary>
     public string? PartitionGuid { get; init; }
 
+    /// <summary>
+    /// 1-based positions (in the order the disks were given) of the disks the volume lies on: one for a partition; for
+    /// an LV every present PV's, the one holding its first extent first (where <see cref="Offset"/> is).
+    /// </summary>
+    public IReadOnlyList<int> Disks { get; init; } = [1];
+
     /// <summary>The volume's bytes.</summary>
     public required IReadAt Data { get; init; }
 
@@ -59,7 +68,7 @@ public sealed record Volume
     public bool Damaged { get; init; }
 }
 
-/// <summary>What volume discovery found on a disk.</summary>
+/// <summary>What volume discovery found on a disk (with several disks: on one of them, or, merged, on all; see <see cref="VmLayout"/>).</summary>
 public sealed record DiskLayout
 {
     /// <summary>`mbr`, `gpt`, `lvm`, `none`.</summary>
@@ -77,4 +86,33 @@ public sealed record DiskLayout
     /// disagreeing backup GPT, overlapping partitions), for `check`; the same facts are among <see cref="Warnings"/>.
     /// </summary>
     public IReadOnlyList<string> Problems { get; init; } = [];
+}
+
+/// <summary>
+/// What volume discovery found on all disks of one VM: each disk's own volumes, and the LVM logical volumes assembled
+/// from the PVs of all of them.
+/// </summary>
+public sealed record VmLayout
+{
+    /// <summary>Per disk, in the order given: its partitions (or whole-disk volume), warnings and table problems.</summary>
+    public required IReadOnlyList<DiskLayout> Disks { get; init; }
+
+    /// <summary>The LVs of every volume group found (ids `lvm-VG-LV`).</summary>
+    public required IReadOnlyList<Volume> LogicalVolumes { get; init; }
+
+    /// <summary>About volume groups: missing or duplicate PVs, unreadable metadata copies.</summary>
+    public required IReadOnlyList<string> LvmWarnings { get; init; }
+
+    /// <summary>
+    /// All of it as one layout: every disk's volumes, then the LVs; every warning and problem. With one disk this is
+    /// exactly what a single-disk scan reports. Scheme and sector size are the first disk's.
+    /// </summary>
+    public DiskLayout Merge() => new()
+    {
+        Scheme = Disks[0].Scheme,
+        SectorSize = Disks[0].SectorSize,
+        Volumes = [.. Disks.SelectMany(d => d.Volumes), .. LogicalVolumes],
+        Warnings = [.. Disks.Count == 1 ? Disks[0].Warnings : Disks.SelectMany((d, i) => d.Warnings.Select(w => $"d{i + 1}: {w}")), .. LvmWarnings],
+        Problems = [.. Disks.Count == 1 ? Disks[0].Problems : Disks.SelectMany((d, i) => d.Problems.Select(w => $"d{i + 1}: {w}"))],
+    };
 }

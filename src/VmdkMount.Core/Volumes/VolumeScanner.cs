@@ -25,15 +25,56 @@ public static class VolumeScanner
     /// <param name="disk">The flattened disk bytes.</param>
     /// <param name="source">How messages name the disk.</param>
     /// <param name="formats">What volumes can hold and which are mounted (<c>FileSystems.FormatRegistry.Default</c>).</param>
-    public static DiskLayout Scan(IReadAt disk, string source, IVolumeFormats formats) => new Scanner(disk, source, formats).Run();
+    public static DiskLayout Scan(IReadAt disk, string source, IVolumeFormats formats) => ScanAll([(disk, source)], formats).Merge();
 
-    private sealed class Scanner(IReadAt disk, string source, IVolumeFormats formats)
+    /// <summary>
+    /// All disks of one VM: each disk's partitions, then LVM volume groups assembled from the PVs of all of them (PVs
+    /// matched by UUID, so the order of the disks does not matter). With more than one disk, a disk's volume ids carry
+    /// its 1-based position in front (`d1p2`, `d2disk`); with one disk they are exactly what <see cref="Scan(IReadAt, string, IVolumeFormats)"/> gives.
+    /// </summary>
+    public static VmLayout ScanAll(IReadOnlyList<IVirtualDisk> disks, IVolumeFormats formats) =>
+        ScanAll(disks.Select(d => ((IReadAt)d, d.Source)).ToList(), formats);
+
+    /// <inheritdoc cref="ScanAll(IReadOnlyList{IVirtualDisk}, IVolumeFormats)"/>
+    public static VmLayout ScanAll(IReadOnlyList<(IReadAt Disk, string Source)> disks, IVolumeFormats formats)
+    {
+        if (disks.Count == 0) throw new ArgumentException("no disk to scan");
+        var layouts = new List<DiskLayout>();
+        var pvs = new List<PvCandidate>();
+        for (int i = 0; i < disks.Count; i++)
+        {
+            var scanner = new Scanner(disks[i].Disk, disks[i].Source, formats, i + 1, disks.Count == 1 ? "" : $"d{i + 1}");
+            layouts.Add(scanner.Run());
+            pvs.AddRange(scanner.Pvs);
+        }
+        var groups = LvmVolumeGroups.Assemble(pvs, formats, layouts.SelectMany(l => l.Volumes.Select(v => v.Id)));
+        for (int i = 0; i < layouts.Count; i++)
+            layouts[i] = layouts[i] with { Volumes = layouts[i].Volumes.Select(v => groups.PvVolumes.GetValueOrDefault(v, v)).ToList() };
+        return new VmLayout { Disks = layouts, LogicalVolumes = groups.LogicalVolumes, LvmWarnings = groups.Warnings };
+    }
+
+    /// <summary>Probes content, turning an unreadable volume into <see cref="FileSystemKinds.Unknown"/> with the reason.</summary>
+    internal static ProbeResult SafeProbe(IVolumeFormats formats, IReadAt data)
+    {
+        try
+        {
+            return formats.Probe(data);
+        }
+        catch (VmdkMountException e)
+        {
+            return new ProbeResult(FileSystemKinds.Unknown, Detail: $"cannot be read ({e.Message})");
+        }
+    }
+
+    /// <summary>Partitions (or the whole-disk volume) of one disk; the PVs among them are handed on for LVM assembly.</summary>
+    private sealed class Scanner(IReadAt disk, string source, IVolumeFormats formats, int diskNumber, string idPrefix)
     {
         private readonly List<string> _warnings = [];
         private readonly List<string> _problems = [];
         private readonly List<Volume> _volumes = [];
-        private readonly List<(Volume Volume, IReadAt Data)> _pvs = [];
         private int _probed;
+
+        public List<PvCandidate> Pvs { get; } = [];
 
         public DiskLayout Run()
         {
@@ -88,7 +129,6 @@ public static class VolumeScanner
                 AddMbrPartitions(mbr, sectorSize);
             }
             CheckOverlaps();
-            AddLogicalVolumes();
             return new DiskLayout { Scheme = scheme, SectorSize = sectorSize, Volumes = _volumes, Warnings = _warnings, Problems = _problems };
         }
 
@@ -100,7 +140,7 @@ public static class VolumeScanner
             var probe = SafeProbe(disk);
             var v = new Volume
             {
-                Id = "disk", Offset = 0, Size = disk.Length, Scheme = "none", FileSystem = probe.FileSystem,
+                Id = idPrefix + "disk", Offset = 0, Size = disk.Length, Scheme = "none", FileSystem = probe.FileSystem,
                 FileSystemVersion = probe.Version, Label = probe.Label,
                 Mountable = formats.NotMountedReason(probe) is null,
                 Reason = probe.FileSystem == FileSystemKinds.Unknown
@@ -155,9 +195,9 @@ public static class VolumeScanner
                     logicals = ExtendedPartitionChain.Walk(disk, e.StartLba, e.SectorCount, sectorSize, _warnings);
                     continue;
                 }
-                AddMbrPartition($"p{e.Slot}", e.Type, e.Status, e.StartLba, e.SectorCount, sectorSize);
+                AddMbrPartition($"{idPrefix}p{e.Slot}", e.Type, e.Status, e.StartLba, e.SectorCount, sectorSize);
             }
-            foreach (var l in logicals) AddMbrPartition($"p{l.Number}", l.Type, 0, l.StartLba, l.SectorCount, sectorSize);
+            foreach (var l in logicals) AddMbrPartition($"{idPrefix}p{l.Number}", l.Type, 0, l.StartLba, l.SectorCount, sectorSize);
         }
 
         private void AddMbrPartition(string id, byte type, byte status, long startLba, long sectors, int sectorSize)
@@ -175,7 +215,7 @@ public static class VolumeScanner
         {
             foreach (var e in gpt.Entries)
             {
-                string id = $"p{e.Index}";
+                string id = $"{idPrefix}p{e.Index}";
                 string name = e.Name.Length > 0 ? e.Name : PartitionTypes.GptName(e.TypeGuid);
                 if (e.LastLba < e.FirstLba)
                 {
@@ -247,21 +287,12 @@ public static class VolumeScanner
 
         private void Add(Volume v, IReadAt? data)
         {
+            v = v with { Disks = [diskNumber] };
             _volumes.Add(v);
-            if (data is not null && v.FileSystem == FileSystemKinds.LvmPv) _pvs.Add((v, data));
+            if (data is not null && v.FileSystem == FileSystemKinds.LvmPv) Pvs.Add(new PvCandidate(v, data, diskNumber, source));
         }
 
-        private ProbeResult SafeProbe(IReadAt data)
-        {
-            try
-            {
-                return formats.Probe(data);
-            }
-            catch (VmdkMountException e)
-            {
-                return new ProbeResult(FileSystemKinds.Unknown, Detail: $"cannot be read ({e.Message})");
-            }
-        }
+        private ProbeResult SafeProbe(IReadAt data) => VolumeScanner.SafeProbe(formats, data);
 
         private void CheckOverlaps()
         {
@@ -282,112 +313,6 @@ public static class VolumeScanner
                 if (reach is null || v.Offset + v.Size > reach.Offset + reach.Size) reach = v;
             }
             if (reported > MaxOverlapWarnings) _warnings.Add($"{reported - MaxOverlapWarnings} more overlaps not listed");
-        }
-
-        /// <summary>Reads every PV's label and metadata, groups them by VG, and lists each visible LV as a volume.</summary>
-        private void AddLogicalVolumes()
-        {
-            if (_pvs.Count == 0) return;
-            var found = new List<(int Index, Lvm2Label Label, Lvm2VolumeGroup Vg, IReadAt Data, long DiskOffset)>();
-            for (int i = 0; i < _pvs.Count; i++)
-            {
-                var (pvVolume, data) = _pvs[i];
-                string where = $"{source}:{pvVolume.Id}";
-                try
-                {
-                    var label = Lvm2Label.Read(data, where);
-                    Lvm2VolumeGroup? best = null;
-                    var problems = new List<string>();
-                    foreach (var area in label.MetadataAreas.Take(4))
-                    {
-                        try
-                        {
-                            var vg = Lvm2VolumeGroup.FromMetadata(Lvm2MetadataParser.Parse(Lvm2MetadataArea.ReadText(data, area, where), where), where);
-                            if (best is null || vg.Seqno > best.Seqno) best = vg;
-                        }
-                        catch (VmdkMountException e) { problems.Add(e.Message); }
-                    }
-                    if (best is null)
-                    {
-                        string why = label.MetadataAreas.Count == 0 ? "the PV has no metadata area" : string.Join("; ", problems);
-                        Replace(pvVolume, pvVolume with { Reason = $"LVM2 physical volume whose metadata cannot be read: {why}", Damaged = true });
-                        continue;
-                    }
-                    if (problems.Count > 0) _warnings.Add($"{pvVolume.Id}: one LVM2 metadata copy is damaged ({string.Join("; ", problems)}); another copy is used");
-                    found.Add((i, label, best, data, pvVolume.Offset));
-                    Replace(pvVolume, pvVolume with
-                    {
-                        Reason = $"LVM2 physical volume of volume group '{best.Name}' (its logical volumes are listed as lvm-{best.Name}-*)",
-                    });
-                }
-                catch (VmdkMountException e)
-                {
-                    Replace(pvVolume, pvVolume with { Reason = $"LVM2 physical volume whose label cannot be read: {e.Message}", Damaged = true });
-                }
-            }
-
-            foreach (var group in found.GroupBy(f => f.Vg.Id.Length > 0 ? f.Vg.Id : f.Vg.Name))
-            {
-                var vg = group.MaxBy(f => f.Vg.Seqno).Vg;
-                var pvData = new Dictionary<string, IReadAt>();
-                var pvOffsets = new Dictionary<IReadAt, long>(ReferenceEqualityComparer.Instance);
-                foreach (var pv in vg.PhysicalVolumes)
-                {
-                    var match = group.FirstOrDefault(f => f.Label.PvUuid == pv.Uuid);
-                    if (match.Data is null)
-                    {
-                        _warnings.Add($"volume group '{vg.Name}': PV {pv.Name} ({pv.Uuid}) is not on this disk; volume groups spanning several disks are not assembled yet");
-                        continue;
-                    }
-                    pvData[pv.Name] = match.Data;
-                    pvOffsets[match.Data] = match.DiskOffset;
-                }
-                foreach (var lv in vg.LogicalVolumes.Where(l => l.Visible))
-                {
-                    var volume = LogicalVolume(vg, lv, pvData, pvOffsets);
-                    if (_volumes.Any(v => v.Id == volume.Id))
-                    {
-                        string unique = volume.Id;
-                        for (int n = 2; _volumes.Any(v => v.Id == unique); n++) unique = $"{volume.Id}-{n}";
-                        _warnings.Add($"two volume groups named '{vg.Name}' hold an LV '{lv.Name}'; the second is listed as {unique}");
-                        volume = volume with { Id = unique };
-                    }
-                    _volumes.Add(volume);
-                }
-            }
-        }
-
-        private Volume LogicalVolume(Lvm2VolumeGroup vg, Lvm2LogicalVolume lv, Dictionary<string, IReadAt> pvData, Dictionary<IReadAt, long> pvOffsets)
-        {
-            string id = $"lvm-{vg.Name}-{lv.Name}";
-            string where = $"{source}:{id}";
-            string type = lv.Segments.Any(s => s.Type is not ("striped" or "linear")) ? string.Join(",", lv.Segments.Select(s => s.Type).Distinct())
-                : lv.Segments.Any(s => s.Stripes.Count > 1) ? "striped" : "linear";
-            long size = lv.ExtentCount * vg.ExtentSizeBytes;
-            try
-            {
-                var view = new Lvm2LogicalVolumeView(vg, lv, pvData, where);
-                long offset = view.FirstPv is not null && pvOffsets.TryGetValue(view.FirstPv, out long pvAt) ? pvAt + view.FirstPvOffset : 0;
-                var probe = SafeProbe(view);
-                string? reason = formats.NotMountedReason(probe);
-                return new Volume
-                {
-                    Id = id, Offset = offset, Size = view.Length, Scheme = "lvm", PartitionType = type, PartitionName = $"{vg.Name}/{lv.Name}",
-                    FileSystem = probe.FileSystem, FileSystemVersion = probe.Version, Label = probe.Label,
-                    Mountable = reason is null, Reason = reason, Data = view,
-                };
-            }
-            catch (Exception e) when (e is VmdkMountException or OverflowException)
-            {
-                string reason = e is UnsupportedFeatureException u ? $"not supported: {u.Feature}" : $"logical volume cannot be mapped: {e.Message}";
-                return Unreadable(id, "lvm", type, $"{vg.Name}/{lv.Name}", 0, size, reason, damaged: e is not UnsupportedFeatureException);
-            }
-        }
-
-        private void Replace(Volume old, Volume replacement)
-        {
-            int i = _volumes.IndexOf(old);
-            if (i >= 0) _volumes[i] = replacement;
         }
     }
 }

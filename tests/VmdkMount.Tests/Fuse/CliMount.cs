@@ -10,11 +10,17 @@ namespace VmdkMount.Tests.Fuse;
 public sealed class CliMount : IDisposable
 {
     public CliMount(string disk, string mountPoint, string stateDir, params string[] extra)
+        : this([disk], mountPoint, stateDir, extra)
+    {
+    }
+
+    /// <summary>`vmdkmount mount DISK [DISK...] MOUNTPOINT`: several disks of one VM.</summary>
+    public CliMount(IReadOnlyList<string> disks, string mountPoint, string stateDir, params string[] extra)
     {
         MountPoint = mountPoint;
         StateDir = stateDir;
         Directory.CreateDirectory(mountPoint);
-        var r = OurCli.Run(["mount", disk, mountPoint, "--state-dir", stateDir, .. extra], timeout: TimeSpan.FromMinutes(2));
+        var r = OurCli.Run(["mount", .. disks, mountPoint, "--state-dir", stateDir, .. extra], timeout: TimeSpan.FromMinutes(2));
         Output = r.StdOut + r.StdErr;
         if (r.ExitCode != 0 || MountTable.Find(mountPoint) is null)
             throw new InvalidOperationException($"mount failed ({r.ExitCode}): {Output}");

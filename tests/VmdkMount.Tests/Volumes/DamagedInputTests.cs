@@ -428,7 +428,7 @@ public class DamagedInputTests
     }
 
     [Fact]
-    public void Lvm_lv_on_a_pv_of_another_disk_is_listed_with_the_multi_disk_reason_and_hidden_lvs_are_not_listed()
+    public void Lvm_lv_on_a_pv_of_another_disk_is_listed_with_the_missing_pv_reason_and_hidden_lvs_are_not_listed()
     {
         var disk = LvmDisk();
         RewriteMetadata(disk, t => t
@@ -437,8 +437,8 @@ public class DamagedInputTests
         var layout = Scan(disk);
         var lv = layout.Volumes.Single(v => v.Id == "lvm-vgvolc-whole");
         Assert.False(lv.Mountable);
-        Assert.Contains("volume groups spanning several disks are not read yet", lv.Reason);
-        Assert.Contains(layout.Warnings, w => w.Contains("PV pv1 (AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA) is not on this disk"));
+        Assert.Equal("volume group 'vgvolc' is incomplete: the LV lies partly on PV pv1 (AAAAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAAAA), which is on none of the disks given", lv.Reason);
+        Assert.Contains(layout.Warnings, w => w.Contains("volume group 'vgvolc' is incomplete: PV pv1 (AAAAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAAAA) is on none of the disks given"));
 
         disk = LvmDisk();
         RewriteMetadata(disk, t => t.Replace("\"VISIBLE\"", "\"NOTSHOWN\""));

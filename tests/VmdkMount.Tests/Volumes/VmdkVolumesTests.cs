@@ -20,6 +20,7 @@ public class VmdkVolumesTests
         Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
         var node = JsonNode.Parse(r.StdOut)!;
         node["disk"]!.AsObject().Remove("source");
+        foreach (var disk in node["disks"]!.AsArray()) disk!.AsObject().Remove("source");
         return node;
     }
 
