@@ -12,6 +12,8 @@ PACKAGES=(
   nbdkit gnutls-bin openssl
 )
 if [ "${1:-}" = "--runtime" ]; then PACKAGES=(fuse3 libfuse3-3); fi
+# install/package.sh: Native AOT links with gcc; dpkg-deb builds the package
+if [ "${1:-}" = "--package" ]; then PACKAGES=(fuse3 libfuse3-3 gcc libc6-dev dpkg); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

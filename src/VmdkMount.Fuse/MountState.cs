@@ -54,7 +54,7 @@ public sealed class MountState(string directory)
     {
         string path = RecordPath(record.MountPoint);
         string tmp = path + ".tmp";
-        File.WriteAllText(tmp, JsonSerializer.Serialize(record));
+        File.WriteAllText(tmp, JsonSerializer.Serialize(record, MountStateJson.Default.MountRecord));
         File.Move(tmp, path, overwrite: true);
     }
 
@@ -102,7 +102,7 @@ public sealed class MountState(string directory)
     {
         try
         {
-            return JsonSerializer.Deserialize<MountRecord>(File.ReadAllText(path));
+            return JsonSerializer.Deserialize(File.ReadAllText(path), MountStateJson.Default.MountRecord);
         }
         catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
         {
@@ -110,3 +110,7 @@ public sealed class MountState(string directory)
         }
     }
 }
+
+/// <summary>Source-generated JSON for mount records: no reflection, so it works trimmed and AOT-compiled.</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(MountRecord))]
+internal sealed partial class MountStateJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -42,7 +42,7 @@ internal static class CheckCommand
                 {
                     var problems = link.Check();
                     count += problems.Count;
-                    links.Add(new JsonObject
+                    links.Add((JsonNode)new JsonObject
                     {
                         ["file"] = link.Path,
                         ["problems"] = Strings(problems),
@@ -108,7 +108,7 @@ internal static class CheckCommand
         {
             var (json, problems) = CheckVolume(d, vol, maxEntries);
             count += problems;
-            volumes.Add(json);
+            volumes.Add((JsonNode)json);
         }
         return new ContentReport(layout.Scheme, partitionProblems, volumes, count);
     }

@@ -33,7 +33,7 @@ internal static class InfoCommand
                 var extents = new JsonArray();
                 foreach (var e in link.Extents)
                 {
-                    extents.Add(new JsonObject
+                    extents.Add((JsonNode)new JsonObject
                     {
                         ["access"] = e.Line is null ? "RW" : e.Line.Access switch { ExtentAccess.ReadOnly => "RDONLY", ExtentAccess.NoAccess => "NOACCESS", _ => "RW" },
                         ["sectors"] = e.Extent.Length / 512,
@@ -43,7 +43,7 @@ internal static class InfoCommand
                         ["start"] = e.Start,
                     });
                 }
-                chain.Add(new JsonObject
+                chain.Add((JsonNode)new JsonObject
                 {
                     ["file"] = link.Path,
                     ["kind"] = link.Kind,
@@ -64,7 +64,7 @@ internal static class InfoCommand
             // An NBD export answers block status: what it holds is what its allocation map says.
             bool remote = ILayeredDisk.Innermost(d) is Core.Transports.Nbd.NbdDisk;
             long allocated = remote ? d.QueryAllocated(0, d.Length).Sum(r => r.Length) : d.Length;
-            chain.Add(new JsonObject { ["file"] = d.Source, ["kind"] = remote ? "NBD export" : "raw image", ["capacity"] = d.Length, ["allocatedBytes"] = allocated });
+            chain.Add((JsonNode)new JsonObject { ["file"] = d.Source, ["kind"] = remote ? "NBD export" : "raw image", ["capacity"] = d.Length, ["allocatedBytes"] = allocated });
         }
         return new JsonObject
         {

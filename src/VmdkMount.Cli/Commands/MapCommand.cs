@@ -22,7 +22,7 @@ internal static class MapCommand
             foreach (var r in Runs(d))
             {
                 total += r.Length;
-                if (asJson) ranges.Add(new JsonObject { ["offset"] = r.Offset, ["length"] = r.Length, ["link"] = r.Link });
+                if (asJson) ranges.Add((JsonNode)new JsonObject { ["offset"] = r.Offset, ["length"] = r.Length, ["link"] = r.Link });
                 else Console.WriteLine($"{r.Offset,20} {r.Length,20} {r.Offset + r.Length,20}  {r.Link}");
             }
             if (asJson)

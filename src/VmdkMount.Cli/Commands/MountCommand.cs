@@ -171,7 +171,7 @@ internal static class MountCommand
         string ready = Path.Combine(state.Directory, $"ready-{Guid.NewGuid():N}");
         string log = state.LogPath(mnt);
         File.WriteAllText(log, "");
-        var psi = new ProcessStartInfo("setsid")
+        var psi = new ProcessStartInfo(Setsid())
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -180,7 +180,8 @@ internal static class MountCommand
         };
         psi.ArgumentList.Add("--wait");
         psi.ArgumentList.Add(Environment.ProcessPath!);
-        if (IsDotnetHost()) psi.ArgumentList.Add(typeof(MountCommand).Assembly.Location);
+        // under `dotnet vmdkmount.dll` the child needs the assembly; a native build is its own executable
+        if (IsDotnetHost()) psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, typeof(MountCommand).Assembly.GetName().Name + ".dll"));
         foreach (var a in Environment.GetCommandLineArgs().Skip(1)) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add(ForegroundFlag);
         psi.ArgumentList.Add(ReadyFileFlag);
@@ -226,6 +227,14 @@ internal static class MountCommand
     {
         try { return File.ReadAllText(path); }
         catch (IOException) { return ""; }
+    }
+
+    /// <summary>setsid(1) from PATH, else where util-linux puts it: mount(8) may run its helpers without a PATH.</summary>
+    private static string Setsid()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Append("/usr/bin").Append("/bin"))
+            if (File.Exists(Path.Combine(dir, "setsid"))) return Path.Combine(dir, "setsid");
+        throw new IOException("cannot start the mount process: setsid (util-linux) not found");
     }
 
     private static bool IsDotnetHost() =>
