@@ -1,4 +1,5 @@
 using System.Text.Json;
+using VmdkMount.Fuse;
 using VmdkMount.Tests.Fuse;
 using VmdkMount.Tests.Infrastructure;
 
