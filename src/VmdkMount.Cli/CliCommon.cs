@@ -46,6 +46,7 @@ internal static class CliCommon
 
     public const string AllowOutsideExtentsFlag = "--allow-outside-extents";
     public const string ConfineFlag = "--confine";
+    public const string RecoverFlag = "--recover-truncated";
     public const string TimeoutFlag = "--timeout", RetriesFlag = "--retries", ConnectionsFlag = "--connections", MaxRequestFlag = "--max-request", ThumbprintFlag = "--thumbprint", CaFlag = "--ca";
 
     public static DiskOpenOptions DiskOptions(ParseResult p, Option<bool> ignoreCid, Option<bool> rawInput) => new()
@@ -53,6 +54,7 @@ internal static class CliCommon
         IgnoreCidMismatch = p.GetValue(ignoreCid),
         Raw = p.GetValue(rawInput),
         AllowOutsideExtents = ValueOf<bool>(p, AllowOutsideExtentsFlag),
+        RecoverTruncatedStreams = ValueOf<bool>(p, RecoverFlag),
         ConfineTo = ValueOf<string?>(p, ConfineFlag),
         Remote = RemoteOptions(p),
     };
@@ -77,6 +79,7 @@ internal static class CliCommon
         foreach (var command in root.Subcommands)
         {
             if (!command.Options.Any(o => o.Name == "--raw-input")) continue;
+            if (!command.Options.Any(o => o.Name == RecoverFlag)) command.Options.Add(Commands.RecoverOption.Create());
             command.Options.Add(new Option<bool>(AllowOutsideExtentsFlag)
             {
                 Description = "let a descriptor name extent files outside its own folder (absolute paths, .., links out of it)",
@@ -122,37 +125,22 @@ internal static class CliCommon
     private static T? ValueOf<T>(ParseResult p, string name) =>
         p.CommandResult.Command.Options.OfType<Option<T>>().FirstOrDefault(o => o.Name == name) is { } option ? p.GetValue(option) : default;
 
-    /// <summary>Runs a command body; expected errors become one stderr line and exit code 2, an engine bug exit code 1.</summary>
+    /// <summary>Runs a command body; expected errors become one stderr line (and a JSON error with --json) and exit code 2, an engine bug exit code 1.</summary>
     public static int Run(Func<int> body)
     {
         try
         {
             return body();
         }
-        catch (PathNotFoundException e)
-        {
-            Console.Error.WriteLine($"vmdkmount: {e.Message}");
-            return ExitCodes.Usage;
-        }
-        catch (VmdkMountException e)
-        {
-            Console.Error.WriteLine($"vmdkmount: {e.Message}");
-            return ExitCodes.Usage;
-        }
         catch (ContractViolationException e)
         {
             // A bug in VmdkMount rather than the user's mistake: the operation failed (1), it was not bad usage (2).
-            Console.Error.WriteLine($"vmdkmount: internal error: {e.Message}");
+            CliErrors.Report(e, "internal error: ");
             return ExitCodes.Problems;
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is VmdkMountException or ArgumentException or IOException)
         {
-            Console.Error.WriteLine($"vmdkmount: {e.Message}");
-            return ExitCodes.Usage;
-        }
-        catch (IOException e)
-        {
-            Console.Error.WriteLine($"vmdkmount: {e.Message}");
+            CliErrors.Report(e);
             return ExitCodes.Usage;
         }
     }

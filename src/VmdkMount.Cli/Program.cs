@@ -12,10 +12,12 @@ public static class Program
         DiagnosticWriter.Install();
         var root = BuildRoot();
         var parse = root.Parse(args);
+        CliErrors.Json = args.Contains("--json", StringComparer.Ordinal);
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors) Console.Error.WriteLine($"vmdkmount: {e.Message}");
-            Console.Error.WriteLine("Try 'vmdkmount --help'.");
+            string command = parse.CommandResult.Command is RootCommand ? "" : " " + parse.CommandResult.Command.Name;
+            var messages = parse.Errors.Select(e => UsageMessages.Humanize(e.Message)).ToList();
+            CliErrors.Report(string.Join("; ", messages), "usage", $"try 'vmdkmount{command} --help'");
             return ExitCodes.Usage;
         }
         return parse.Invoke();
@@ -36,6 +38,7 @@ public static class Program
         root.Subcommands.Add(UnmountCommand.Create());
         root.Subcommands.Add(CleanupCommand.Create());
         CliCommon.AddChainFileOptions(root);
+        CommandExamples.AddTo(root);
         return root;
     }
 }

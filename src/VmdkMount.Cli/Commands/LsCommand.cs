@@ -21,13 +21,17 @@ internal static class LsCommand
         var longOpt = new Option<bool>("-l") { Description = "long listing: type and mode, links, size, mtime, name -> target" };
         var recursive = new Option<bool>("-R", "--recursive") { Description = "every descendant, depth first" };
         var json = CliCommon.JsonOption();
-        var command = new Command("ls", "list a directory (or describe one file) inside a volume");
+        var command = new Command("ls", "list a directory (or describe one file) inside a volume; without VOL:/path, the volumes");
         access.AddTo(command);
+        access.Path.Arity = ArgumentArity.ZeroOrOne;
         command.Options.Add(longOpt);
         command.Options.Add(recursive);
         command.Options.Add(json);
         command.SetAction(p => CliCommon.Run(() =>
         {
+            if (p.GetValue(access.Path) is null)
+                return VolumesCommand.List(CliCommon.Disks([p.GetValue(access.Disk)!], p.GetValue(access.MoreDisks)),
+                    CliCommon.DiskOptions(p, access.IgnoreCid, access.RawInput), p.GetValue(json));
             using var target = access.Open(p, followLastSymlink: true);
             var lister = new Lister(target.Tree, p.GetValue(longOpt), p.GetValue(recursive), p.GetValue(json))
             {

@@ -11,7 +11,7 @@ internal static class MapCommand
     public static Command Create()
     {
         var options = new DiskCommandOptions();
-        var command = options.CreateCommand("map", "allocated ranges of the flattened disk (QueryAllocatedBlocks)");
+        var command = options.CreateCommand("map", "the ranges of the flattened disk that hold data, and which link of the chain holds each");
         command.SetAction(p => CliCommon.Run(() =>
         {
             using var d = options.OpenDisk(p);

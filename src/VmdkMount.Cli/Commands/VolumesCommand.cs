@@ -28,16 +28,20 @@ internal static class VolumesCommand
             disks, moreDisks, json, ignoreCid, rawInput,
         };
         command.SetAction(p => CliCommon.Run(() =>
-        {
-            var sources = CliCommon.Disks(p.GetValue(disks)!, p.GetValue(moreDisks));
-            var options = CliCommon.DiskOptions(p, ignoreCid, rawInput);
+            List(CliCommon.Disks(p.GetValue(disks)!, p.GetValue(moreDisks)), CliCommon.DiskOptions(p, ignoreCid, rawInput), p.GetValue(json))));
+        return command;
+    }
+
+    /// <summary>The listing of `volumes` (also what `ls DISK` without a path shows).</summary>
+    public static int List(IReadOnlyList<string> sources, DiskOpenOptions options, bool asJson)
+    {
             var opened = new List<IVirtualDisk>();
             try
             {
                 foreach (var source in sources) opened.Add(DiskOpener.Open(source, options));
                 var vm = VolumeScanner.ScanAll(opened, FormatRegistry.Default);
                 var layout = vm.Merge();
-                if (p.GetValue(json)) WriteJson(opened, vm, layout);
+                if (asJson) WriteJson(opened, vm, layout);
                 else WriteTable(opened, vm, layout);
                 foreach (var w in layout.Warnings) Console.Error.WriteLine($"vmdkmount: warning: {w}");
                 return ExitCodes.Ok;
@@ -46,8 +50,6 @@ internal static class VolumesCommand
             {
                 foreach (var d in opened) d.Dispose();
             }
-        }));
-        return command;
     }
 
     /// <summary>`disk` stays the first disk (as with one); `disks` lists every disk given, `disks` of a volume where it lies.</summary>

@@ -8,4 +8,7 @@ namespace VmdkMount.Core.Errors;
 public abstract class VmdkMountException : Exception
 {
     protected VmdkMountException(string message, Exception? inner = null) : base(message, inner) { }
+
+    /// <summary>What the user can do about it, where the engine knows (an option to try): shown after the message.</summary>
+    public string? Hint { get; internal set; }
 }

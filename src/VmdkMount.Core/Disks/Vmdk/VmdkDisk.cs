@@ -74,7 +74,17 @@ public sealed class VmdkDisk : IDiskChain
         var locator = new ParentLocator(store);
         try
         {
-            var link = VmdkLinkOpener.Open(full, store, options.RecoverTruncatedStreams, rules, options.Cache);
+            VmdkLink link;
+            try
+            {
+                link = VmdkLinkOpener.Open(full, store, options.RecoverTruncatedStreams, rules, options.Cache);
+            }
+            catch (CorruptDataException e) when (e.Problem.StartsWith("not a VMDK", StringComparison.Ordinal) && e.Hint is null)
+            {
+                // only for DISK itself: a parent that is no VMDK is a broken chain, not a raw image given by mistake
+                e.Hint = "if DISK is a raw disk image (dd, qemu-img -O raw), add --raw-input";
+                throw;
+            }
             links.Add(link);
             seen.Add(store.Identity(full));
             while (link.HasParent)
