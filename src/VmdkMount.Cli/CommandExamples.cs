@@ -49,6 +49,12 @@ internal static class CommandExamples
             "vmdkmount extract /backups/vm1/disk-000042.vmdk p2:/Users/alice/Documents/invoice.xlsx /tmp/restore/",
             "vmdkmount extract /backups/vm1/disk-000042.vmdk p3:/etc /tmp/restore/etc -q",
         ],
+        ["find"] =
+        [
+            "vmdkmount find /backups/vm1/disk-000042.vmdk --iname 'invoice*.xlsx'",
+            "vmdkmount find /backups/vm1/disk-000042.vmdk p2:/Users --newer 7d --type f --size +1M",
+            "vmdkmount find /backups/vm1/disk-000042.vmdk --name '*.docx' -0 | xargs -0 -n1 echo",
+        ],
         ["mount"] =
         [
             "vmdkmount mount /backups/vm1/disk-000042.vmdk /mnt/restore && ls /mnt/restore/p2",

@@ -34,6 +34,7 @@ public static class Program
         root.Subcommands.Add(LsCommand.Create());
         root.Subcommands.Add(CatCommand.Create());
         root.Subcommands.Add(ExtractCommand.Create());
+        root.Subcommands.Add(FindCommand.Create());
         root.Subcommands.Add(MountCommand.Create());
         root.Subcommands.Add(UnmountCommand.Create());
         root.Subcommands.Add(CleanupCommand.Create());
