@@ -115,7 +115,8 @@ public sealed partial class XfsCorruptionTests : IDisposable
         string img = Copy();
         long ino = Ino(img, "/frag_btree.bin");
         var ptrs = XfsImages.XfsDb(img, $"inode {ino}", "print u3.bmbt.ptrs");
-        var first = Regex.Match(ptrs, @"1:(\d+)").Groups[1].Value;
+        var first = Regex.Match(ptrs, @"ptrs\[1-\d+\] = 1:(\d+)").Groups[1].Value;
+        Assert.NotEmpty(first);
         Tool.Run("xfs_db", "-x", "-c", $"inode {ino}", "-c", $"write u3.bmbt.ptrs[2] {first}", img);
         ReadUnchanged(img, fs =>
         {
@@ -131,7 +132,9 @@ public sealed partial class XfsCorruptionTests : IDisposable
         string img = Copy("v5_1k");
         long ino = Ino(img, "/frag_btree.bin");
         var root = XfsImages.XfsDb(img, $"inode {ino}", "print u3.bmbt.ptrs");
-        string child = Regex.Match(root, @"1:(\d+)").Groups[1].Value;
+        // one pointer prints as "ptrs[1] = N", several as "ptrs[1-4] = 1:N 2:M ..."
+        string child = Regex.Match(root, @"ptrs\[1(?:-\d+)?\] = (?:1:)?(\d+)").Groups[1].Value;
+        Assert.NotEmpty(child);
         // the level-1 node's first pointer aimed at the level-1 node itself: a loop one level down
         Tool.Run("xfs_db", "-x", "-c", $"fsblock {child}", "-c", "type bmapbtd", "-c", $"write ptrs[1] {child}", img);
         ReadUnchanged(img, fs =>
