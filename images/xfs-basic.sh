@@ -8,6 +8,7 @@
 #                remote symlinks, devices, FIFO, socket, hard links, times past 2038 and before 1970, odd names
 #   v5_1k        -b size=1024 (directory blocks of 4 KiB = 4 fs blocks), 2-level BMBT, same population
 #   v5_dir16k    -n size=16384 -i size=2048 -d agcount=7
+#   v5_big       one sparse file of 6 GiB with data at 0, across 4 GiB and at the end
 #   v5_dirty     v5_4k's mkfs, files written, then the log left dirty (xfs_io shutdown)
 #   v4           -m crc=0 (prototype), v4_512: -m crc=0 -b size=512 -n ftype=0 (prototype)
 #   v5_64k       -b size=65536 (prototype)
@@ -36,7 +37,7 @@ populate() { # DIR: the kernel-written tree every v5 image holds
     for i in $(seq 1 3 150); do rm holes/h_$i; done
     echo "deep file" > deep/a/b/leaf.txt
     truncate -s 20M sparse.bin; printf MIDDLE | dd of=sparse.bin bs=1 seek=10485760 conv=notrunc status=none
-    truncate -s 3G huge_sparse.bin; printf TAIL | dd of=huge_sparse.bin bs=1 seek=$((3*2**30-4)) conv=notrunc status=none
+    truncate -s 48M huge_sparse.bin; printf TAIL | dd of=huge_sparse.bin bs=1 seek=$((48*2**20-4)) conv=notrunc status=none
     head -c 1048576 /dev/urandom > contig_1m
     fallocate -l 1M prealloc.bin; printf 'written in the middle' | dd of=prealloc.bin bs=1 seek=300000 conv=notrunc status=none
     printf head > prealloc_keepsize.bin; fallocate -n -o 64K -l 1M prealloc_keepsize.bin
@@ -79,6 +80,16 @@ kernel_image() { # NAME SIZE MKFS-OPTIONS...: mkfs, populate through the kernel,
 kernel_image v5_4k 300M
 kernel_image v5_1k 300M -b size=1024
 kernel_image v5_dir16k 300M -n size=16384 -i size=2048 -d agcount=7
+
+# file offsets past 4 GiB (not in the trees above: the oracle hashes every byte of every file, holes too)
+truncate -s 300M "$out/v5_big.img"
+mkfs.xfs --unsupported -f -q -L v5_big "$out/v5_big.img" 2>/dev/null
+mount -o loop "$out/v5_big.img" "$mnt"
+truncate -s $((6*2**30 + 5)) "$mnt/over4g.bin"
+printf START | dd of="$mnt/over4g.bin" bs=1 conv=notrunc status=none
+printf ACROSS4G | dd of="$mnt/over4g.bin" bs=1 seek=$((4*2**30 - 4)) conv=notrunc status=none
+printf TAIL | dd of="$mnt/over4g.bin" bs=1 seek=$((6*2**30 + 1)) conv=notrunc status=none
+umount "$mnt"
 
 # a dirty log: written, synced, the filesystem shut down without checkpointing, then unmounted
 truncate -s 300M "$out/v5_dirty.img"
