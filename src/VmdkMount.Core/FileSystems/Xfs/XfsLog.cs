@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using VmdkMount.Core.Errors;
 
@@ -56,8 +57,7 @@ internal static class XfsLog
         else if (first == last) { head = n; stop = last - 1; }
         else { head = FirstWith(0, n - 1, c => c == last, bb, Cycle); stop = last; }
         // out-of-order writes: the true head is the first block of the pass being written that is still stale
-        for (long b = Math.Max(0, head - OutOfOrderBBs); b < head; b++)
-            if (Cycle(b, bb) == stop) { head = b; break; }
+        head = FirstStale(vol, start, Math.Max(0, head - OutOfOrderBBs), head, stop);
         head %= n;
         long r = HeaderBefore(head, n, bb, vol, start);
         if (r < 0) return State.Unknown;
@@ -75,6 +75,34 @@ internal static class XfsLog
         if (ops != 1) return State.Dirty;
         vol.ReadExactly(start + (r + hdrBBs) % n * BB, bb, "log");
         return (bb[OpFlagsOffset] & OpUnmount) != 0 ? State.Clean : State.Dirty;
+    }
+
+    /// <summary>The first block in [from, to) stamped with cycle <paramref name="stop"/>, else <paramref name="to"/>; read 64 KiB at a time.</summary>
+    private static long FirstStale(XfsVolume vol, long start, long from, long to, uint stop)
+    {
+        const int ChunkBBs = 128;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkBBs * BB);
+        try
+        {
+            for (long b = from; b < to; b += ChunkBBs)
+            {
+                int n = (int)Math.Min(ChunkBBs, to - b);
+                var chunk = buffer.AsSpan(0, n * BB);
+                vol.ReadExactly(start + b * BB, chunk, "log");
+                for (int i = 0; i < n; i++)
+                {
+                    var one = chunk.Slice(i * BB, BB);
+                    uint first = BinaryPrimitives.ReadUInt32BigEndian(one);
+                    uint cycle = first == RecordMagic ? BinaryPrimitives.ReadUInt32BigEndian(one[CycleInHeaderOffset..]) : first;
+                    if (cycle == stop) return b + i;
+                }
+            }
+            return to;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>First block in [lo, hi] whose cycle satisfies <paramref name="isNew"/>, given that every block from it on does.</summary>
