@@ -123,7 +123,7 @@ public class FormatRegistryTests
         var kinds = FormatRegistry.Default.Formats.SelectMany(f => f.Kinds).ToList();
         Assert.Equal(contract.Order(), kinds.Order());
         Assert.Null(FormatRegistry.Default.Find("unknown"));
-        Assert.Equal(["exfat", "ext2", "ext3", "ext4", "fat12", "fat16", "fat32", "ntfs"],
+        Assert.Equal(["exfat", "ext2", "ext3", "ext4", "fat12", "fat16", "fat32", "ntfs", "xfs"],
             FormatRegistry.Default.Formats.Where(f => f.Open is not null).SelectMany(f => f.Kinds).Order());
     }
 
