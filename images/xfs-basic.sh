@@ -12,6 +12,7 @@
 #   v5_dirty     v5_4k's mkfs, files written, then the log left dirty (xfs_io shutdown)
 #   v4           -m crc=0 (prototype), v4_512: -m crc=0 -b size=512 -n ftype=0 (prototype)
 #   v5_64k       -b size=65536 (prototype)
+#   ci           -n version=ci: ASCII case-insensitive names (prototype)
 #   v5_4k.vmdk   v5_4k wrapped by qemu-img (monolithicSparse)
 # Usage: images/xfs-basic.sh OUTDIR   (root: loop mounts, mknod)
 set -euo pipefail
@@ -143,7 +144,8 @@ proto_image() { # NAME SIZE PROTO MKFS-OPTIONS...
 proto_image v4 300M "$work/tree.proto" -m crc=0
 proto_image v4_512 300M "$work/tree.proto" -m crc=0 -b size=512 -n ftype=0
 proto_image v5_64k 600M "$work/tree_v5.proto" -b size=65536
+proto_image ci 300M "$work/tree_v5.proto" -n version=ci
 mkdir -p "$out/src"; cp -a "$src/." "$out/src/"
 
 qemu-img convert -f raw -O vmdk "$out/v5_4k.img" "$out/v5_4k.vmdk"
-for i in v5_4k v5_1k v5_dir16k v4 v4_512 v5_64k; do xfs_repair -n "$out/$i.img" >/dev/null 2>&1 || { echo "xfs_repair -n $i failed" >&2; exit 1; }; done
+for i in v5_4k v5_1k v5_dir16k v4 v4_512 v5_64k ci; do xfs_repair -n "$out/$i.img" >/dev/null 2>&1 || { echo "xfs_repair -n $i failed" >&2; exit 1; }; done
