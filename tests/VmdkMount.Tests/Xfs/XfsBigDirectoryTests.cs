@@ -5,7 +5,7 @@ using VmdkMount.Tests.Infrastructure;
 namespace VmdkMount.Tests.Xfs;
 
 /// <summary>
-/// A 100,000-entry directory (images/xfs-bigdir.sh): node form with a B+tree data fork, shown so by xfs_db; listed
+/// The large shapes of images/xfs-bigdir.sh. A 100,000-entry directory: node form with a B+tree data fork, shown so by xfs_db; listed
 /// exactly as xfs_db lists it (name and inode), and every name found again through the hash index by a reader that
 /// never listed it.
 /// </summary>
@@ -41,6 +41,24 @@ public partial class XfsBigDirectoryTests
             Assert.Null(fresh.Lookup(dirId, "big_directory_entry_number_100001"));
             Assert.Null(fresh.Lookup(dirId, "big_directory_entry_number_0"));
             Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), $"100,000 lookups took {sw.Elapsed}");
+        }
+    }
+
+    /// <summary>Inode numbers above 2^32 (AGs 2 and 3 of a 3 TiB volume): the root's short form holds 8-byte numbers.</summary>
+    [Fact]
+    public void Inode_numbers_above_2_pow_32_match_the_kernel_mount()
+    {
+        string img = Path.Combine(TestImages.Get("xfs-bigdir"), "inode64.img");
+        Assert.Contains("i8count = 2", XfsImages.XfsDb(img, "inode 128", "print u3.sfdir3.hdr.i8count"));
+        var expected = Ext.ExtOracle.FromKernel(img);
+        var (disk, fs) = XfsImages.Open(img);
+        using (disk)
+        using (fs)
+        {
+            Ext.ExtOracle.AssertSame(expected, Ext.ExtOracle.FromReader(fs));
+            Assert.Contains(fs.List(fs.RootId), e => e.Node.Id > uint.MaxValue);
+            Assert.True(XfsImages.Ino(fs, "/d/file") > uint.MaxValue);
+            Assert.Empty(fs.Warnings);
         }
     }
 

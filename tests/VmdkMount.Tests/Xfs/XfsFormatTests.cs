@@ -87,6 +87,33 @@ public class XfsFormatTests
         }
     }
 
+    /// <summary>Names that are not plain UTF-8, or hold `%XX`, are found by the escaped form the listing shows, and only by it.</summary>
+    [Fact]
+    public void Escaped_names_are_looked_up_by_their_shown_form()
+    {
+        string img = XfsImages.Image("v5_4k");
+        var (disk, fs) = XfsImages.Open(img);
+        Dictionary<string, long> root;
+        using (disk)
+        using (fs)
+        {
+            Assert.Equal("extents", XfsImages.ForkFormat(img, fs.RootId)); // a block directory: lookups below are hashed
+            root = fs.List(fs.RootId).ToDictionary(e => e.Name, e => e.Node.Id);
+        }
+        Assert.Contains("bad%FF%FE.bin", root.Keys);
+        Assert.Contains("100%2525real", root.Keys);
+        Assert.Contains("ünïcödé_日本語.txt", root.Keys);
+        var (disk2, fresh) = XfsImages.Open(img);
+        using (disk2)
+        using (fresh)
+        {
+            foreach (var (name, id) in root) Assert.Equal(id, fresh.Lookup(fresh.RootId, name)?.Id);
+            Assert.Null(fresh.Lookup(fresh.RootId, "bad%ff%fe.bin"));
+            Assert.Null(fresh.Lookup(fresh.RootId, "100%25real"));
+            Assert.Null(fresh.Lookup(fresh.RootId, ".."));
+        }
+    }
+
     [Theory]
     [InlineData("v5_4k", 1)]
     [InlineData("v5_1k", 2)]

@@ -34,9 +34,10 @@ internal static class XfsDirectoryReader
     public static XfsDirectory Read(XfsVolume vol, XfsDirectoryBlocks blocks, XfsInode dir, Func<XfsInode, ExtDataMap> mapOf)
     {
         var raw = new List<(byte[] Name, ulong Ino)>();
-        if (dir.Format == XfsInode.FormatLocal) ReadShortForm(vol, dir, raw);
+        bool shortForm = dir.Format == XfsInode.FormatLocal;
+        if (shortForm) ReadShortForm(vol, dir, raw);
         else ReadDataBlocks(vol, blocks, dir, mapOf(dir), raw);
-        return Index(vol, raw);
+        return Index(vol, raw, ownDotsStored: !shortForm);
     }
 
     /// <summary>Header: count, i8count, parent (4 or 8 bytes); entries: namelen, offset(2), name, [ftype], inode (4 or 8).</summary>
@@ -133,12 +134,13 @@ internal static class XfsDirectoryReader
     }
 
     /// <summary>Drops the directory's own `.`/`..`, keeps the first of duplicate names, reports what cannot be shown.</summary>
-    private static XfsDirectory Index(XfsVolume vol, List<(byte[] Name, ulong Ino)> raw)
+    private static XfsDirectory Index(XfsVolume vol, List<(byte[] Name, ulong Ino)> raw, bool ownDotsStored)
     {
         var entries = new List<XfsDirEntry>(raw.Count);
         var unshown = new List<UnshownEntry>();
         var byName = new Dictionary<string, int>(raw.Count, StringComparer.Ordinal);
-        bool sawDot = false, sawDotDot = false;
+        // a short-form directory stores neither: any such name there is one no listing can show
+        bool sawDot = !ownDotsStored, sawDotDot = !ownDotsStored;
         foreach (var (nameBytes, ino) in raw)
         {
             bool dot = nameBytes.AsSpan().SequenceEqual("."u8), dotDot = nameBytes.AsSpan().SequenceEqual(".."u8);
@@ -146,7 +148,7 @@ internal static class XfsDirectoryReader
             {
                 // data-block directories store their own `.` and `..` as the first two entries; short form stores none
                 if (dot && !sawDot && entries.Count == 0) { sawDot = true; continue; }
-                if (dotDot && sawDot && !sawDotDot && entries.Count == 0) { sawDotDot = true; continue; }
+                if (dotDot && ownDotsStored && sawDot && !sawDotDot && entries.Count == 0) { sawDotDot = true; continue; }
                 unshown.Add(new UnshownEntry(dot ? "." : "..", (long)ino, "only the directory's own first two entries may be named `.` and `..`"));
                 continue;
             }
