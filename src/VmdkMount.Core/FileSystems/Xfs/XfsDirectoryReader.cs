@@ -110,7 +110,10 @@ internal static class XfsDirectoryReader
         for (int guard = 0; p < end && guard < block.Length / 8; guard++)
         {
             if (end - p < 8) throw new CorruptDataException(where, blockAt + p, $"entry at {p} cut off by the entry area end {end}");
-            if (BinaryPrimitives.ReadUInt16BigEndian(block.AsSpan(p)) == FreeTag)
+            bool free = BinaryPrimitives.ReadUInt16BigEndian(block.AsSpan(p)) == FreeTag;
+            // the smallest entry (1-byte name) takes 16 bytes; the smallest unused region 8
+            if (!free && end - p < 16) throw new CorruptDataException(where, blockAt + p, $"entry at {p} cut off by the entry area end {end}");
+            if (free)
             {
                 int len = BinaryPrimitives.ReadUInt16BigEndian(block.AsSpan(p + 2));
                 if (len < 8 || len % 8 != 0 || p + len > end || BinaryPrimitives.ReadUInt16BigEndian(block.AsSpan(p + len - 2)) != p)

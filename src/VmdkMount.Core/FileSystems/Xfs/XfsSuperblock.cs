@@ -143,6 +143,7 @@ internal sealed class XfsSuperblock
         else
         {
             Require((features2 & Features2Crc) != 0, Features2Offset, "version 5 superblock without the CRC feature bit");
+            Require(raw.Length >= sectSize, SectSizeOffset, $"volume of {raw.Length} bytes is shorter than one {sectSize}-byte sector");
             Require(XfsCrc.Matches(raw[..sectSize], CrcOffset), CrcOffset, $"CRC mismatch over the {sectSize}-byte superblock sector");
             roCompat = BE32(raw, RoCompatOffset);
             incompat = BE32(raw, IncompatOffset);
