@@ -8,6 +8,8 @@
 #                remote symlinks, devices, FIFO, socket, hard links, times past 2038 and before 1970, odd names
 #   v5_1k        -b size=1024 (directory blocks of 4 KiB = 4 fs blocks), 2-level BMBT, same population
 #   v5_dir16k    -n size=16384 -i size=2048 -d agcount=7
+#   v5_n64_old   -m bigtime=0 -i nrext64=1: legacy 32-bit times (2300 is clamped to 2038 by the kernel), 64-bit
+#                extent counters
 #   v5_big       one sparse file of 6 GiB with data at 0, across 4 GiB and at the end
 #   v5_dirty     v5_4k's mkfs, files written, then the log left dirty (xfs_io shutdown)
 #   v4           -m crc=0 (prototype), v4_512: -m crc=0 -b size=512 -n ftype=0 (prototype)
@@ -81,6 +83,7 @@ kernel_image() { # NAME SIZE MKFS-OPTIONS...: mkfs, populate through the kernel,
 kernel_image v5_4k 300M
 kernel_image v5_1k 300M -b size=1024
 kernel_image v5_dir16k 300M -n size=16384 -i size=2048 -d agcount=7
+kernel_image v5_n64_old 300M -m bigtime=0 -i nrext64=1
 
 # file offsets past 4 GiB (not in the trees above: the oracle hashes every byte of every file, holes too)
 truncate -s 300M "$out/v5_big.img"
@@ -148,4 +151,4 @@ proto_image ci 300M "$work/tree_v5.proto" -n version=ci
 mkdir -p "$out/src"; cp -a "$src/." "$out/src/"
 
 qemu-img convert -f raw -O vmdk "$out/v5_4k.img" "$out/v5_4k.vmdk"
-for i in v5_4k v5_1k v5_dir16k v4 v4_512 v5_64k ci; do xfs_repair -n "$out/$i.img" >/dev/null 2>&1 || { echo "xfs_repair -n $i failed" >&2; exit 1; }; done
+for i in v5_4k v5_1k v5_dir16k v5_n64_old v4 v4_512 v5_64k ci; do xfs_repair -n "$out/$i.img" >/dev/null 2>&1 || { echo "xfs_repair -n $i failed" >&2; exit 1; }; done

@@ -117,6 +117,7 @@ public class XfsFormatTests
     [Theory]
     [InlineData("v5_4k", 1)]
     [InlineData("v5_1k", 2)]
+    [InlineData("v5_n64_old", 1)]
     public void Data_fork_formats_are_present_and_read_like_the_kernel(string name, int bmbtLevel)
     {
         string img = XfsImages.Image(name);
@@ -137,7 +138,14 @@ public class XfsFormatTests
             Assert.Contains(pre, e => e.Flag == 1);
             Assert.Contains(pre, e => e.Flag == 0);
             Assert.Contains(XfsImages.Bmap(img, Ino("/prealloc_keepsize.bin")), e => e.Flag == 1 && (e.Offset + e.Count) * (name == "v5_1k" ? 1024 : 4096) > 4);
-            Assert.Contains("v3.bigtime = 1", XfsImages.XfsDb(img, $"inode {Ino("/future")}", "print v3.bigtime"));
+            if (name == "v5_n64_old")
+            {
+                // the data-fork extent count moved to the 64-bit field at 24; times are the legacy 32-bit seconds
+                Assert.Contains("v3.nrext64 = 1", XfsImages.XfsDb(img, $"inode {Ino("/frag_btree.bin")}", "print v3.nrext64"));
+                Assert.Contains("v3.bigtime = 0", XfsImages.XfsDb(img, $"inode {Ino("/future")}", "print v3.bigtime"));
+                Assert.Equal(int.MaxValue, fs.Stat(Ino("/future")).Modified!.Value.UnixSeconds);
+            }
+            else Assert.Contains("v3.bigtime = 1", XfsImages.XfsDb(img, $"inode {Ino("/future")}", "print v3.bigtime"));
         }
     }
 

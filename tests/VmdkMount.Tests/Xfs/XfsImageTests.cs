@@ -14,6 +14,7 @@ public class XfsImageTests
     [InlineData("v5_4k")]
     [InlineData("v5_1k")]
     [InlineData("v5_dir16k")]
+    [InlineData("v5_n64_old")]
     public void Tree_matches_the_kernel_mount(string name)
     {
         string img = XfsImages.Image(name);
@@ -109,5 +110,6 @@ public class XfsImageTests
         Assert.Contains("inodesize = 2048", XfsImages.XfsDb(XfsImages.Image("v5_dir16k"), "sb 0", "print inodesize"));
         Assert.Contains("dirblklog = 2", XfsImages.XfsDb(XfsImages.Image("v5_dir16k"), "sb 0", "print dirblklog"));
         Assert.Contains("agcount = 7", XfsImages.XfsDb(XfsImages.Image("v5_dir16k"), "sb 0", "print agcount"));
+        Assert.Contains("features_incompat = 0x23", XfsImages.XfsDb(XfsImages.Image("v5_n64_old"), "sb 0", "print features_incompat")); // ftype, sparse, nrext64; no bigtime
     }
 }
