@@ -181,6 +181,9 @@ public sealed partial class XfsCorruptionTests : IDisposable
             Assert.Contains("CRC mismatch", p.Message);
             Assert.Empty(FileSystemTreeCheck.Walk(fs, 100_000, CancellationToken.None).Problems);
         });
+        var r = OurCli.Run("check", img, "--raw-input");
+        Assert.True(r.ExitCode == 1, r.StdOut + r.StdErr);
+        Assert.Contains("AG 2 AGI", r.StdOut);
     }
 
     /// <summary>`xfs_db convert ... byte` prints "0xa68000 (10911744)".</summary>
