@@ -18,7 +18,7 @@ public delegate bool FormatSectorZeroTest(ReadOnlySpan<byte> sector0);
 
 /// <summary>
 /// One row of the table of formats (<see cref="FormatRegistry"/>): the kinds it reports, how it is recognised,
-/// how it is opened, and what its reader can do. A format without a reader (XFS, ReFS, LUKS ...) is probe-only:
+/// how it is opened, and what its reader can do. A format without a reader (Btrfs, ReFS, LUKS ...) is probe-only:
 /// it is listed by volume discovery with the reason it is not mounted.
 /// </summary>
 public sealed record FileSystemFormat

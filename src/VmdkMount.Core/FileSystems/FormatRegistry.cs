@@ -3,6 +3,7 @@ using VmdkMount.Core.FileSystems.Ext;
 using VmdkMount.Core.FileSystems.Fat;
 using VmdkMount.Core.FileSystems.Ntfs;
 using VmdkMount.Core.FileSystems.Signatures;
+using VmdkMount.Core.FileSystems.Xfs;
 using VmdkMount.Core.Transports;
 using VmdkMount.Core.Volumes;
 
@@ -114,7 +115,11 @@ public sealed class FormatRegistry : IVolumeFormats
             DisplayName = "ReFS", Kinds = [FileSystemKinds.Refs], Probe = RefsSignature.Probe, NotMountedReason = _ => RefsSignature.Reason,
             StartsWholeDiskVolume = RefsSignature.StartsVolume,
         },
-        new() { DisplayName = "XFS", Kinds = [FileSystemKinds.Xfs], Probe = XfsSignature.Probe, StartsWholeDiskVolume = XfsSignature.StartsVolume },
+        new()
+        {
+            DisplayName = "XFS", Kinds = [FileSystemKinds.Xfs], Probe = XfsSignature.Probe, Open = XfsFileSystem.Open,
+            Capabilities = FileSystemCapabilities.Symlinks | FileSystemCapabilities.AllocationMap, StartsWholeDiskVolume = XfsSignature.StartsVolume,
+        },
         new()
         {
             DisplayName = "ext", Kinds = [FileSystemKinds.Ext2, FileSystemKinds.Ext3, FileSystemKinds.Ext4], Probe = ExtFileSystem.Probe,

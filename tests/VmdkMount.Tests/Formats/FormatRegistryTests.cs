@@ -25,6 +25,8 @@ public class FormatRegistryTests
         { "ext-basic", "ext4_recover.img" },
         { "fat-basic", "fat12.img" }, { "fat-basic", "fat16.img" }, { "fat-basic", "fat16-4k.img" }, { "fat-basic", "fat32.img" },
         { "fat-exfat", "exfat.img" }, { "fat-exfat", "exfat-4k.img" },
+        { "xfs-basic", "v5_4k.img" }, { "xfs-basic", "v5_1k.img" }, { "xfs-basic", "v4.img" }, { "xfs-basic", "v4_512.img" },
+        { "xfs-basic", "v5_64k.img" },
     };
 
     [Theory]
@@ -62,6 +64,7 @@ public class FormatRegistryTests
     [InlineData("ext-basic", "ext4_4k.img")]
     [InlineData("fat-basic", "fat32.img")]
     [InlineData("fat-exfat", "exfat.img")]
+    [InlineData("xfs-basic", "v5_4k.img")]
     public void A_reader_implements_exactly_the_capabilities_its_format_names(string set, string file)
     {
         using var disk = new RawDisk(Path.Combine(TestImages.Get(set), file));
@@ -90,6 +93,7 @@ public class FormatRegistryTests
             ["ExtFileSystem"] = FileSystemCapabilities.Symlinks | FileSystemCapabilities.AllocationMap,
             ["FatFileSystem"] = FileSystemCapabilities.None,
             ["ExFatFileSystem"] = FileSystemCapabilities.None,
+            ["XfsFileSystem"] = FileSystemCapabilities.Symlinks | FileSystemCapabilities.AllocationMap,
         };
         Assert.Equal(expected.Keys.Order(), readers.Keys.Order());
         foreach (var (name, capabilities) in expected)
@@ -119,7 +123,7 @@ public class FormatRegistryTests
         var kinds = FormatRegistry.Default.Formats.SelectMany(f => f.Kinds).ToList();
         Assert.Equal(contract.Order(), kinds.Order());
         Assert.Null(FormatRegistry.Default.Find("unknown"));
-        Assert.Equal(["exfat", "ext2", "ext3", "ext4", "fat12", "fat16", "fat32", "ntfs"],
+        Assert.Equal(["exfat", "ext2", "ext3", "ext4", "fat12", "fat16", "fat32", "ntfs", "xfs"],
             FormatRegistry.Default.Formats.Where(f => f.Open is not null).SelectMany(f => f.Kinds).Order());
     }
 

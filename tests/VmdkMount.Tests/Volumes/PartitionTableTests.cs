@@ -68,9 +68,10 @@ public sealed class PartitionTableTests : IDisposable
         Assert.Empty(layout.Warnings);
         var byId = layout.Volumes.ToDictionary(v => v.Id);
         Assert.Equal(["ntfs", "ext4", "fat16", "fat12", "swap", "ntfs", "xfs", "ext2", "ext3", "exfat"], layout.Volumes.Select(v => v.FileSystem));
-        Assert.All(new[] { "p1", "p2", "p3", "p5", "p7", "p9", "p10", "p11" }, id => Assert.True(byId[id].Mountable, id));
+        Assert.All(new[] { "p1", "p2", "p3", "p5", "p7", "p8", "p9", "p10", "p11" }, id => Assert.True(byId[id].Mountable, id));
         Assert.Equal("Linux swap space (no files)", byId["p6"].Reason);
-        Assert.Equal("no reader for XFS yet", byId["p8"].Reason);
+        Assert.Null(byId["p8"].Reason);
+        Assert.Equal("xfsvol", byId["p8"].Label);
         Assert.Contains("recovery", byId["p7"].PartitionName);
         Assert.Contains("active", byId["p1"].PartitionName);
         Assert.Equal(["hidden", "recovery"], byId["p7"].Attributes);
@@ -191,7 +192,7 @@ public sealed class PartitionTableTests : IDisposable
     [InlineData("disk-ntfs.img", "ntfs", true)]
     [InlineData("disk-fat.img", "fat16", true)]
     [InlineData("disk-ext4.img", "ext4", true)]
-    [InlineData("disk-xfs.img", "xfs", false)]
+    [InlineData("disk-xfs.img", "xfs", true)]
     [InlineData("disk-luks.img", "luks", false)]
     public void A_filesystem_on_an_unpartitioned_disk_is_volume_disk(string file, string kind, bool mountable)
     {
