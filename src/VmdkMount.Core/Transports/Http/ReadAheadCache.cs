@@ -1,0 +1,162 @@
+using System.Runtime.ExceptionServices;
+using VmdkMount.Core.Caching;
+using VmdkMount.Core.Errors;
+
+namespace VmdkMount.Core.Transports.Http;
+
+/// <summary>
+/// The blocks of one remote file, cached on the disk's one budget, so that the small reads of the VMDK and filesystem
+/// readers (headers, grain tables, directory blocks) are not each a round trip. A miss fetches the run of adjacent
+/// missing blocks the read needs as one request (up to --max-request); a read that continues where the last one
+/// ended widens the run ahead of it (read-ahead, doubling up to --max-request), one that jumps resets it. Threads
+/// that miss the same block wait for the one request already fetching it. A read copies from the blocks it fetched,
+/// so a budget too small to keep them still reads correctly.
+/// </summary>
+internal sealed class ReadAheadCache : IDisposable
+{
+    public const int BlockSize = 64 * 1024;
+
+    /// <summary>Fetches <paramref name="count"/> blocks from block <paramref name="first"/> as one request (the last block may be short).</summary>
+    public delegate byte[][] Fetch(long first, int count);
+
+    private readonly string _name;
+    private readonly Fetch _fetch;
+    private readonly BoundedCache<long, byte[]> _cache;
+    private readonly long _blockCount;
+    private readonly int _maxBlocks;
+    private readonly TimeSpan _waitBound;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<long, Pending> _pending = new();
+    private long _nextSequential;
+    private int _windowBlocks;
+
+    public ReadAheadCache(string name, long length, Fetch fetch, CacheBudget budget, int maxRequestBytes, TimeSpan waitBound)
+    {
+        _name = name;
+        Length = length;
+        _fetch = fetch;
+        _cache = new BoundedCache<long, byte[]>(budget);
+        _blockCount = (length + BlockSize - 1) / BlockSize;
+        _maxBlocks = Math.Max(1, maxRequestBytes / BlockSize);
+        _waitBound = waitBound;
+    }
+
+    public long Length { get; }
+
+    /// <summary>Requests sent (for tests: that small reads cost no round trip, and concurrent misses one).</summary>
+    public int Requests => Volatile.Read(ref _requests);
+    private int _requests;
+
+    /// <summary>Stores blocks already fetched (the open's probe) as if a read had fetched them.</summary>
+    public void Seed(long first, byte[][] blocks)
+    {
+        for (int i = 0; i < blocks.Length; i++) _cache.Add(first + i, blocks[i], blocks[i].Length);
+    }
+
+    public int ReadAt(long offset, Span<byte> destination)
+    {
+        if (offset < 0) throw new ContractViolationException($"{_name}: read at negative offset {offset}");
+        if (offset >= Length || destination.IsEmpty) return 0;
+        int count = (int)Math.Min(destination.Length, Length - offset);
+        bool sequential = offset == Interlocked.Read(ref _nextSequential);
+        long lastNeeded = (offset + count - 1) / BlockSize;
+        int done = 0;
+        while (done < count)
+        {
+            long position = offset + done;
+            long index = position / BlockSize;
+            byte[] block = Block(index, lastNeeded, sequential);
+            int within = (int)(position - index * BlockSize);
+            int n = Math.Min(count - done, block.Length - within);
+            if (n <= 0) throw new ContractViolationException($"{_name}: block {index} holds {block.Length} bytes, none at {position}");
+            block.AsSpan(within, n).CopyTo(destination[done..]);
+            done += n;
+        }
+        Interlocked.Exchange(ref _nextSequential, offset + count);
+        return count;
+    }
+
+    private byte[] Block(long index, long lastNeeded, bool sequential)
+    {
+        if (_cache.TryGet(index, out var hit)) return hit;
+        Pending? other = null;
+        List<Pending>? mine = null;
+        lock (_gate)
+        {
+            if (!_pending.TryGetValue(index, out other))
+            {
+                long want = lastNeeded;
+                if (sequential)
+                {
+                    _windowBlocks = Math.Clamp(_windowBlocks * 2, 2, _maxBlocks);
+                    want = Math.Max(want, index + _windowBlocks - 1);
+                }
+                else
+                {
+                    _windowBlocks = 0;
+                }
+                want = Math.Min(want, Math.Min(index + _maxBlocks - 1, _blockCount - 1));
+                mine = new List<Pending>((int)(want - index + 1));
+                for (long j = index; j <= want; j++)
+                {
+                    // the run stops at a block another request brings or the cache holds: adjacent misses only
+                    if (j > index && (_pending.ContainsKey(j) || _cache.TryGet(j, out _))) break;
+                    var p = new Pending();
+                    _pending[j] = p;
+                    mine.Add(p);
+                }
+            }
+        }
+        if (other is not null) return other.Wait(_name, index, _waitBound);
+        byte[][] blocks;
+        try
+        {
+            Interlocked.Increment(ref _requests);
+            blocks = _fetch(index, mine!.Count);
+            if (blocks.Length != mine.Count) throw new ContractViolationException($"{_name}: asked for {mine.Count} blocks, got {blocks.Length}");
+        }
+        catch (Exception e)
+        {
+            lock (_gate)
+                for (int i = 0; i < mine!.Count; i++) _pending.Remove(index + i);
+            foreach (var p in mine!) p.Fail(e);
+            throw;
+        }
+        for (int i = 0; i < blocks.Length; i++) _cache.Add(index + i, blocks[i], blocks[i].Length);
+        lock (_gate)
+            for (int i = 0; i < mine.Count; i++) _pending.Remove(index + i);
+        for (int i = 0; i < mine.Count; i++) mine[i].Complete(blocks[i]);
+        return blocks[0];
+    }
+
+    public void Dispose() => _cache.Dispose();
+
+    /// <summary>A block one request is fetching; the threads that want it too wait here instead of asking again.</summary>
+    private sealed class Pending
+    {
+        private readonly ManualResetEventSlim _done = new(false);
+        private byte[]? _value;
+        private Exception? _error;
+
+        public void Complete(byte[] value)
+        {
+            _value = value;
+            _done.Set();
+        }
+
+        public void Fail(Exception error)
+        {
+            _error = error;
+            _done.Set();
+        }
+
+        public byte[] Wait(string name, long index, TimeSpan bound)
+        {
+            // the fetching thread is itself bounded by --timeout; this bound only guards against a bug there
+            if (!_done.Wait(bound)) throw new TransportException($"{name}: block {index}: the request fetching it did not end within {bound.TotalSeconds:0} s");
+            if (_error is TransportException t) throw new TransportException(t.Message, t, t.ConnectionLost);
+            if (_error is not null) ExceptionDispatchInfo.Throw(_error);
+            return _value!;
+        }
+    }
+}
