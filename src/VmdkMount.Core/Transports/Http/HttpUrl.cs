@@ -54,6 +54,8 @@ public static class HttpUrl
         {
             int end = at;
             while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] is not ('"' or '\'' or '`')) end++;
+            // a message goes on after a URL with ": why" or ", ...": that punctuation is the message's, not the URL's
+            while (end > at && text[end - 1] is ':' or ',' or ';' or ')' or '.') end--;
             result.Append(text, copied, at - copied).Append(Redact(text[at..end]));
             copied = end;
             at = IndexOfScheme(text, end);
