@@ -154,7 +154,9 @@ internal sealed class HttpFile : ISourceFile
         long at = first;
         for (int i = 0; i < count; i++)
         {
-            blocks[i] = new byte[(int)Math.Min(ReadAheadCache.BlockSize, last + 1 - at)];
+            // filled whole by the read below, and kept by the cache for long: no zeroing, and on the pinned heap,
+            // where the GC never copies it as it ages
+            blocks[i] = GC.AllocateUninitializedArray<byte>((int)Math.Min(ReadAheadCache.BlockSize, last + 1 - at), pinned: true);
             // a short body throws EndOfStreamException, an IOException: the request is tried again
             await body.ReadExactlyAsync(blocks[i], token).ConfigureAwait(false);
             at += blocks[i].Length;

@@ -8,9 +8,10 @@ namespace VmdkMount.Core.Transports.Http;
 /// The blocks of one remote file, cached on the disk's one budget, so that the small reads of the VMDK and filesystem
 /// readers (headers, grain tables, directory blocks) are not each a round trip. A miss fetches the run of adjacent
 /// missing blocks the read needs as one request (up to --max-request); a read that continues where the last one
-/// ended widens the run ahead of it (read-ahead, doubling up to --max-request), one that jumps resets it. Threads
-/// that miss the same block wait for the one request already fetching it. A read copies from the blocks it fetched,
-/// so a budget too small to keep them still reads correctly.
+/// ended widens the run ahead of it (read-ahead, doubling up to --max-request), one that jumps resets it; once the
+/// window is full, the next run is fetched in the background while the reader consumes this one, so a sequential
+/// reader does not wait a round trip per run. Threads that miss the same block wait for the one request already
+/// fetching it. A read copies from the blocks it fetched, so a budget too small to keep them still reads correctly.
 /// </summary>
 internal sealed class ReadAheadCache : IDisposable
 {
@@ -29,6 +30,8 @@ internal sealed class ReadAheadCache : IDisposable
     private readonly Dictionary<long, Pending> _pending = new();
     private long _nextSequential;
     private int _windowBlocks;
+    // the block after the furthest one a sequential run has asked for: the background read-ahead goes on from there
+    private long _aheadEnd;
 
     public ReadAheadCache(string name, long length, Fetch fetch, CacheBudget budget, int maxRequestBytes, TimeSpan waitBound)
     {
@@ -73,7 +76,70 @@ internal sealed class ReadAheadCache : IDisposable
             done += n;
         }
         Interlocked.Exchange(ref _nextSequential, offset + count);
+        if (sequential) ReadAheadInBackground(lastNeeded);
         return count;
+    }
+
+    /// <summary>Starts the next run when a full-window sequential reader is less than one window from the end of what was asked for.</summary>
+    private void ReadAheadInBackground(long lastRead)
+    {
+        long first;
+        List<Pending> claimed;
+        lock (_gate)
+        {
+            if (_windowBlocks < _maxBlocks || _aheadEnd >= _blockCount || _aheadEnd - lastRead > _maxBlocks) return;
+            first = Math.Max(_aheadEnd, lastRead + 1);
+            claimed = Claim(first, Math.Min(first + _maxBlocks - 1, _blockCount - 1), claimFirst: false);
+            if (claimed.Count == 0)
+            {
+                _aheadEnd = first + 1;   // held or being fetched already: look past it next time
+                return;
+            }
+        }
+        // errors reach the readers waiting on these blocks; with none waiting, the next read asks again itself
+        ThreadPool.UnsafeQueueUserWorkItem(_ => { try { FetchClaimed(first, claimed); } catch (Exception) { } }, null);
+    }
+
+    /// <summary>
+    /// Under <see cref="_gate"/>: marks the blocks from <paramref name="first"/> to <paramref name="last"/> as being
+    /// fetched, up to the first one held or being fetched (but <paramref name="first"/> always, with <paramref name="claimFirst"/>).
+    /// </summary>
+    private List<Pending> Claim(long first, long last, bool claimFirst)
+    {
+        var mine = new List<Pending>((int)Math.Max(0, last - first + 1));
+        for (long j = first; j <= last; j++)
+        {
+            if (!(claimFirst && j == first) && (_pending.ContainsKey(j) || _cache.TryGet(j, out _))) break;
+            var p = new Pending();
+            _pending[j] = p;
+            mine.Add(p);
+        }
+        if (first + mine.Count > _aheadEnd && mine.Count > 0) _aheadEnd = first + mine.Count;
+        return mine;
+    }
+
+    /// <summary>Fetches claimed blocks as one request, stores them and wakes their waiters (or fails them).</summary>
+    private byte[][] FetchClaimed(long index, List<Pending> mine)
+    {
+        byte[][] blocks;
+        try
+        {
+            Interlocked.Increment(ref _requests);
+            blocks = _fetch(index, mine.Count);
+            if (blocks.Length != mine.Count) throw new ContractViolationException($"{_name}: asked for {mine.Count} blocks, got {blocks.Length}");
+        }
+        catch (Exception e)
+        {
+            lock (_gate)
+                for (int i = 0; i < mine.Count; i++) _pending.Remove(index + i);
+            foreach (var p in mine) p.Fail(e);
+            throw;
+        }
+        for (int i = 0; i < blocks.Length; i++) _cache.Add(index + i, blocks[i], blocks[i].Length);
+        lock (_gate)
+            for (int i = 0; i < mine.Count; i++) _pending.Remove(index + i);
+        for (int i = 0; i < mine.Count; i++) mine[i].Complete(blocks[i]);
+        return blocks;
     }
 
     private byte[] Block(long index, long lastNeeded, bool sequential)
@@ -96,37 +162,13 @@ internal sealed class ReadAheadCache : IDisposable
                     _windowBlocks = 0;
                 }
                 want = Math.Min(want, Math.Min(index + _maxBlocks - 1, _blockCount - 1));
-                mine = new List<Pending>((int)(want - index + 1));
-                for (long j = index; j <= want; j++)
-                {
-                    // the run stops at a block another request brings or the cache holds: adjacent misses only
-                    if (j > index && (_pending.ContainsKey(j) || _cache.TryGet(j, out _))) break;
-                    var p = new Pending();
-                    _pending[j] = p;
-                    mine.Add(p);
-                }
+                // the first block is not being fetched (checked above); should another thread have stored it since,
+                // fetching it again is only a wasted request
+                mine = Claim(index, want, claimFirst: true);
             }
         }
         if (other is not null) return other.Wait(_name, index, _waitBound);
-        byte[][] blocks;
-        try
-        {
-            Interlocked.Increment(ref _requests);
-            blocks = _fetch(index, mine!.Count);
-            if (blocks.Length != mine.Count) throw new ContractViolationException($"{_name}: asked for {mine.Count} blocks, got {blocks.Length}");
-        }
-        catch (Exception e)
-        {
-            lock (_gate)
-                for (int i = 0; i < mine!.Count; i++) _pending.Remove(index + i);
-            foreach (var p in mine!) p.Fail(e);
-            throw;
-        }
-        for (int i = 0; i < blocks.Length; i++) _cache.Add(index + i, blocks[i], blocks[i].Length);
-        lock (_gate)
-            for (int i = 0; i < mine.Count; i++) _pending.Remove(index + i);
-        for (int i = 0; i < mine.Count; i++) mine[i].Complete(blocks[i]);
-        return blocks[0];
+        return FetchClaimed(index, mine!)[0];
     }
 
     public void Dispose() => _cache.Dispose();
