@@ -73,6 +73,6 @@ public static class DiskOpener
     /// </summary>
     internal static ISourceStore StoreFor(string source, DiskOpenOptions options) =>
         Transports.Http.HttpUrl.IsHttp(source)
-            ? new Transports.Http.HttpSourceStore(source, options.Remote, options.Cache ?? Caching.CacheBudget.Shared)
+            ? new Transports.Http.HttpSourceStore(source, options.Remote, Caching.ReadAheadCache.On(options.Cache ?? Caching.CacheBudget.Shared))
             : new LocalSourceStore(FileHandlePool.Shared, options.ConfineTo);
 }

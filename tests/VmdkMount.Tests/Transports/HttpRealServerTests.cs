@@ -45,7 +45,7 @@ public sealed class HttpRealServerTests : HttpChainTestBase
     {
         string folder = Serve();
         using var server = StartServer();
-        var store = new HttpSourceStore(server.Url("vm%201/" + Top), new RemoteOptions(), new CacheBudget(64 << 20));
+        var store = new HttpSourceStore(server.Url("vm%201/" + Top), new RemoteOptions(), ReadAheadCache.On(new CacheBudget(64 << 20)));
         using var file = (HttpFile)store.Open(server.Url("vm%201/base%20flat-flat.vmdk"));
         byte[] local = File.ReadAllBytes(Path.Combine(folder, "base flat-flat.vmdk"));
         Assert.Equal(local.Length, file.Length);

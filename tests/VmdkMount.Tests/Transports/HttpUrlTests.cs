@@ -38,7 +38,7 @@ public sealed class HttpUrlTests
     [Fact]
     public void Names_resolve_beside_the_child_on_its_own_origin_and_never_carry_its_query()
     {
-        var store = new HttpSourceStore("http://u:p@127.0.0.1:9/vm%201/child.vmdk?sig=S", new RemoteOptions(), new CacheBudget(1 << 20));
+        var store = new HttpSourceStore("http://u:p@127.0.0.1:9/vm%201/child.vmdk?sig=S", new RemoteOptions(), ReadAheadCache.On(new CacheBudget(1 << 20)));
         Assert.Equal("http://127.0.0.1:9/vm%201/child.vmdk?sig=<redacted>", store.DiskName);
         Assert.Equal("http://127.0.0.1:9/vm%201/child%20%231%20100%25.vmdk", store.Resolve(store.DiskName, "child #1 100%.vmdk"));
         Assert.Equal("http://127.0.0.1:9/other/b.vmdk", store.Resolve(store.DiskName, "../other/b.vmdk"));
@@ -65,5 +65,21 @@ public sealed class HttpUrlTests
     {
         var e = Assert.Throws<ArgumentException>(() => RemoteOptions.ParseHeader(text));
         Assert.DoesNotContain("SECRET", e.Message);
+    }
+}
+
+/// <summary>Layer 1 knows nothing above it: the HTTP transport gets its block cache from the caller.</summary>
+public sealed class HttpLayerTests
+{
+    [Fact]
+    public void The_http_transport_uses_no_cache_disk_or_mounting_code()
+    {
+        string folder = Path.Combine(Infrastructure.RepoPaths.Root, "src", "VmdkMount.Core", "Transports", "Http");
+        var hits = Directory.EnumerateFiles(folder, "*.cs")
+            .SelectMany(f => File.ReadLines(f).Select((line, i) => (File: Path.GetFileName(f), Line: i + 1, Text: line)))
+            .Where(l => System.Text.RegularExpressions.Regex.IsMatch(l.Text, @"\b(Caching|Disks|Volumes|FileSystems|Mounting)\."))
+            .Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}")
+            .ToList();
+        Assert.True(hits.Count == 0, string.Join("\n", hits));
     }
 }

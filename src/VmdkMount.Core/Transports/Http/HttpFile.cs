@@ -1,12 +1,11 @@
 using System.Net;
 using System.Net.Http.Headers;
-using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
 
 namespace VmdkMount.Core.Transports.Http;
 
 /// <summary>
-/// One remote file read by HTTP range requests through a <see cref="ReadAheadCache"/>. The open is one ranged GET of
+/// One remote file read by HTTP range requests through the cache the store was given (<see cref="IRemoteFileCache"/>). The open is one ranged GET of
 /// the first block (transports.md 6.3): it proves the server does ranges, gives the length (from Content-Range) and
 /// the validator, a strong ETag or else Last-Modified, which every later request sends as a precondition (If-Match,
 /// If-Unmodified-Since) and checks in the answer: a backup that changes while it is read is an error, never a mix
@@ -18,9 +17,9 @@ internal sealed class HttpFile : ISourceFile
     private readonly Uri _uri;
     private readonly EntityTagHeaderValue? _etag;
     private readonly DateTimeOffset? _lastModified;
-    private readonly ReadAheadCache _cache;
+    private readonly IRemoteFileCache _cache;
 
-    private HttpFile(HttpRangeClient client, Uri uri, string name, long length, EntityTagHeaderValue? etag, DateTimeOffset? lastModified, CacheBudget budget)
+    private HttpFile(HttpRangeClient client, Uri uri, string name, long length, EntityTagHeaderValue? etag, DateTimeOffset? lastModified, RemoteFileCacheFactory caches)
     {
         _client = client;
         _uri = uri;
@@ -28,7 +27,7 @@ internal sealed class HttpFile : ISourceFile
         _etag = etag;
         _lastModified = lastModified;
         var wait = client.Options.Timeout * 2 + TimeSpan.FromSeconds(30);
-        _cache = new ReadAheadCache(name, length, FetchBlocks, budget, client.Options.MaxRequestBytes, wait);
+        _cache = caches(name, length, FetchBlocks, client.Options.MaxRequestBytes, wait);
     }
 
     public string Name { get; }
@@ -43,11 +42,11 @@ internal sealed class HttpFile : ISourceFile
 
     /// <param name="uri">what is requested (the DISK's own query kept)</param>
     /// <param name="name">the redacted spelling every message shows</param>
-    public static HttpFile Open(HttpRangeClient client, Uri uri, string name, CacheBudget budget)
+    public static HttpFile Open(HttpRangeClient client, Uri uri, string name, RemoteFileCacheFactory caches)
     {
-        var probe = client.Send($"{name}: open", () => Ranged(client, uri, 0, ReadAheadCache.BlockSize - 1, null, null),
+        var probe = client.Send($"{name}: open", () => Ranged(client, uri, 0, RemoteBlocks.Size - 1, null, null),
             (response, token) => ReadProbe(response, name, token));
-        var file = new HttpFile(client, uri, name, probe.Length, probe.ETag, probe.LastModified, budget);
+        var file = new HttpFile(client, uri, name, probe.Length, probe.ETag, probe.LastModified, caches);
         if (probe.First.Length > 0) file._cache.Seed(0, [probe.First]);
         return file;
     }
@@ -121,8 +120,8 @@ internal sealed class HttpFile : ISourceFile
 
     private byte[][] FetchBlocks(long firstBlock, int count)
     {
-        long first = firstBlock * ReadAheadCache.BlockSize;
-        long last = Math.Min(Length, first + (long)count * ReadAheadCache.BlockSize) - 1;
+        long first = firstBlock * RemoteBlocks.Size;
+        long last = Math.Min(Length, first + (long)count * RemoteBlocks.Size) - 1;
         string what = $"{Name}: read {last - first + 1} bytes at {first} (bytes={first}-{last})";
         return _client.Send(what, () => Ranged(_client, _uri, first, last, _etag, _lastModified),
             (response, token) => ReadBlocks(response, what, first, last, count, token));
@@ -156,7 +155,7 @@ internal sealed class HttpFile : ISourceFile
         {
             // filled whole by the read below, and kept by the cache for long: no zeroing, and on the pinned heap,
             // where the GC never copies it as it ages
-            blocks[i] = GC.AllocateUninitializedArray<byte>((int)Math.Min(ReadAheadCache.BlockSize, last + 1 - at), pinned: true);
+            blocks[i] = GC.AllocateUninitializedArray<byte>((int)Math.Min(RemoteBlocks.Size, last + 1 - at), pinned: true);
             // a short body throws EndOfStreamException, an IOException: the request is tried again
             await body.ReadExactlyAsync(blocks[i], token).ConfigureAwait(false);
             at += blocks[i].Length;

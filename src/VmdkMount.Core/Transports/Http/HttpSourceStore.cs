@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
 
 namespace VmdkMount.Core.Transports.Http;
@@ -20,11 +19,12 @@ public sealed class HttpSourceStore : ISourceStore
     private readonly Uri _diskUri;
     private readonly Uri _origin;
     private readonly HttpRangeClient _client;
-    private readonly CacheBudget _budget;
+    private readonly RemoteFileCacheFactory _caches;
     private readonly ConcurrentDictionary<string, string> _notListed = new(StringComparer.Ordinal);
 
     /// <param name="disk">the DISK argument as typed (it may hold credentials and a query; neither is ever shown)</param>
-    public HttpSourceStore(string disk, RemoteOptions options, CacheBudget budget)
+    /// <param name="caches">makes the block cache in front of each file it opens (the layer above: the disk's budget)</param>
+    public HttpSourceStore(string disk, RemoteOptions options, RemoteFileCacheFactory caches)
     {
         if (!HttpUrl.IsHttp(disk) || !Uri.TryCreate(disk, UriKind.Absolute, out var uri) || uri.Host.Length == 0)
             throw new ArgumentException($"{HttpUrl.Redact(disk)}: not an http:// or https:// URL");
@@ -36,11 +36,11 @@ public sealed class HttpSourceStore : ISourceStore
         _diskUri = new Uri(uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.PathAndQuery, UriFormat.UriEscaped));
         _origin = new Uri(uri.GetComponents(UriComponents.SchemeAndServer, UriFormat.UriEscaped));
         DiskName = HttpUrl.Redact(disk);
-        _budget = budget;
+        _caches = caches;
         _client = new HttpRangeClient(_origin, options.Validated(), basic);
     }
 
-    /// <summary>The DISK's name in this store: its redacted URL, what <see cref="Disks.IVirtualDisk.Source"/> shows.</summary>
+    /// <summary>The DISK's name in this store: its redacted URL, what the opened disk shows as its source.</summary>
     public string DiskName { get; }
 
     public string FullName(string name) => HttpUrl.IsHttp(name) ? HttpUrl.Redact(name) : name;
@@ -161,7 +161,7 @@ public sealed class HttpSourceStore : ISourceStore
     {
         if (RequestUri(name) is not { } uri)
             throw new SourceUnavailableException(FullName(name), $"not a file of {_origin.GetLeftPart(UriPartial.Authority)}: refused (a remote chain reads only from its own server)");
-        return HttpFile.Open(_client, uri, FullName(name), _budget);
+        return HttpFile.Open(_client, uri, FullName(name), _caches);
     }
 
     /// <summary>What to request for a name: the DISK's own URL (query kept) for the DISK, else the name itself when it is on this origin.</summary>

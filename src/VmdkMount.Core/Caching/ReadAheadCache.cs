@@ -1,11 +1,11 @@
 using System.Runtime.ExceptionServices;
-using VmdkMount.Core.Caching;
 using VmdkMount.Core.Errors;
+using VmdkMount.Core.Transports;
 
-namespace VmdkMount.Core.Transports.Http;
+namespace VmdkMount.Core.Caching;
 
 /// <summary>
-/// The blocks of one remote file, cached on the disk's one budget, so that the small reads of the VMDK and filesystem
+/// The blocks of one remote file (<see cref="IRemoteFileCache"/>), cached on the disk's one budget, so that the small reads of the VMDK and filesystem
 /// readers (headers, grain tables, directory blocks) are not each a round trip. A miss fetches the run of adjacent
 /// missing blocks the read needs as one request (up to --max-request); a read that continues where the last one
 /// ended widens the run ahead of it (read-ahead, doubling up to --max-request), one that jumps resets it; once the
@@ -13,15 +13,12 @@ namespace VmdkMount.Core.Transports.Http;
 /// reader does not wait a round trip per run. Threads that miss the same block wait for the one request already
 /// fetching it. A read copies from the blocks it fetched, so a budget too small to keep them still reads correctly.
 /// </summary>
-internal sealed class ReadAheadCache : IDisposable
+public sealed class ReadAheadCache : IRemoteFileCache
 {
-    public const int BlockSize = 64 * 1024;
-
-    /// <summary>Fetches <paramref name="count"/> blocks from block <paramref name="first"/> as one request (the last block may be short).</summary>
-    public delegate byte[][] Fetch(long first, int count);
+    public const int BlockSize = RemoteBlocks.Size;
 
     private readonly string _name;
-    private readonly Fetch _fetch;
+    private readonly FetchBlocks _fetch;
     private readonly BoundedCache<long, byte[]> _cache;
     private readonly long _blockCount;
     private readonly int _maxBlocks;
@@ -33,7 +30,7 @@ internal sealed class ReadAheadCache : IDisposable
     // the block after the furthest one a sequential run has asked for: the background read-ahead goes on from there
     private long _aheadEnd;
 
-    public ReadAheadCache(string name, long length, Fetch fetch, CacheBudget budget, int maxRequestBytes, TimeSpan waitBound)
+    public ReadAheadCache(string name, long length, FetchBlocks fetch, CacheBudget budget, int maxRequestBytes, TimeSpan waitBound)
     {
         _name = name;
         Length = length;
@@ -44,13 +41,15 @@ internal sealed class ReadAheadCache : IDisposable
         _waitBound = waitBound;
     }
 
+    /// <summary>The factory a remote store takes: every file's cache on <paramref name="budget"/>.</summary>
+    public static RemoteFileCacheFactory On(CacheBudget budget) =>
+        (name, length, fetch, maxRequestBytes, waitBound) => new ReadAheadCache(name, length, fetch, budget, maxRequestBytes, waitBound);
+
     public long Length { get; }
 
-    /// <summary>Requests sent (for tests: that small reads cost no round trip, and concurrent misses one).</summary>
     public int Requests => Volatile.Read(ref _requests);
     private int _requests;
 
-    /// <summary>Stores blocks already fetched (the open's probe) as if a read had fetched them.</summary>
     public void Seed(long first, byte[][] blocks)
     {
         for (int i = 0; i < blocks.Length; i++) _cache.Add(first + i, blocks[i], blocks[i].Length);
