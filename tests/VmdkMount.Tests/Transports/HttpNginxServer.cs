@@ -8,7 +8,7 @@ namespace VmdkMount.Tests.Transports;
 /// configuration, pid and logs under a scratch folder, serving <see cref="Root"/>. Dispose stops that nginx (its
 /// master and its worker, by their ids), also when the test failed. Locations every test may use:
 /// `/` (plain), `/list/` (autoindex, JSON), `/html/` (autoindex, HTML), `/norange/` (`max_ranges 0`: 200 to a
-/// Range), `/bearer/` (401 unless `Authorization: Bearer t`).
+/// Range), `/bearer/` (401 unless `Authorization: Bearer t`), `/slow/` (4 MB/s a response).
 /// </summary>
 public sealed class HttpNginxServer : IDisposable
 {
@@ -47,6 +47,7 @@ public sealed class HttpNginxServer : IDisposable
                     location /html/    { alias {{r}}/; autoindex on; }
                     location /norange/ { alias {{r}}/; max_ranges 0; }
                     location /bearer/  { alias {{r}}/; if ($http_authorization != "Bearer t") { return 401; } }
+                    location /slow/    { alias {{r}}/; limit_rate 4m; }
                 }
             }
             """);
