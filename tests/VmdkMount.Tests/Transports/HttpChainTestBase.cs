@@ -54,7 +54,7 @@ public abstract class HttpChainTestBase : IDisposable
     }
 
     /// <summary>A new nginx serving www/ (the chain is in www/vm 1).</summary>
-    protected HttpNginxServer StartServer() => HttpNginxServer.Start(_dir, _www);
+    protected HttpNginxServer StartServer(string? tlsDir = null) => HttpNginxServer.Start(_dir, _www, tlsDir);
 
     protected static IVirtualDisk Open(string url, RemoteOptions? remote = null, CacheBudget? budget = null) =>
         DiskOpener.Open(url, new DiskOpenOptions { Remote = remote ?? new RemoteOptions(), Cache = budget });

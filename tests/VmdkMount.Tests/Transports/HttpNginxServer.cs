@@ -17,13 +17,22 @@ public sealed class HttpNginxServer : IDisposable
     private Process _process = null!;
     private Task<string> _stderr = null!;
 
-    private HttpNginxServer(string scratch, string root, int port)
+    private HttpNginxServer(string scratch, string root, int port, string? tlsDir)
     {
         _prefix = Path.Combine(scratch, "nginx");
         Directory.CreateDirectory(Path.Combine(_prefix, "logs"));
         Directory.CreateDirectory(Path.Combine(_prefix, "tmp"));
         Root = root;
         Port = port;
+        TlsPort = tlsDir is null ? 0 : NbdServer.FreePort();
+        string tls = tlsDir is null ? "" : $$"""
+                server {
+                    listen 127.0.0.1:{{TlsPort}} ssl http2;
+                    ssl_certificate {{tlsDir}}/server-cert.pem;
+                    ssl_certificate_key {{tlsDir}}/server-key.pem;
+                    root {{root.TrimEnd('/')}};
+                }
+            """;
         _conf = Path.Combine(_prefix, "nginx.conf");
         string p = _prefix, r = root.TrimEnd('/');
         File.WriteAllText(_conf, $$"""
@@ -33,7 +42,7 @@ public sealed class HttpNginxServer : IDisposable
             error_log {{p}}/logs/error.log warn;
             events { worker_connections 512; }
             http {
-                log_format conn '$remote_addr c=$connection n=$connection_requests "$request" $status $body_bytes_sent range="$http_range"';
+                log_format conn '$remote_addr c=$connection n=$connection_requests "$request" $status $body_bytes_sent range="$http_range" auth="$http_authorization"';
                 access_log {{p}}/logs/access.log conn;
                 client_body_temp_path {{p}}/tmp; proxy_temp_path {{p}}/tmp; fastcgi_temp_path {{p}}/tmp;
                 uwsgi_temp_path {{p}}/tmp; scgi_temp_path {{p}}/tmp;
@@ -49,6 +58,7 @@ public sealed class HttpNginxServer : IDisposable
                     location /bearer/  { alias {{r}}/; if ($http_authorization != "Bearer t") { return 401; } }
                     location /slow/    { alias {{r}}/; limit_rate 4m; }
                 }
+            {{tls}}
             }
             """);
         Launch();
@@ -58,16 +68,25 @@ public sealed class HttpNginxServer : IDisposable
 
     public int Port { get; }
 
+    /// <summary>The HTTPS (HTTP/2) port when started with certificates, else 0.</summary>
+    public int TlsPort { get; }
+
+    /// <summary>The https:// URL of a path, on <see cref="TlsPort"/> (host 127.0.0.1, which the test certificate names).</summary>
+    public string TlsUrl(string escapedPath) => $"https://127.0.0.1:{TlsPort}/{escapedPath.TrimStart('/')}";
+
     public string AccessLog => Path.Combine(_prefix, "logs", "access.log");
 
     /// <summary>The URL of a path under the server (give it escaped: `vm%201/disk.vmdk`).</summary>
     public string Url(string escapedPath) => $"http://127.0.0.1:{Port}/{escapedPath.TrimStart('/')}";
 
-    /// <summary>nginx serving <paramref name="root"/>; its files live under <paramref name="scratch"/>/nginx.</summary>
-    public static HttpNginxServer Start(string scratch, string root)
+    /// <summary>
+    /// nginx serving <paramref name="root"/>; its files live under <paramref name="scratch"/>/nginx. With
+    /// <paramref name="tlsDir"/> (server-cert.pem, server-key.pem) it serves HTTPS with HTTP/2 on <see cref="TlsPort"/> too.
+    /// </summary>
+    public static HttpNginxServer Start(string scratch, string root, string? tlsDir = null)
     {
         int port = NbdServer.FreePort();
-        return new HttpNginxServer(scratch, root, port);
+        return new HttpNginxServer(scratch, root, port, tlsDir);
     }
 
     private void Launch()
