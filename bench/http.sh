@@ -55,16 +55,21 @@ flat="http://127.0.0.1:$port/vm%201/flat.raw"
 bytes=$(stat -c %s "$www/flat.raw")
 "${cli[@]}" export "$url" /dev/shm/http-bench.img >/dev/null
 cmp /dev/shm/http-bench.img "$www/flat.raw"   # the same bytes, or the figures mean nothing
-secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); awk "BEGIN{printf \"%.3f\", $e - $s}"; }
-ours=(); theirs=()
+# wall and CPU (user+sys) seconds of one command: on a shared machine the CPU time is the steadier figure
+secs() { local o; o=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 ); read -r r u s <<<"$o"; awk "BEGIN{printf \"%.3f %.3f\", $r, $u+$s}"; }
+ours=(); theirs=(); ourcpu=(); theircpu=(); opens=()
 for r in $(seq 1 "$rounds"); do
-  a=$(secs "${cli[@]}" export "$url" /dev/shm/http-bench.img); rm -f /dev/shm/http-bench.img
-  b=$(secs curl -sf -o /dev/shm/http-bench.curl "$flat"); rm -f /dev/shm/http-bench.curl
-  ours+=("$a"); theirs+=("$b")
-  echo "round $r: vmdkmount export ${a}s, curl ${b}s"
+  read -r a ac <<<"$(secs "${cli[@]}" export "$url" /dev/shm/http-bench.img)"; rm -f /dev/shm/http-bench.img
+  read -r b bc <<<"$(secs curl -sf -o /dev/shm/http-bench.curl "$flat")"; rm -f /dev/shm/http-bench.curl
+  read -r i _ <<<"$(secs "${cli[@]}" info "$url")"
+  ours+=("$a"); theirs+=("$b"); ourcpu+=("$ac"); theircpu+=("$bc"); opens+=("$i")
+  echo "round $r: vmdkmount export ${a}s (CPU ${ac}s), curl ${b}s (CPU ${bc}s), vmdkmount info (start-up and open) ${i}s"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-mo=$(median "${ours[@]}"); mt=$(median "${theirs[@]}")
-awk -v b="$bytes" -v o="$mo" -v t="$mt" 'BEGIN {
+mo=$(median "${ours[@]}"); mt=$(median "${theirs[@]}"); co=$(median "${ourcpu[@]}"); ct=$(median "${theircpu[@]}"); mi=$(median "${opens[@]}")
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+awk -v c="$co" -v d="$ct" 'BEGIN { printf "median CPU: vmdkmount %.3f s, curl %.3f s\n", c, d }'
+awk -v b="$bytes" -v o="$mo" -v t="$mt" -v i="$mi" 'BEGIN {
   printf "median over %d MiB: vmdkmount export %.3f s (%.0f MiB/s), curl %.3f s (%.0f MiB/s), ratio %.2f\n",
-         b / 1048576, o, b / 1048576 / o, t, b / 1048576 / t, t / o }'
+         b / 1048576, o, b / 1048576 / o, t, b / 1048576 / t, t / o
+  if (o > i) printf "less start-up and open (info, %.3f s): %.3f s (%.0f MiB/s), ratio %.2f\n", i, o - i, b / 1048576 / (o - i), t / (o - i) }'

@@ -95,8 +95,13 @@ public sealed class ReadAheadCache : IRemoteFileCache
                 return;
             }
         }
-        // errors reach the readers waiting on these blocks; with none waiting, the next read asks again itself
-        ThreadPool.UnsafeQueueUserWorkItem(_ => { try { FetchClaimed(first, claimed); } catch (Exception) { } }, null);
+        // errors reach the readers waiting on these blocks; with none waiting, the next read asks again itself. Its own
+        // thread, not a pool thread: the fetch blocks on network I/O whose completions need the pool
+        Task.Factory.StartNew(() =>
+        {
+            try { FetchClaimed(first, claimed); }
+            catch (Exception) { }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>
