@@ -66,7 +66,9 @@ public sealed class HttpFaultTests : HttpChainTestBase
         {
             try
             {
-                Thread.Sleep(700);
+                // by position, not by time: a busy machine may run this thread late
+                var deadline = Stopwatch.StartNew();
+                while (Volatile.Read(ref pos) < 4 << 20 && deadline.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(5);
                 Volatile.Write(ref killedAt, Volatile.Read(ref pos));
                 server.Kill();
                 Thread.Sleep(1000);   // down for a second: connections refused, the reads retry with backoff

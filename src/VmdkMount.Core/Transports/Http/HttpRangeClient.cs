@@ -27,7 +27,7 @@ internal sealed class HttpRangeClient
     {
         _options = options;
         _basic = basic;
-        string key = $"{origin.Scheme}://{origin.Authority}|{options.Thumbprint}|{options.CaFile}";
+        string key = $"{origin.Scheme}://{origin.Authority}|{options.Thumbprint}|{options.CaFile}|{options.Timeout.Ticks}";
         (_client, _trust) = Clients.GetOrAdd(key, _ => Create(origin, options));
     }
 
