@@ -17,11 +17,20 @@ public sealed class ReadAheadCache : IRemoteFileCache
 {
     public const int BlockSize = RemoteBlocks.Size;
 
+    /// <summary>
+    /// Reads at least this long (file data: a run of grains, a flat extent's piece) go straight into the caller's
+    /// buffer, a request of up to --max-request each: no block is allocated or copied for them, and the kernel's page
+    /// cache keeps file data in a mount anyway. The metadata reads the cache is for are far smaller.
+    /// </summary>
+    public const int BypassBytes = 256 * 1024;
+
     private readonly string _name;
     private readonly FetchBlocks _fetch;
+    private readonly FetchInto _fetchInto;
     private readonly BoundedCache<long, byte[]> _cache;
     private readonly long _blockCount;
     private readonly int _maxBlocks;
+    private readonly int _maxRequestBytes;
     private readonly TimeSpan _waitBound;
     private readonly Lock _gate = new();
     private readonly Dictionary<long, Pending> _pending = new();
@@ -30,20 +39,22 @@ public sealed class ReadAheadCache : IRemoteFileCache
     // the block after the furthest one a sequential run has asked for: the background read-ahead goes on from there
     private long _aheadEnd;
 
-    public ReadAheadCache(string name, long length, FetchBlocks fetch, CacheBudget budget, int maxRequestBytes, TimeSpan waitBound)
+    public ReadAheadCache(string name, long length, FetchBlocks fetch, FetchInto fetchInto, CacheBudget budget, int maxRequestBytes, TimeSpan waitBound)
     {
+        _fetchInto = fetchInto;
         _name = name;
         Length = length;
         _fetch = fetch;
         _cache = new BoundedCache<long, byte[]>(budget);
         _blockCount = (length + BlockSize - 1) / BlockSize;
         _maxBlocks = Math.Max(1, maxRequestBytes / BlockSize);
+        _maxRequestBytes = maxRequestBytes;
         _waitBound = waitBound;
     }
 
     /// <summary>The factory a remote store takes: every file's cache on <paramref name="budget"/>.</summary>
     public static RemoteFileCacheFactory On(CacheBudget budget) =>
-        (name, length, fetch, maxRequestBytes, waitBound) => new ReadAheadCache(name, length, fetch, budget, maxRequestBytes, waitBound);
+        (name, length, fetch, fetchInto, maxRequestBytes, waitBound) => new ReadAheadCache(name, length, fetch, fetchInto, budget, maxRequestBytes, waitBound);
 
     public long Length { get; }
 
@@ -60,6 +71,12 @@ public sealed class ReadAheadCache : IRemoteFileCache
         if (offset < 0) throw new ContractViolationException($"{_name}: read at negative offset {offset}");
         if (offset >= Length || destination.IsEmpty) return 0;
         int count = (int)Math.Min(destination.Length, Length - offset);
+        if (count >= BypassBytes)
+        {
+            ReadDirect(offset, destination[..count]);
+            Interlocked.Exchange(ref _nextSequential, offset + count);
+            return count;
+        }
         bool sequential = offset == Interlocked.Read(ref _nextSequential);
         long lastNeeded = (offset + count - 1) / BlockSize;
         int done = 0;
@@ -77,6 +94,19 @@ public sealed class ReadAheadCache : IRemoteFileCache
         Interlocked.Exchange(ref _nextSequential, offset + count);
         if (sequential) ReadAheadInBackground(lastNeeded);
         return count;
+    }
+
+    private void ReadDirect(long offset, Span<byte> destination)
+    {
+        int done = 0;
+        // each pass reads at least one byte (the count is positive), so the loop ends
+        while (done < destination.Length)
+        {
+            int n = Math.Min(destination.Length - done, _maxRequestBytes);
+            Interlocked.Increment(ref _requests);
+            _fetchInto(offset + done, destination.Slice(done, n));
+            done += n;
+        }
     }
 
     /// <summary>Starts the next run when a full-window sequential reader is less than one window from the end of what was asked for.</summary>

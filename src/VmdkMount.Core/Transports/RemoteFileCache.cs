@@ -13,6 +13,9 @@ public static class RemoteBlocks
 /// <summary>Fetches <paramref name="count"/> blocks from block <paramref name="firstBlock"/> as one request (the file's last block may be short).</summary>
 public delegate byte[][] FetchBlocks(long firstBlock, int count);
 
+/// <summary>Reads <paramref name="destination"/>.Length bytes at <paramref name="offset"/> as one request, straight into it (a bulk read the cache does not keep).</summary>
+public delegate void FetchInto(long offset, Span<byte> destination);
+
 /// <summary>The cache in front of one remote file: reads as the file, fetching through the transport on a miss.</summary>
 public interface IRemoteFileCache : IReadAt, IDisposable
 {
@@ -26,4 +29,4 @@ public interface IRemoteFileCache : IReadAt, IDisposable
 /// <summary>Makes the cache of one remote file of <paramref name="length"/> bytes, named <paramref name="name"/> in messages.</summary>
 /// <param name="maxRequestBytes">the most one fetch may ask for (--max-request)</param>
 /// <param name="waitBound">how long a reader may wait for another reader's fetch (that fetch is bounded by --timeout itself)</param>
-public delegate IRemoteFileCache RemoteFileCacheFactory(string name, long length, FetchBlocks fetch, int maxRequestBytes, TimeSpan waitBound);
+public delegate IRemoteFileCache RemoteFileCacheFactory(string name, long length, FetchBlocks fetch, FetchInto fetchInto, int maxRequestBytes, TimeSpan waitBound);

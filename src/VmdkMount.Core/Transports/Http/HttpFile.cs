@@ -27,7 +27,7 @@ internal sealed class HttpFile : ISourceFile
         _etag = etag;
         _lastModified = lastModified;
         var wait = client.Options.Timeout * 2 + TimeSpan.FromSeconds(30);
-        _cache = caches(name, length, FetchBlocks, client.Options.MaxRequestBytes, wait);
+        _cache = caches(name, length, FetchBlocks, FetchInto, client.Options.MaxRequestBytes, wait);
     }
 
     public string Name { get; }
@@ -127,7 +127,53 @@ internal sealed class HttpFile : ISourceFile
             (response, token) => ReadBlocks(response, what, first, last, count, token));
     }
 
+    private void FetchInto(long first, Span<byte> destination)
+    {
+        long last = first + destination.Length - 1;
+        string what = $"{Name}: read {destination.Length} bytes at {first} (bytes={first}-{last})";
+        // the buffer stays pinned until Send returns, and no attempt outlives Send: the body is read straight into it
+        unsafe
+        {
+            fixed (byte* start = destination)
+            {
+                using var pinned = new PinnedMemory(start, destination.Length);
+                SendInto(what, first, last, pinned.Memory);
+            }
+        }
+    }
+
+    private void SendInto(string what, long first, long last, Memory<byte> memory) =>
+        _client.Send(what, () => Ranged(_client, _uri, first, last, _etag, _lastModified), (response, token) => ReadInto(response, what, first, last, memory, token));
+
+    private async Task<bool> ReadInto(HttpResponseMessage response, string what, long first, long last, Memory<byte> memory, CancellationToken token)
+    {
+        CheckRange(response, what, first, last);
+        await using var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
+        // a short body throws EndOfStreamException, an IOException: the request is tried again
+        await body.ReadExactlyAsync(memory, token).ConfigureAwait(false);
+        return true;
+    }
+
     private async Task<byte[][]> ReadBlocks(HttpResponseMessage response, string what, long first, long last, int count, CancellationToken token)
+    {
+        CheckRange(response, what, first, last);
+        var blocks = new byte[count][];
+        await using var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
+        long at = first;
+        for (int i = 0; i < count; i++)
+        {
+            // filled whole by the read below, and kept by the cache for long: no zeroing, and on the pinned heap,
+            // where the GC never copies it as it ages
+            blocks[i] = GC.AllocateUninitializedArray<byte>((int)Math.Min(RemoteBlocks.Size, last + 1 - at), pinned: true);
+            // a short body throws EndOfStreamException, an IOException: the request is tried again
+            await body.ReadExactlyAsync(blocks[i], token).ConfigureAwait(false);
+            at += blocks[i].Length;
+        }
+        return blocks;
+    }
+
+    /// <summary>Throws unless the answer is the 206 of exactly [first, last] of the file as it was opened.</summary>
+    private void CheckRange(HttpResponseMessage response, string what, long first, long last)
     {
         int status = (int)response.StatusCode;
         if (status == 412 || status is 404 or 410)
@@ -148,21 +194,24 @@ internal sealed class HttpFile : ISourceFile
             throw Changed(what, $"its ETag is {tag.Tag} now, not {_etag.Tag}");
         if (_etag is null && _lastModified is { } was && response.Content.Headers.LastModified is { } now && now != was)
             throw Changed(what, $"its Last-Modified is {now:R} now, not {was:R}");
-        var blocks = new byte[count][];
-        await using var body = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
-        long at = first;
-        for (int i = 0; i < count; i++)
-        {
-            // filled whole by the read below, and kept by the cache for long: no zeroing, and on the pinned heap,
-            // where the GC never copies it as it ages
-            blocks[i] = GC.AllocateUninitializedArray<byte>((int)Math.Min(RemoteBlocks.Size, last + 1 - at), pinned: true);
-            // a short body throws EndOfStreamException, an IOException: the request is tried again
-            await body.ReadExactlyAsync(blocks[i], token).ConfigureAwait(false);
-            at += blocks[i].Length;
-        }
-        return blocks;
     }
 
     private TransportException Changed(string what, string how) =>
         new($"{what}: the file changed while being read ({how}): not a backup; refused");
+
+    /// <summary>A pinned span seen as <see cref="Memory{T}"/>, so the async body read can fill the caller's buffer.</summary>
+    private sealed unsafe class PinnedMemory(byte* start, int length) : System.Buffers.MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => new(start, length);
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => new(start + elementIndex);
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
 }
