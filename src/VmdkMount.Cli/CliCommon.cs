@@ -3,6 +3,7 @@ using VmdkMount.Core.Disks;
 using VmdkMount.Core.Errors;
 using VmdkMount.Core.Mounting;
 using VmdkMount.Core.Transports;
+using VmdkMount.Core.Transports.Http;
 
 namespace VmdkMount.Cli;
 
@@ -10,7 +11,7 @@ namespace VmdkMount.Cli;
 internal static class CliCommon
 {
     public static Argument<string> DiskArgument() =>
-        new("DISK") { Description = "newest link of a VMDK chain (its parents are found from the descriptor), a raw image with --raw-input, or nbd://host[:port]/export (nbds://, nbd+unix:///export?socket=PATH)" };
+        new("DISK") { Description = "newest link of a VMDK chain (its parents are found from the descriptor), a raw image with --raw-input, an http(s):// URL of a VMDK (parents and extents beside it on the server), or nbd://host[:port]/export (nbds://, nbd+unix:///export?socket=PATH)" };
 
     public const string DiskFlag = "--disk";
 
@@ -47,7 +48,7 @@ internal static class CliCommon
     public const string AllowOutsideExtentsFlag = "--allow-outside-extents";
     public const string ConfineFlag = "--confine";
     public const string RecoverFlag = "--recover-truncated";
-    public const string TimeoutFlag = "--timeout", RetriesFlag = "--retries", ConnectionsFlag = "--connections", MaxRequestFlag = "--max-request", ThumbprintFlag = "--thumbprint", CaFlag = "--ca";
+    public const string TimeoutFlag = "--timeout", RetriesFlag = "--retries", ConnectionsFlag = "--connections", MaxRequestFlag = "--max-request", ThumbprintFlag = "--thumbprint", CaFlag = "--ca", HeaderFlag = "--header";
 
     public static DiskOpenOptions DiskOptions(ParseResult p, Option<bool> ignoreCid, Option<bool> rawInput) => new()
     {
@@ -59,7 +60,7 @@ internal static class CliCommon
         Remote = RemoteOptions(p),
     };
 
-    /// <summary>The options of a remote DISK (nbd://...), checked here so that a bad value is a usage error before any connection.</summary>
+    /// <summary>The options of a remote DISK (nbd://..., http(s)://...), checked here so that a bad value is a usage error before any connection.</summary>
     private static RemoteOptions RemoteOptions(ParseResult p) => new RemoteOptions
     {
         Timeout = ValueOf<string?>(p, TimeoutFlag) is { } t ? Core.Transports.RemoteOptions.ParseTimeout(t) : Core.Transports.RemoteOptions.DefaultTimeout,
@@ -68,6 +69,7 @@ internal static class CliCommon
         Connections = ValueOf<int?>(p, ConnectionsFlag) ?? Core.Transports.RemoteOptions.DefaultConnections,
         Thumbprint = ValueOf<string?>(p, ThumbprintFlag),
         CaFile = ValueOf<string?>(p, CaFlag),
+        Headers = (ValueOf<string[]?>(p, HeaderFlag) ?? []).Select(Core.Transports.RemoteOptions.ParseHeader).ToList(),
     }.Validated();
 
     /// <summary>
@@ -111,19 +113,31 @@ internal static class CliCommon
             });
             command.Options.Add(new Option<string?>(ThumbprintFlag)
             {
-                Description = "nbds:// DISK: the server certificate's thumbprint, AB:CD:... (SHA-1/224/256/384/512 by length) or sha256:...",
+                Description = "nbds:// or https:// DISK: the server certificate's thumbprint, AB:CD:... (SHA-1/224/256/384/512 by length) or sha256:...",
                 HelpName = "HEX",
             });
             command.Options.Add(new Option<string?>(CaFlag)
             {
-                Description = "nbds:// DISK: PEM file of the CA certificates the server's certificate must chain to",
+                Description = "nbds:// or https:// DISK: PEM file of the CA certificates the server's certificate must chain to",
                 HelpName = "FILE",
+            });
+            command.Options.Add(new Option<string[]?>(HeaderFlag)
+            {
+                Description = "http(s):// DISK: a header sent with every request, 'Name: value' (repeatable; e.g. 'Authorization: Bearer ...'); values are never shown",
+                HelpName = "HEADER",
+                AllowMultipleArgumentsPerToken = false,
             });
         }
     }
 
     private static T? ValueOf<T>(ParseResult p, string name) =>
         p.CommandResult.Command.Options.OfType<Option<T>>().FirstOrDefault(o => o.Name == name) is { } option ? p.GetValue(option) : default;
+
+    /// <summary>
+    /// A message as it may leave the program: any URL in it redacted (no credentials, no query values). The engine
+    /// names remote files by their redacted URLs already; this is the last guard for text from elsewhere (.NET).
+    /// </summary>
+    public static string Shown(string message) => HttpUrl.RedactText(message);
 
     /// <summary>Runs a command body; expected errors become one stderr line (and a JSON error with --json) and exit code 2, an engine bug exit code 1.</summary>
     public static int Run(Func<int> body)

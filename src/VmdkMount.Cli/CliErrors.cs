@@ -28,6 +28,9 @@ internal static class CliErrors
 
     public static void Report(string message, string code, string? hint = null)
     {
+        // no credentials or presigned query values leave the program, on stderr or in the JSON
+        message = CliCommon.Shown(message);
+        if (hint is not null) hint = CliCommon.Shown(hint);
         Console.Error.WriteLine($"vmdkmount: {message}");
         if (hint is not null) Console.Error.WriteLine($"vmdkmount: hint: {hint}");
         if (!Json) return;

@@ -50,11 +50,11 @@ public sealed record DiskOpenOptions
     /// <summary>A folder every file of the chain (DISK, descriptors, extents, parents) must lie under after links are resolved; null for none.</summary>
     public string? ConfineTo { get; init; }
 
-    /// <summary>How a remote DISK (an NBD URI) is reached: timeouts, request size, TLS trust.</summary>
+    /// <summary>How a remote DISK (an NBD URI, an HTTP(S) URL) is reached: timeouts, retries, request size, TLS trust, headers.</summary>
     public RemoteOptions Remote { get; init; } = new();
 }
 
-/// <summary>Opens a DISK argument: a VMDK (newest link of a chain), a raw image, or an NBD export (`nbd://`, `nbds://`, `nbd+unix://`).</summary>
+/// <summary>Opens a DISK argument: a VMDK (newest link of a chain, a host path or an `http(s)://` URL), a raw image, or an NBD export (`nbd://`, `nbds://`, `nbd+unix://`).</summary>
 public static class DiskOpener
 {
     public static IVirtualDisk Open(string source, DiskOpenOptions? options = null)
@@ -68,14 +68,19 @@ public static class DiskOpener
             return options.BlockCache ?? true ? new CachedDisk(export, options.Cache ?? Caching.CacheBudget.Shared) : export;
         }
         var store = StoreFor(source, options);
-        IVirtualDisk disk = options.Raw ? new RawDisk(store, source) : VmdkDisk.OpenChain(source, options, store);
+        // a URL is named by its redacted spelling from here on: the disk's Source and every message show only that
+        string name = store is Transports.Http.HttpSourceStore http ? http.DiskName : source;
+        IVirtualDisk disk = options.Raw ? new RawDisk(store, name) : VmdkDisk.OpenChain(name, options, store);
         return options.BlockCache ?? false ? new CachedDisk(disk, options.Cache ?? Caching.CacheBudget.Shared) : disk;
     }
 
     /// <summary>
-    /// Where the files of DISK come from. The one place a DISK argument picks its transport: a host path is the local
-    /// folder tree today; `nbd://` and `http(s)://` sources get their own stores here.
+    /// Where the files of DISK come from. The one place a DISK argument picks its transport: an `http(s)://` URL is
+    /// read by range requests (each file behind its own read-ahead cache on the disk's budget), a host path from the
+    /// local folder tree. (`nbd://` is a flattened export, opened above without a store.)
     /// </summary>
     internal static ISourceStore StoreFor(string source, DiskOpenOptions options) =>
-        new LocalSourceStore(FileHandlePool.Shared, options.ConfineTo);
+        Transports.Http.HttpUrl.IsHttp(source)
+            ? new Transports.Http.HttpSourceStore(source, options.Remote, Caching.ReadAheadCache.On(options.Cache ?? Caching.CacheBudget.Shared))
+            : new LocalSourceStore(FileHandlePool.Shared, options.ConfineTo);
 }

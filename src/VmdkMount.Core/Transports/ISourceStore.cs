@@ -1,7 +1,7 @@
 namespace VmdkMount.Core.Transports;
 
 /// <summary>
-/// A place the files of one chain come from: a local folder tree today, an HTTP(S) base URL next. The disk layer
+/// A place the files of one chain come from: a local folder tree, or the folders of an HTTP(S) server. The disk layer
 /// opens descriptors, extents and parents only through this, so it never learns whether a name is a host path or a
 /// URL, and the rules of a safe open (regular files only, no kernel files, --confine) live with the store that knows
 /// how its names are spelled. Names are the store's own spelling (for a local store: host paths); every member is
@@ -35,6 +35,12 @@ public interface ISourceStore
 
     /// <summary>The files in the folder holding <paramref name="name"/> (absolute names, in no particular order): the candidates of a CID search.</summary>
     IReadOnlyList<string> FilesBeside(string name);
+
+    /// <summary>
+    /// Why <see cref="FilesBeside"/> could not list the folder of <paramref name="name"/> (a web server that lists no
+    /// folders), for the parent-missing error: a CID search then had nothing to search. Null when it could.
+    /// </summary>
+    string? WhyNotListed(string name) => null;
 
     /// <summary>What makes two names one file, for loop detection: a link or another spelling of the same file gives the same identity.</summary>
     SourceIdentity Identity(string name);

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace VmdkMount.Core.Transports;
 
-/// <summary>How a remote source (an NBD export) is reached: timeouts, request sizes, TLS trust.</summary>
+/// <summary>How a remote source (an NBD export, an HTTP(S) URL) is reached: timeouts, request sizes, TLS trust, extra headers.</summary>
 public sealed record RemoteOptions
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
@@ -43,6 +43,25 @@ public sealed record RemoteOptions
 
     /// <summary>A PEM file of CA certificates the server's certificate must chain to (instead of the system store).</summary>
     public string? CaFile { get; init; }
+
+    /// <summary>
+    /// Headers sent with every HTTP(S) request (`--header 'Name: value'`, repeatable): an `Authorization` for object
+    /// stores. Their values are secrets: never shown.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
+
+    /// <summary>`Name: value` as `--header` spells it; throws <see cref="ArgumentException"/> without echoing the value.</summary>
+    public static KeyValuePair<string, string> ParseHeader(string text)
+    {
+        int colon = text.IndexOf(':', StringComparison.Ordinal);
+        string name = colon < 0 ? "" : text[..colon].Trim();
+        if (name.Length == 0 || name.Any(c => c <= ' ' || c >= 0x7F || "()<>@,;:\\\"/[]?={}".Contains(c)))
+            throw new ArgumentException("--header: expected 'Name: value' with a header name of letters, digits and -");
+        string value = text[(colon + 1)..].Trim();
+        if (value.Any(c => c is '\r' or '\n' or '\0'))
+            throw new ArgumentException($"--header {name}: the value holds a line break");
+        return new(name, value);
+    }
 
     /// <summary>Checks the values a user gave; throws <see cref="ArgumentException"/> naming the option.</summary>
     public RemoteOptions Validated()

@@ -41,7 +41,8 @@ internal sealed class ParentLocator(ISourceStore store)
                 if (m != child.Path && !seen.Contains(store.Identity(m)))
                     return (m, $"CID search in {dir} (parentCID {child.ParentCid:x8})");
         string what = string.IsNullOrWhiteSpace(hint) ? "the child has no parentFileNameHint" : $"parentFileNameHint '{hint}' not found (tried {string.Join(", ", tried)})";
-        throw new ChainException($"{child.Path}: parent disk missing: {what}, and no file in {dir} has CID {child.ParentCid:x8}");
+        string unlisted = store.WhyNotListed(child.Path) is { } why ? $" ({why})" : "";
+        throw new ChainException($"{child.Path}: parent disk missing: {what}, and no file in {dir} has CID {child.ParentCid:x8}{unlisted}");
     }
 
     private bool Exists(string p, List<string> tried)
