@@ -44,10 +44,10 @@ Priority: optional
 Homepage: https://localhost/vmdkmount
 Description: read-only mount of backed-up VMware disk chains
  vmdkmount opens the newest link of a VMDK backup chain, follows its parents,
- finds the partitions, LVM volumes and filesystems inside (NTFS, ext2/3/4, FAT,
+ finds the partitions, LVM volumes and filesystems inside (NTFS, ext2/3/4, XFS, FAT,
  exFAT) and shows every volume as a folder through FUSE, or lists, prints and
- restores files with its own ls, cat and extract commands. Local files and NBD
- exports are read. Not related to libyal's vmdkmount (package libvmdk-utils),
+ restores files with its own ls, cat, find and extract commands. Local files, NBD
+ exports and HTTP(S) URLs are read. Not related to libyal's vmdkmount (package libvmdk-utils),
  which lives in /usr/bin; this one is /usr/local/bin/vmdkmount.
 CONTROL
 deb=$out/vmdkmount_${version}_amd64.deb

@@ -27,7 +27,7 @@ internal static class CleanupCommand
                     Console.WriteLine($"vmdkmount: {record.MountPoint}: in use by process {record.Pid}, kept");
                     continue;
                 }
-                if (MountTable.Find(record.MountPoint) is { FsType: MountTable.OurFsType } && !FuseSession.LazyUnmount(record.MountPoint))
+                if (MountTable.Find(record.MountPoint) is { FsType: MountTable.OurFsType } && !Detached(record.MountPoint))
                 {
                     Console.Error.WriteLine($"vmdkmount: {record.MountPoint}: cannot unmount");
                     failed++;
@@ -40,7 +40,7 @@ internal static class CleanupCommand
             foreach (var entry in MountTable.Read())
             {
                 if (entry.FsType != MountTable.OurFsType || handled.Contains(entry.MountPoint) || !MountTable.IsDead(entry.MountPoint)) continue;
-                if (FuseSession.LazyUnmount(entry.MountPoint))
+                if (Detached(entry.MountPoint))
                 {
                     Console.WriteLine($"vmdkmount: {entry.MountPoint}: dead mount removed");
                     cleaned++;
@@ -56,4 +56,11 @@ internal static class CleanupCommand
         }));
         return command;
     }
+
+    /// <summary>
+    /// Unmounts a dead mount; true also when it went away meanwhile (another cleanup, or the kernel, got there first),
+    /// so two cleanups at once both succeed.
+    /// </summary>
+    private static bool Detached(string mountPoint) =>
+        FuseSession.LazyUnmount(mountPoint) || MountTable.Find(mountPoint) is null;
 }

@@ -99,6 +99,32 @@ public class CliGuidanceTests
     }
 
     [Fact]
+    public void Mount_refuses_a_file_and_a_folder_that_holds_files_unless_told()
+    {
+        string dir = RepoPaths.NewScratch("mount-target");
+        try
+        {
+            string file = Path.Combine(dir, "file");
+            File.WriteAllText(file, "x");
+            var onFile = OurCli.Run("mount", Demo, file, "--state-dir", Path.Combine(dir, "state"));
+            Assert.Equal(2, onFile.ExitCode);
+            Assert.Contains("is a file, not a folder", onFile.StdErr);
+            string full = Path.Combine(dir, "full");
+            Directory.CreateDirectory(full);
+            File.WriteAllText(Path.Combine(full, "keep.txt"), "mine");
+            var onFull = OurCli.Run("mount", Demo, full, "--state-dir", Path.Combine(dir, "state"));
+            Assert.Equal(2, onFull.ExitCode);
+            Assert.Contains("is not empty", onFull.StdErr);
+            Assert.Contains("--nonempty", onFull.StdErr);
+            Assert.Equal("mine", File.ReadAllText(Path.Combine(full, "keep.txt")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Ls_without_a_path_lists_the_volumes_and_a_bare_volume_id_is_its_root()
     {
         var volumes = OurCli.Run("volumes", Demo);

@@ -145,8 +145,11 @@ public class NativePackageTests
     }
 }
 
-/// <summary>The package tests install system-wide: they run one at a time, apart from each other.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
+/// <summary>
+/// The package tests share one build and run one after the other; beside the rest of the suite they may run, since
+/// nothing else installs packages or uses /usr/local/bin/vmdkmount or mount.vmdk (so the AOT build overlaps the others).
+/// </summary>
+[CollectionDefinition(Name)]
 public sealed class PackageCollection
 {
     public const string Name = "package";

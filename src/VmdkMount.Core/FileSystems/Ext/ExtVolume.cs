@@ -49,32 +49,12 @@ internal sealed class ExtVolume : IDisposable
     }
 
     /// <summary>Reads exactly, without building a message unless the volume is cut short (no allocation per read).</summary>
-    public void ReadExactly(long offset, Span<byte> destination, string what)
-    {
-        int total = 0;
-        while (total < destination.Length)
-        {
-            int n = Data.ReadAt(offset + total, destination[total..]);
-            if (n <= 0)
-                throw new CorruptDataException($"{Name} {what}", offset + total,
-                    $"volume ends at {Data.Length}: truncated image? needed {destination.Length} bytes at {offset}");
-            total += n;
-        }
-    }
+    public void ReadExactly(long offset, Span<byte> destination, string what) =>
+        VolumeReads.ReadExactly(Data, Name, offset, destination, what);
 
     /// <summary>Same as <see cref="ReadExactly"/> for the data path, where the message is built only on failure.</summary>
-    public void ReadFileData(long offset, Span<byte> destination, uint inode)
-    {
-        int total = 0;
-        while (total < destination.Length)
-        {
-            int n = Data.ReadAt(offset + total, destination[total..]);
-            if (n <= 0)
-                throw new CorruptDataException($"{Name} inode {inode} data", offset + total,
-                    $"volume ends at {Data.Length}: truncated image? needed {destination.Length} bytes at {offset}");
-            total += n;
-        }
-    }
+    public void ReadFileData(long offset, Span<byte> destination, uint inode) =>
+        VolumeReads.ReadFileData(Data, Name, offset, destination, inode);
 
     public ExtInode ReadInode(uint number)
     {

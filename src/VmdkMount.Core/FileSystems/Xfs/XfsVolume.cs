@@ -87,32 +87,12 @@ internal sealed class XfsVolume : IDisposable
     }
 
     /// <summary>Reads exactly, building a message only when the volume is cut short (no allocation per read).</summary>
-    public void ReadExactly(long offset, Span<byte> destination, string what)
-    {
-        int total = 0;
-        while (total < destination.Length)
-        {
-            int n = Data.ReadAt(offset + total, destination[total..]);
-            if (n <= 0)
-                throw new CorruptDataException($"{Name} {what}", offset + total,
-                    $"volume ends at {Data.Length}: truncated image? needed {destination.Length} bytes at {offset}");
-            total += n;
-        }
-    }
+    public void ReadExactly(long offset, Span<byte> destination, string what) =>
+        VolumeReads.ReadExactly(Data, Name, offset, destination, what);
 
     /// <summary>The same for file data, where the message names the inode and is built only on failure.</summary>
-    public void ReadFileData(long offset, Span<byte> destination, ulong ino)
-    {
-        int total = 0;
-        while (total < destination.Length)
-        {
-            int n = Data.ReadAt(offset + total, destination[total..]);
-            if (n <= 0)
-                throw new CorruptDataException($"{Name} inode {ino} data", offset + total,
-                    $"volume ends at {Data.Length}: truncated image? needed {destination.Length} bytes at {offset}");
-            total += n;
-        }
-    }
+    public void ReadFileData(long offset, Span<byte> destination, ulong ino) =>
+        VolumeReads.ReadFileData(Data, Name, offset, destination, ino);
 
     /// <summary>
     /// The v5 self-description every metadata block carries besides its CRC: the daddr it was written at, the owner
