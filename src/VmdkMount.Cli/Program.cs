@@ -35,6 +35,8 @@ public static class Program
         root.Subcommands.Add(MountCommand.Create());
         root.Subcommands.Add(UnmountCommand.Create());
         root.Subcommands.Add(CleanupCommand.Create());
+        root.Subcommands.Add(ChangedCommand.Create());
+        root.Subcommands.Add(VersionsCommand.Create());
         CliCommon.AddChainFileOptions(root);
         return root;
     }
