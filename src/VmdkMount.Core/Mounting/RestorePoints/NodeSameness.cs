@@ -1,5 +1,6 @@
 using System.Buffers;
 using VmdkMount.Core.FileSystems;
+using VmdkMount.Core.Transports;
 using VmdkMount.Core.Volumes;
 
 namespace VmdkMount.Core.Mounting.RestorePoints;
@@ -25,7 +26,7 @@ public static class NodeSameness
 {
     private const int ChunkBytes = 256 * 1024;
 
-    public static (bool Same, SamenessEvidence By) Compare(RestorePointSet points, int newer, int older, Volume volume,
+    public static (bool Same, SamenessEvidence By) Compare(RestorePointSet points, int newer, int older, Volume newVolume, Volume oldVolume,
         MountInode a, MountInode b)
     {
         var na = a.Node!;
@@ -35,7 +36,7 @@ public static class NodeSameness
         if (na.Type is FsNodeType.File or FsNodeType.Symlink && na.Size != nb.Size) return (false, SamenessEvidence.Attributes);
         if (na.Type is not (FsNodeType.File or FsNodeType.Symlink))
             return (na.DeviceNumber == nb.DeviceNumber && na.IsBlockDevice == nb.IsBlockDevice, SamenessEvidence.Attributes);
-        if (UnwrittenBetween(points, newer, older, volume, a, b)) return (true, SamenessEvidence.Allocation);
+        if (UnwrittenBetween(points, newer, older, newVolume, oldVolume, a, b)) return (true, SamenessEvidence.Allocation);
         if (na.Type == FsNodeType.Symlink)
         {
             var la = (ISymlinkReader)a.FileSystem!;
@@ -45,20 +46,47 @@ public static class NodeSameness
         return (SameBytes(a.FileSystem!, na, b.FileSystem!, nb), SamenessEvidence.Bytes);
     }
 
+    /// <summary>Rewritten ranges up to this size are compared byte for byte (a 256-byte inode shares its grain with its neighbours).</summary>
+    private const long MaxRecheckedRange = 64 * 1024, MaxRecheckedBytes = 1 << 20;
+
     /// <summary>
-    /// True when the node is the same record in both points and no link between them holds any byte it is read from
-    /// in either point; the placement of both is asked because a node that moved is read from new places in one.
+    /// True when the node is the same record in both points and every byte it is read from (its placement in either
+    /// point: a node that moved is read from new places in one) either lies where no link between the points wrote,
+    /// or, for the few small ranges a link did rewrite (a grain holds many records), reads the same in both points.
     /// </summary>
-    public static bool UnwrittenBetween(RestorePointSet points, int newer, int older, Volume volume, MountInode a, MountInode b)
+    public static bool UnwrittenBetween(RestorePointSet points, int newer, int older, Volume newVolume, Volume oldVolume, MountInode a, MountInode b)
     {
         if (newer == older) return true;
-        if (a.Node!.Id != b.Node!.Id || RestorePointSet.DiskOffsetOf(volume) is not long start) return false;
+        if (a.Node!.Id != b.Node!.Id || RestorePointSet.DiskOffsetOf(newVolume) is not long start || RestorePointSet.DiskOffsetOf(oldVolume) != start)
+            return false;
         if (a.FileSystem is not INodePlacement pa || b.FileSystem is not INodePlacement pb) return false;
         var ranges = new List<(long Offset, long Length)>();
         if (!pa.TryPlacement(a.Node.Id, ranges) || !pb.TryPlacement(b.Node.Id, ranges)) return false;
+        long rechecked = 0;
         foreach (var (offset, length) in ranges)
-            if (points.Rewritten(Math.Min(newer, older), Math.Max(newer, older), start + offset, length)) return false;
+        {
+            if (!points.Rewritten(Math.Min(newer, older), Math.Max(newer, older), start + offset, length)) continue;
+            rechecked += length;
+            if (length > MaxRecheckedRange || rechecked > MaxRecheckedBytes || !SameRange(newVolume.Data, oldVolume.Data, offset, (int)length)) return false;
+        }
         return true;
+    }
+
+    private static bool SameRange(IReadAt a, IReadAt b, long offset, int length)
+    {
+        var ba = ArrayPool<byte>.Shared.Rent(length);
+        var bb = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            int ra = a.ReadAt(offset, ba.AsSpan(0, length));
+            int rb = b.ReadAt(offset, bb.AsSpan(0, length));
+            return ra == rb && ba.AsSpan(0, ra).SequenceEqual(bb.AsSpan(0, rb));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(ba);
+            ArrayPool<byte>.Shared.Return(bb);
+        }
     }
 
     /// <summary>Reads both versions side by side (sizes are equal) and compares them.</summary>

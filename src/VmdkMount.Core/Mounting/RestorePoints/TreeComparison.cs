@@ -33,9 +33,10 @@ public static class TreeComparison
         {
             var newTree = TreeOf(to, id);
             var oldTree = TreeOf(from, id);
-            var volume = newTree is not null ? to.GetVolume(id) : from.GetVolume(id);
+            var newVolume = newTree is not null ? to.GetVolume(id) : null;
+            var oldVolume = oldTree is not null ? from.GetVolume(id) : null;
             string method = newTree is null ? "deleted" : oldTree is null ? "added" : "tree";
-            var changes = Walk(points, newer, older, volume, newTree, oldTree);
+            var changes = Walk(points, newer, older, (newVolume ?? oldVolume)!, (oldVolume ?? newVolume)!, newTree, oldTree);
             changes.Sort((x, y) => string.CompareOrdinal(x.Path, y.Path));
             result.Add(new VolumeChanges(id, method, changes));
         }
@@ -49,7 +50,7 @@ public static class TreeComparison
             ? new MountTree(disk, new MountTreeOptions { SingleVolume = id, Retention = NodeRetention.UntilPassed })
             : null;
 
-    private static List<PointChange> Walk(RestorePointSet points, int newer, int older, Volume volume, MountTree? newTree, MountTree? oldTree)
+    private static List<PointChange> Walk(RestorePointSet points, int newer, int older, Volume volume, Volume oldVolume, MountTree? newTree, MountTree? oldTree)
     {
         var changes = new List<PointChange>();
         var pending = new Stack<(string Path, MountInode? New, MountInode? Old)>();
@@ -75,7 +76,7 @@ public static class TreeComparison
                     continue;
                 }
                 bool bothDirs = cn.IsDirectory && co.IsDirectory;
-                if (!NodeSameness.Compare(points, newer, older, volume, cn, co).Same)
+                if (!NodeSameness.Compare(points, newer, older, volume, oldVolume, cn, co).Same)
                     changes.Add(new PointChange(childPath, ChangeKind.Modified, cn.Node!.Type));
                 if (bothDirs) pending.Push((childPath, cn, co));
                 else if (cn.IsDirectory) pending.Push((childPath, cn, null));

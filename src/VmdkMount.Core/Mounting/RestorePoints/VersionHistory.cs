@@ -6,7 +6,7 @@ namespace VmdkMount.Core.Mounting.RestorePoints;
 /// One point where a path exists: its node there, and whether it reads differently from the next newer point where
 /// the path exists (null for the newest), with how that was decided.
 /// </summary>
-public sealed record PathVersion(int Point, FsNode Node, bool? Changed, SamenessEvidence? By, MountInode Inode);
+public sealed record PathVersion(int Point, FsNode Node, bool? Changed, SamenessEvidence? By, MountInode Inode, Volumes.Volume Volume);
 
 /// <summary>
 /// Every version of one path, newest point first. Points are opened one by one over the shared chain; whether a
@@ -30,10 +30,10 @@ public static class VersionHistory
             SamenessEvidence? by = null;
             if (newer is not null)
             {
-                var (same, evidence) = NodeSameness.Compare(points, newer.Point, i, volume, newer.Inode, inode);
+                var (same, evidence) = NodeSameness.Compare(points, newer.Point, i, newer.Volume, volume, newer.Inode, inode);
                 (changed, by) = (!same, evidence);
             }
-            var version = new PathVersion(i, inode.Node!, changed, by, inode);
+            var version = new PathVersion(i, inode.Node!, changed, by, inode, volume);
             versions.Add(version);
             newer = version;
         }
