@@ -46,8 +46,11 @@ public static class NodeSameness
         return (SameBytes(a.FileSystem!, na, b.FileSystem!, nb), SamenessEvidence.Bytes);
     }
 
-    /// <summary>Rewritten ranges up to this size are compared byte for byte (a 256-byte inode shares its grain with its neighbours).</summary>
-    private const long MaxRecheckedRange = 64 * 1024, MaxRecheckedBytes = 1 << 20;
+    /// <summary>
+    /// The parts of a node a link between the points did rewrite are compared byte for byte up to this much (a grain
+    /// holds many inodes and the ends of neighbouring files); past it the node is compared as a whole.
+    /// </summary>
+    private const long MaxRecheckedBytes = 1 << 20;
 
     /// <summary>
     /// True when the node is the same record in both points and every byte it is read from (its placement in either
@@ -64,11 +67,11 @@ public static class NodeSameness
         if (!pa.TryPlacement(a.Node.Id, ranges) || !pb.TryPlacement(b.Node.Id, ranges)) return false;
         long rechecked = 0;
         foreach (var (offset, length) in ranges)
-        {
-            if (!points.Rewritten(Math.Min(newer, older), Math.Max(newer, older), start + offset, length)) continue;
-            rechecked += length;
-            if (length > MaxRecheckedRange || rechecked > MaxRecheckedBytes || !SameRange(newVolume.Data, oldVolume.Data, offset, (int)length)) return false;
-        }
+            foreach (var (diskAt, n) in points.Rewritten(Math.Min(newer, older), Math.Max(newer, older), start + offset, length))
+            {
+                rechecked += n;
+                if (rechecked > MaxRecheckedBytes || !SameRange(newVolume.Data, oldVolume.Data, diskAt - start, (int)n)) return false;
+            }
         return true;
     }
 

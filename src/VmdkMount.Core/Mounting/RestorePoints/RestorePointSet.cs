@@ -55,11 +55,11 @@ public sealed class RestorePointSet : IDisposable
     public bool IsOpen(int point) => _points[point].IsValueCreated;
 
     /// <summary>
-    /// True when some link from point <paramref name="newer"/> down to (not including) point <paramref name="older"/>
-    /// holds anything in [diskOffset, diskOffset+length): only those links can make the two points read differently
-    /// there. Cost follows the runs the links report for the range.
+    /// The parts of [diskOffset, diskOffset+length) that some link from point <paramref name="newer"/> down to (not
+    /// including) point <paramref name="older"/> holds: only there can the two points read differently. A part two
+    /// links hold is given once per link. Cost follows the runs the links report for the range.
     /// </summary>
-    public bool Rewritten(int newer, int older, long diskOffset, long length)
+    public IEnumerable<(long Offset, long Length)> Rewritten(int newer, int older, long diskOffset, long length)
     {
         long end = Math.Min(_chain.Length, diskOffset + length);
         for (int link = newer; link < older; link++)
@@ -68,11 +68,11 @@ public sealed class RestorePointSet : IDisposable
             for (long pos = Math.Max(0, diskOffset); pos < end;)
             {
                 var run = l.Map(pos);
-                if (run.State != GrainState.Unallocated) return true;
-                pos += Math.Max(1, run.Length);
+                long runEnd = Math.Min(end, pos + Math.Max(1, run.Length));
+                if (run.State != GrainState.Unallocated) yield return (pos, runEnd - pos);
+                pos = runEnd;
             }
         }
-        return false;
     }
 
     /// <summary>
