@@ -11,29 +11,36 @@ using Xunit;
 namespace VmdkMount.Tests.RestorePoints;
 
 /// <summary>
-/// Restore points of a six-point ext4 chain made by real tools (images/points-ext.sh), checked against the kernel's
-/// reading of every point: `changed` for every pair of points, `versions` of files with known histories, `--at`.
+/// Restore points of six-point chains made by real tools (images/points-ext.sh: ext4 through the kernel;
+/// images/points-ntfs.sh: NTFS through ntfs-3g), checked against an independent reader's snapshot of every point:
+/// `changed` for every pair of points, `versions` of files with known histories, `--at`.
 /// </summary>
 public sealed class PointsChainTests
 {
     /// <summary>Newest first, as `info` indexes them.</summary>
     private static readonly string[] Points = ["child-005", "child-004", "child-003", "child-002", "child-001", "base"];
 
-    private static string Dir => TestImages.Get("points-ext");
+    private const string Ext = "points-ext";
+
+    private static string Dir => TestImages.Get(Ext);
 
     private static string Disk => Path.Combine(Dir, "child-005.vmdk");
 
-    private static PointManifest Manifest(int point) => PointManifest.Load(Path.Combine(Dir, $"manifest-{Points[point]}.tsv"));
+    private static PointManifest Manifest(int point, string image = Ext) =>
+        PointManifest.Load(Path.Combine(TestImages.Get(image), $"manifest-{Points[point]}.tsv"));
 
-    private static RestorePointSet Open() => RestorePointSet.Open(Disk, new DiskOpenOptions(), new FileSystemOptions());
+    private static RestorePointSet Open(string image = Ext) =>
+        RestorePointSet.Open(Path.Combine(TestImages.Get(image), "child-005.vmdk"), new DiskOpenOptions(), new FileSystemOptions());
 
     private static List<string> Lines(VolumeChanges v) =>
         v.Changes.Select(c => $"{c.Kind switch { ChangeKind.Added => "A", ChangeKind.Deleted => "D", _ => "M" }} {c.Path}").ToList();
 
-    [Fact]
-    public void Changed_between_every_pair_of_points_is_the_kernel_snapshots_diff()
+    [Theory]
+    [InlineData("points-ext")]
+    [InlineData("points-ntfs")]
+    public void Changed_between_every_pair_of_points_is_the_snapshots_diff(string image)
     {
-        using var points = Open();
+        using var points = Open(image);
         Assert.Equal(Points.Length, points.Count);
         for (int older = 0; older < Points.Length; older++)
             for (int newer = 0; newer <= older; newer++)
@@ -41,7 +48,7 @@ public sealed class PointsChainTests
                 var volumes = TreeComparison.Compare(points, newer, older);
                 var v = Assert.Single(volumes);
                 Assert.Equal("p1", v.VolumeId);
-                var expected = PointManifest.Diff(Manifest(older), Manifest(newer));
+                var expected = PointManifest.Diff(Manifest(older, image), Manifest(newer, image));
                 Assert.True(expected.SequenceEqual(Lines(v)),
                     $"{Points[older]} -> {Points[newer]}:\nexpected:\n{string.Join('\n', expected)}\nactual:\n{string.Join('\n', Lines(v))}");
             }
@@ -88,26 +95,31 @@ public sealed class PointsChainTests
     }
 
     [Theory]
-    [InlineData("/docs/doc.txt")]
-    [InlineData("/touched.txt")]
-    [InlineData("/recreate.txt")]
-    [InlineData("/new.txt")]
-    [InlineData("/same.bin")]
-    [InlineData("/keep/k3.txt")]
-    public void Versions_match_the_kernel_snapshots(string path)
+    [InlineData("points-ext", "/docs/doc.txt")]
+    [InlineData("points-ext", "/touched.txt")]
+    [InlineData("points-ext", "/recreate.txt")]
+    [InlineData("points-ext", "/new.txt")]
+    [InlineData("points-ext", "/same.bin")]
+    [InlineData("points-ext", "/keep/k3.txt")]
+    [InlineData("points-ntfs", "/docs/doc.txt")]
+    [InlineData("points-ntfs", "/touched.txt")]
+    [InlineData("points-ntfs", "/recreate.txt")]
+    [InlineData("points-ntfs", "/mode.sh")]
+    [InlineData("points-ntfs", "/ren-new.txt")]
+    public void Versions_match_the_snapshots(string image, string path)
     {
-        using var points = Open();
+        using var points = Open(image);
         var versions = VersionHistory.Of(points, new VolumePath("p1", path, null));
-        var expected = Enumerable.Range(0, Points.Length).Where(i => Manifest(i).Entries.ContainsKey(path)).ToList();
+        var expected = Enumerable.Range(0, Points.Length).Where(i => Manifest(i, image).Entries.ContainsKey(path)).ToList();
         Assert.Equal(expected, versions.Select(v => v.Point).ToList());
         for (int k = 0; k < versions.Count; k++)
         {
-            var entry = Manifest(versions[k].Point).Entries[path];
+            var entry = Manifest(versions[k].Point, image).Entries[path];
             Assert.Equal(entry.Size, versions[k].Node.Size);
             if (k == 0) Assert.Null(versions[k].Changed);
             else
             {
-                var newer = Manifest(versions[k - 1].Point).Entries[path];
+                var newer = Manifest(versions[k - 1].Point, image).Entries[path];
                 Assert.Equal(newer.Sha256 != entry.Sha256 || newer.Mode != entry.Mode, versions[k].Changed);
             }
         }
@@ -140,14 +152,16 @@ public sealed class PointsChainTests
         Assert.Equal(2, OurCli.Run("versions", Disk, "p1:/no/such/file").ExitCode);
     }
 
-    [Fact]
-    public void At_reads_each_points_bytes_as_the_kernel_did()
+    [Theory]
+    [InlineData("points-ext")]
+    [InlineData("points-ntfs")]
+    public void Each_point_reads_the_bytes_its_snapshot_holds(string image)
     {
-        using var points = Open();
+        using var points = Open(image);
         for (int i = 0; i < Points.Length; i++)
         {
             var tree = new MountTree(points.Point(i), new MountTreeOptions { SingleVolume = "p1", Retention = NodeRetention.UntilPassed });
-            foreach (var entry in Manifest(i).Entries.Values.Where(e => e.Type == "file"))
+            foreach (var entry in Manifest(i, image).Entries.Values.Where(e => e.Type == "file"))
             {
                 var inode = tree.Resolve(entry.Path) ?? throw new Xunit.Sdk.XunitException($"{Points[i]}: {entry.Path} missing");
                 var bytes = new byte[inode.Node!.Size];
@@ -155,6 +169,11 @@ public sealed class PointsChainTests
                 Assert.True(entry.Sha256 == Hashing.Sha256(bytes), $"{Points[i]}: {entry.Path}");
             }
         }
+    }
+
+    [Fact]
+    public void At_reads_each_points_bytes_through_the_cli()
+    {
         for (int i = 0; i < Points.Length; i++)
         {
             var r = OurCli.Run("cat", Disk, "p1:/docs/doc.txt", "--at", i % 2 == 0 ? i.ToString(System.Globalization.CultureInfo.InvariantCulture) : Points[i] + ".vmdk");
