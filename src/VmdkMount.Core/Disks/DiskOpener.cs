@@ -76,16 +76,16 @@ public static class DiskOpener
             return options.BlockCache ?? true ? new CachedDisk(export, options.Cache ?? Caching.CacheBudget.Shared) : export;
         }
         var store = StoreFor(source, options);
-        IVirtualDisk disk = options.Raw ? new RawDisk(store, source) : AsOfPoint(VmdkDisk.OpenChain(source, options, store), options.AtPoint);
+        IVirtualDisk disk = options.Raw ? new RawDisk(store, source) : AsOfPoint(VmdkDisk.OpenChain(source, options, store), options.AtPoint, store);
         return options.BlockCache ?? false ? new CachedDisk(disk, options.Cache ?? Caching.CacheBudget.Shared) : disk;
     }
 
-    private static VmdkDisk AsOfPoint(VmdkDisk chain, string? point)
+    private static VmdkDisk AsOfPoint(VmdkDisk chain, string? point, ISourceStore store)
     {
         if (point is null) return chain;
         try
         {
-            int index = RestorePointName.Resolve(chain.Links, point);
+            int index = RestorePointName.Resolve(chain.Links, point, store.FullName);
             return index == 0 ? chain : chain.AsOf(index, keepChain: true);
         }
         catch

@@ -46,7 +46,7 @@ public sealed class RestorePointSet : IDisposable
 
     public VmdkLink Link(int point) => _chain.Links[point];
 
-    public int Resolve(string point) => RestorePointName.Resolve(_chain.Links, point);
+    public int Resolve(string point) => RestorePointName.Resolve(_chain.Links, point, Path.GetFullPath);
 
     /// <summary>The point opened (volumes scanned, readers opened as asked), once.</summary>
     public MountedDisk Point(int point) => _points[point].Value;
