@@ -46,6 +46,7 @@ internal static class CliCommon
         new("--raw-input") { Description = "DISK is a raw disk image, not a VMDK" };
 
     public const string AllowOutsideExtentsFlag = "--allow-outside-extents";
+    public const string AtFlag = "--at";
     public const string ConfineFlag = "--confine";
     public const string RecoverFlag = "--recover-truncated";
     public const string TimeoutFlag = "--timeout", RetriesFlag = "--retries", ConnectionsFlag = "--connections", MaxRequestFlag = "--max-request", ThumbprintFlag = "--thumbprint", CaFlag = "--ca", HeaderFlag = "--header";
@@ -57,6 +58,7 @@ internal static class CliCommon
         AllowOutsideExtents = ValueOf<bool>(p, AllowOutsideExtentsFlag),
         RecoverTruncatedStreams = ValueOf<bool>(p, RecoverFlag),
         ConfineTo = ValueOf<string?>(p, ConfineFlag),
+        AtPoint = ValueOf<string?>(p, AtFlag),
         Remote = RemoteOptions(p),
     };
 
@@ -91,6 +93,12 @@ internal static class CliCommon
                 Description = "every file of the chain (DISK, extents, parents) must lie in this folder, links resolved",
                 HelpName = "DIR",
             });
+            if (!command.Options.Any(o => o.Name == AtFlag))
+                command.Options.Add(new Option<string?>(AtFlag)
+                {
+                    Description = "the chain as of this restore point: a link's file name (child-057.vmdk), its path, or its index as `info` prints it (0 = DISK)",
+                    HelpName = "POINT",
+                });
             command.Options.Add(new Option<string?>(TimeoutFlag)
             {
                 Description = "remote DISK: longest wait for any network step (connect, handshake, each reply), default 30s",

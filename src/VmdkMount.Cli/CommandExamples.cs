@@ -55,6 +55,18 @@ internal static class CommandExamples
             "vmdkmount find /backups/vm1/disk-000042.vmdk p2:/Users --newer 7d --type f --size +1M",
             "vmdkmount find /backups/vm1/disk-000042.vmdk --name '*.docx' -0 | xargs -0 -n1 echo",
         ],
+        ["changed"] =
+        [
+            "vmdkmount changed /backups/vm1/disk-000042.vmdk --since disk-000041.vmdk    # A/D/M per path",
+            "vmdkmount changed /backups/vm1/disk-000042.vmdk --since 5 --volume p2 --json",
+            "vmdkmount changed /backups/vm1/disk-000042.vmdk --since disk-000041.vmdk -0 | xargs -0 printf '%s\\n'",
+        ],
+        ["versions"] =
+        [
+            "vmdkmount versions /backups/vm1/disk-000042.vmdk p2:/Users/alice/Documents/invoice.xlsx",
+            "vmdkmount versions /backups/vm1/disk-000042.vmdk p2:/etc/hosts --hash --json",
+            "vmdkmount cat /backups/vm1/disk-000042.vmdk p2:/etc/hosts --at disk-000037.vmdk   # then that version",
+        ],
         ["mount"] =
         [
             "vmdkmount mount /backups/vm1/disk-000042.vmdk /mnt/restore && ls /mnt/restore/p2",

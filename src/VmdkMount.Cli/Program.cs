@@ -38,6 +38,8 @@ public static class Program
         root.Subcommands.Add(MountCommand.Create());
         root.Subcommands.Add(UnmountCommand.Create());
         root.Subcommands.Add(CleanupCommand.Create());
+        root.Subcommands.Add(ChangedCommand.Create());
+        root.Subcommands.Add(VersionsCommand.Create());
         CliCommon.AddChainFileOptions(root);
         CommandExamples.AddTo(root);
         return root;

@@ -248,8 +248,8 @@ public sealed unsafe class FuseAdapter
     internal void StatFs(nint req, ulong ino)
     {
         StatVfs st = default;
-        long bytes = Tree.TryGet(ino, out var inode) && inode.VolumeIndex >= 0
-            ? Tree.Volumes[inode.VolumeIndex].Size
+        long bytes = Tree.TryGet(ino, out var inode) && Tree.VolumeAt(inode.VolumeIndex) is { } volume
+            ? volume.Size
             : Tree.Disk.Length;
         st.BlockSize = 4096;
         st.FragmentSize = 4096;

@@ -46,7 +46,7 @@ internal sealed unsafe class FuseAttributes(MountTree tree, uint uid, uint gid, 
 
     public static uint TypeBits(MountInode inode) => inode.Kind switch
     {
-        MountNodeKind.Root or MountNodeKind.UnreadableVolume => TypeDirectory,
+        MountNodeKind.Root or MountNodeKind.UnreadableVolume or MountNodeKind.PointFolder => TypeDirectory,
         MountNodeKind.DiskImage => TypeFile,
         _ => TypeBits(inode.Node!),
     };
@@ -57,6 +57,7 @@ internal sealed unsafe class FuseAttributes(MountTree tree, uint uid, uint gid, 
         {
             case MountNodeKind.Root:
             case MountNodeKind.UnreadableVolume:
+            case MountNodeKind.PointFolder:
                 StatLayout.Fill(st, InodeNumber(inode), TypeDirectory | 0x16D /* 0555 */, 2, uid, gid, 0, 0, 0, CachedBlockSize,
                     _mountTime, 0, _mountTime, 0, _mountTime, 0);
                 return;

@@ -4,6 +4,7 @@ using System.Globalization;
 using VmdkMount.Core.Caching;
 using VmdkMount.Core.FileSystems;
 using VmdkMount.Core.Mounting;
+using VmdkMount.Core.Mounting.RestorePoints;
 using VmdkMount.Fuse;
 
 namespace VmdkMount.Cli.Commands;
@@ -56,11 +57,12 @@ internal static class MountCommand
         var logFile = new Option<string?>(LogFileFlag) { Hidden = true };
         var ignoreCid = CliCommon.IgnoreCidOption();
         var rawInput = CliCommon.RawInputOption();
+        var restorePoints = new Option<bool>("--restore-points") { Description = "one folder per restore point (link of the chain), named by its link file without .vmdk, each holding that point's volume folders; points open when first looked into" };
 
         var command = new Command("mount", "mount a disk's volumes as folders (read-only, through FUSE)");
         command.Arguments.Add(disks);
         command.Arguments.Add(mountPoint);
-        foreach (var o in new Option[] { moreDisks, volume, raw, allowOther, cacheSize, directIo, foreground, uid, gid, stateDir, nonEmpty, system, threads, debug, readyFile, logFile, ignoreCid, rawInput })
+        foreach (var o in new Option[] { moreDisks, volume, raw, allowOther, cacheSize, directIo, foreground, uid, gid, stateDir, nonEmpty, system, threads, debug, readyFile, logFile, ignoreCid, rawInput, restorePoints })
             command.Options.Add(o);
 
         command.SetAction(p => CliCommon.Run(() =>
@@ -82,17 +84,25 @@ internal static class MountCommand
             PrepareMountPoint(mnt, state, p.GetValue(nonEmpty));
             if (!p.GetValue(foreground)) return Detach(state, mnt);
 
-            using var mounted = MountedDisk.Open(sources,
-                CliCommon.DiskOptions(p, ignoreCid, rawInput) with { Cache = budget, BlockCache = cacheBytes > 0 ? true : null },
-                new FileSystemOptions { ShowSystemFiles = p.GetValue(system), Cache = budget });
+            var diskOptions = CliCommon.DiskOptions(p, ignoreCid, rawInput) with { Cache = budget, BlockCache = cacheBytes > 0 ? true : null };
+            var fsOptions = new FileSystemOptions { ShowSystemFiles = p.GetValue(system), Cache = budget };
+            if (p.GetValue(restorePoints) && sources.Count > 1)
+                throw new ArgumentException("--restore-points mounts the points of one chain: give one DISK");
+            using var points = p.GetValue(restorePoints) ? RestorePointSet.Open(sources[0], diskOptions, fsOptions) : null;
+            using var mounted = points is null ? MountedDisk.Open(sources, diskOptions, fsOptions) : null;
             void Log(string line) => Console.Error.WriteLine($"vmdkmount: {line}");
-            var tree = new MountTree(mounted, new MountTreeOptions { SingleVolume = p.GetValue(volume), RawImage = p.GetValue(raw) }, Log);
-            if (tree.Options.SingleVolume is null && !tree.Options.RawImage && !tree.Volumes.Any(v => v.Mountable))
-                throw new ArgumentException($"{Names(mounted)}: no mountable volume ({Describe(tree)}); --raw mounts the whole disk as disk.img");
+            var tree = points is not null
+                ? new MountTree(points, new MountTreeOptions { SingleVolume = p.GetValue(volume), RawImage = p.GetValue(raw) }, Log)
+                : new MountTree(mounted!, new MountTreeOptions { SingleVolume = p.GetValue(volume), RawImage = p.GetValue(raw) }, Log);
+            if (points is null && tree.Options.SingleVolume is null && !tree.Options.RawImage && !tree.Volumes.Any(v => v.Mountable))
+                throw new ArgumentException($"{Names(mounted!)}: no mountable volume ({Describe(tree)}); --raw mounts the whole disk as disk.img");
+            var first = points?.Chain ?? mounted!.Disk;
+            string names = points is not null ? points.Chain.Source : Names(mounted!);
+            string shape = points is not null ? $"{points.Count} restore points" : Describe(tree);
             var options = new FuseMountOptions
             {
                 MountPoint = mnt,
-                FsName = "vmdk:" + Path.GetFileName(mounted.Disk.Source),
+                FsName = "vmdk:" + Path.GetFileName(first.Source),
                 AllowOther = p.GetValue(allowOther),
                 Uid = p.GetValue(uid),
                 Gid = p.GetValue(gid),
@@ -117,11 +127,11 @@ internal static class MountCommand
                 state.Write(new MountRecord
                 {
                     Pid = pid, ProcessStart = MountState.ProcessStartTime(pid) ?? 0, MountPoint = mnt,
-                    Disk = mounted.Disk.Source.Contains("://", StringComparison.Ordinal) ? mounted.Disk.Source : Path.GetFullPath(mounted.Disk.Source), Started = DateTime.UtcNow, Log = p.GetValue(logFile),
+                    Disk = first.Source.Contains("://", StringComparison.Ordinal) ? first.Source : Path.GetFullPath(first.Source), Started = DateTime.UtcNow, Log = p.GetValue(logFile),
                 });
                 try
                 {
-                    Console.WriteLine($"vmdkmount: {Names(mounted)} mounted at {mnt} ({Describe(tree)}); unmount with: vmdkmount unmount {mnt}");
+                    Console.WriteLine($"vmdkmount: {names} mounted at {mnt} ({shape}); unmount with: vmdkmount unmount {mnt}");
                     Console.Out.Flush();
                     if (p.GetValue(readyFile) is { } ready) File.WriteAllText(ready, pid.ToString(CultureInfo.InvariantCulture));
                     int rc = session.Run();

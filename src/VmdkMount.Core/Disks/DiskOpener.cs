@@ -50,6 +50,12 @@ public sealed record DiskOpenOptions
     /// <summary>A folder every file of the chain (DISK, descriptors, extents, parents) must lie under after links are resolved; null for none.</summary>
     public string? ConfineTo { get; init; }
 
+    /// <summary>
+    /// Open the chain as of this restore point (see <see cref="RestorePointName"/>): that link as the top of the chain,
+    /// its parents as usual. Null: DISK itself.
+    /// </summary>
+    public string? AtPoint { get; init; }
+
     /// <summary>How a remote DISK (an NBD URI, an HTTP(S) URL) is reached: timeouts, retries, request size, TLS trust, headers.</summary>
     public RemoteOptions Remote { get; init; } = new();
 }
@@ -60,6 +66,8 @@ public static class DiskOpener
     public static IVirtualDisk Open(string source, DiskOpenOptions? options = null)
     {
         options ??= new DiskOpenOptions();
+        if (options.AtPoint is not null && (options.Raw || Transports.Nbd.NbdUri.IsNbd(source)))
+            throw new ArgumentException($"--at {options.AtPoint}: {source} is not a VMDK chain, it has no restore points");
         if (Transports.Nbd.NbdUri.IsNbd(source))
         {
             // an export is already a flattened disk: no VMDK sniffing, volumes and filesystems are read straight from it
@@ -70,8 +78,23 @@ public static class DiskOpener
         var store = StoreFor(source, options);
         // a URL is named by its redacted spelling from here on: the disk's Source and every message show only that
         string name = store is Transports.Http.HttpSourceStore http ? http.DiskName : source;
-        IVirtualDisk disk = options.Raw ? new RawDisk(store, name) : VmdkDisk.OpenChain(name, options, store);
+        IVirtualDisk disk = options.Raw ? new RawDisk(store, name) : AsOfPoint(VmdkDisk.OpenChain(name, options, store), options.AtPoint, store);
         return options.BlockCache ?? false ? new CachedDisk(disk, options.Cache ?? Caching.CacheBudget.Shared) : disk;
+    }
+
+    private static VmdkDisk AsOfPoint(VmdkDisk chain, string? point, ISourceStore store)
+    {
+        if (point is null) return chain;
+        try
+        {
+            int index = RestorePointName.Resolve(chain.Links, point, store.FullName);
+            return index == 0 ? chain : chain.AsOf(index, keepChain: true);
+        }
+        catch
+        {
+            chain.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

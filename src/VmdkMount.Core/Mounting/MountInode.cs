@@ -12,6 +12,8 @@ public enum MountNodeKind
     DiskImage,
     /// <summary>A mountable volume whose filesystem could not be opened: an empty folder whose reads fail.</summary>
     UnreadableVolume,
+    /// <summary>One restore point's folder in a `--restore-points` mount: it holds that point's volume folders.</summary>
+    PointFolder,
 }
 
 /// <summary>
@@ -70,6 +72,9 @@ public sealed class MountInode
     /// <summary>The directory's entries once listed (see <see cref="MountTree.List"/>); null until then or when over budget.</summary>
     internal IReadOnlyList<(string Name, MountInode Inode)>? Children;
 
-    public bool IsDirectory => Kind is MountNodeKind.Root or MountNodeKind.UnreadableVolume
+    /// <summary>For a <see cref="MountNodeKind.PointFolder"/>: the point's index (as `info` prints it); -1 otherwise.</summary>
+    internal int Point = -1;
+
+    public bool IsDirectory => Kind is MountNodeKind.Root or MountNodeKind.UnreadableVolume or MountNodeKind.PointFolder
         || (Kind == MountNodeKind.FsNode && Node!.Type == FsNodeType.Directory);
 }

@@ -173,6 +173,10 @@ public sealed partial class MountTree
             case MountNodeKind.FsNode when parent.Node!.Type == FsNodeType.Directory:
                 var node = parent.FileSystem!.Lookup(parent.Node.Id, name);
                 return node is null ? null : Intern(parent, name, node);
+            case MountNodeKind.PointFolder:
+                foreach (var child in PointChildren(parent))
+                    if (string.Equals(child.Name, name, StringComparison.Ordinal)) return child;
+                return null;
             case MountNodeKind.UnreadableVolume:
                 throw new FileReadException(DisplayPath(parent), parent.Error ?? "volume cannot be read");
             default:
@@ -193,6 +197,9 @@ public sealed partial class MountTree
         {
             case MountNodeKind.Root:
                 foreach (var child in _rootChildren.Value) result.Add((child.Name, child));
+                break;
+            case MountNodeKind.PointFolder:
+                foreach (var child in PointChildren(dir)) result.Add((child.Name, child));
                 break;
             case MountNodeKind.FsNode when dir.Node!.Type == FsNodeType.Directory:
                 foreach (var entry in dir.FileSystem!.List(dir.Node.Id))
@@ -304,6 +311,7 @@ public sealed partial class MountTree
 
     private IReadOnlyList<MountInode> BuildRootChildren()
     {
+        if (_points is not null) return BuildPointFolders();
         var children = new List<MountInode>();
         for (int i = 0; i < Volumes.Count; i++)
         {

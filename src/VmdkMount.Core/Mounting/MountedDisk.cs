@@ -59,6 +59,10 @@ public sealed class MountedDisk : IDisposable
         }
     }
 
+    /// <summary>One disk already open (a restore point's view of a chain): its volumes are scanned, the disk is kept and closed with this.</summary>
+    public static MountedDisk Over(IVirtualDisk disk, FileSystemOptions? fsOptions = null) =>
+        new([disk], VolumeScanner.ScanAll(new IVirtualDisk[] { disk }, FormatRegistry.Default), fsOptions ?? new FileSystemOptions());
+
     public Volume GetVolume(string id)
     {
         foreach (var v in Layout.Volumes)

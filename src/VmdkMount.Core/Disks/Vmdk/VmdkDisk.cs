@@ -16,10 +16,18 @@ public sealed class VmdkDisk : IDiskChain
 
     private readonly VmdkLink[] _links;
     private readonly BoundedCache<long, OwnerRun[]> _owners;
+    private readonly CacheBudget _budget;
     private readonly List<string> _warnings;
+    // A point's view shares the links of the chain it was cut from: only the full chain (or the view that was handed
+    // the full chain to keep) closes them.
+    private readonly IDisposable? _keeps;
+    private readonly bool _ownsLinks = true;
 
-    private VmdkDisk(string source, VmdkLink[] links, List<string> warnings, CacheBudget budget)
+    private VmdkDisk(string source, VmdkLink[] links, List<string> warnings, CacheBudget budget, IDisposable? keeps = null, bool ownsLinks = true)
     {
+        _keeps = keeps;
+        _ownsLinks = ownsLinks;
+        _budget = budget;
         _owners = new(budget);
         Source = source;
         _links = links;
@@ -120,6 +128,22 @@ public sealed class VmdkDisk : IDiskChain
         foreach (var l in links) all.AddRange(l.Warnings);
         all.AddRange(warnings);
         return new VmdkDisk(path, links.ToArray(), all, options.Cache ?? CacheBudget.Shared);
+    }
+
+    /// <summary>
+    /// The chain as of restore point <paramref name="linkIndex"/> (an index into <see cref="Links"/>): that link as the
+    /// top, its parents below. The view shares this chain's open links (files, grain-table caches), so opening every
+    /// point of a deep chain costs nothing per point; it must not outlive this chain unless <paramref name="keepChain"/>
+    /// hands this chain to the view, which then closes it.
+    /// </summary>
+    public VmdkDisk AsOf(int linkIndex, bool keepChain = false)
+    {
+        if (linkIndex < 0 || linkIndex >= _links.Length)
+            throw new ContractViolationException($"{Source}: restore point {linkIndex} outside the chain of {_links.Length} links");
+        var links = _links[linkIndex..];
+        var warnings = new List<string>();
+        foreach (var l in links) warnings.AddRange(l.Warnings);
+        return new VmdkDisk(links[0].Path, links, warnings, _budget, keepChain ? this : null, ownsLinks: false);
     }
 
     /// <summary>The owner runs of the block holding <paramref name="offset"/>.</summary>
@@ -243,6 +267,8 @@ public sealed class VmdkDisk : IDiskChain
     public void Dispose()
     {
         _owners.Dispose();
-        foreach (var l in _links) l.Dispose();
+        if (_ownsLinks)
+            foreach (var l in _links) l.Dispose();
+        _keeps?.Dispose();
     }
 }

@@ -48,6 +48,13 @@ internal sealed class ExtDataMap
         return null;
     }
 
+    /// <summary>Every written run as (first physical block, block count), in logical order; unwritten runs are left out.</summary>
+    public IEnumerable<(long Physical, long Count)> PhysicalRuns()
+    {
+        for (int i = 0; i < _logical.Length; i++)
+            if (_physical[i] != Unwritten) yield return (_physical[i], _count[i]);
+    }
+
     public sealed class Builder
     {
         private readonly List<long> _logical = new();

@@ -14,7 +14,7 @@ namespace VmdkMount.Core.FileSystems.Ext;
 /// case-insensitively when there is no exact match. See <see cref="ExtNames"/> for names that are not UTF-8 and
 /// <see cref="ExtSymlink"/> for how link targets are returned.
 /// </summary>
-public sealed partial class ExtFileSystem : IFileSystem, ISymlinkReader, IFileAllocationMap, IReportsUnshownEntries
+public sealed partial class ExtFileSystem : IFileSystem, ISymlinkReader, IFileAllocationMap, IReportsUnshownEntries, INodePlacement
 {
     public const long RootInode = 2;
 

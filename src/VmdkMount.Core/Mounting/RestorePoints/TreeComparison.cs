@@ -1,0 +1,97 @@
+using VmdkMount.Core.Errors;
+using VmdkMount.Core.FileSystems;
+using VmdkMount.Core.Volumes;
+
+namespace VmdkMount.Core.Mounting.RestorePoints;
+
+/// <summary>
+/// What changed between two points, by walking both trees side by side through the mount model (a
+/// <see cref="MountTree"/> per point and volume, letting go of each folder once passed, so memory follows the
+/// walk's frontier). Iterative; a node present in both is compared by <see cref="NodeSameness"/>, so a file the
+/// links between the points never wrote costs its placement only. A folder added or deleted is listed with every path
+/// below it; a path in both points is listed once, as modified, however it changed in between.
+/// </summary>
+public static class TreeComparison
+{
+    /// <summary>A walk that visits more folders than this is stopped (a looping directory structure, not a real tree).</summary>
+    public const long MaxFolders = 50_000_000;
+
+    /// <summary>
+    /// The changes from point <paramref name="older"/> to point <paramref name="newer"/> (indexes of
+    /// <paramref name="points"/>; newer &lt;= older), per volume in ordinal order of their ids, each sorted by path.
+    /// </summary>
+    public static IReadOnlyList<VolumeChanges> Compare(RestorePointSet points, int newer, int older, string? onlyVolume = null)
+    {
+        var to = points.Point(newer);
+        var from = points.Point(older);
+        var ids = Mountable(to).Concat(Mountable(from)).Distinct(StringComparer.Ordinal)
+            .Where(id => onlyVolume is null || id == onlyVolume).Order(StringComparer.Ordinal).ToList();
+        if (onlyVolume is not null && ids.Count == 0)
+            throw new SourceUnavailableException($"{to.Disk.Source}:{onlyVolume}", "no such mountable volume in either point");
+        var result = new List<VolumeChanges>();
+        foreach (var id in ids)
+        {
+            var newTree = TreeOf(to, id);
+            var oldTree = TreeOf(from, id);
+            var newVolume = newTree is not null ? to.GetVolume(id) : null;
+            var oldVolume = oldTree is not null ? from.GetVolume(id) : null;
+            string method = newTree is null ? "deleted" : oldTree is null ? "added" : "tree";
+            var changes = Walk(points, newer, older, (newVolume ?? oldVolume)!, (oldVolume ?? newVolume)!, newTree, oldTree);
+            changes.Sort((x, y) => string.CompareOrdinal(x.Path, y.Path));
+            result.Add(new VolumeChanges(id, method, changes));
+        }
+        return result;
+    }
+
+    private static IEnumerable<string> Mountable(MountedDisk disk) => disk.Layout.Volumes.Where(v => v.Mountable).Select(v => v.Id);
+
+    private static MountTree? TreeOf(MountedDisk disk, string id) =>
+        disk.Layout.Volumes.Any(v => v.Id == id && v.Mountable)
+            ? new MountTree(disk, new MountTreeOptions { SingleVolume = id, Retention = NodeRetention.UntilPassed })
+            : null;
+
+    private static List<PointChange> Walk(RestorePointSet points, int newer, int older, Volume volume, Volume oldVolume, MountTree? newTree, MountTree? oldTree)
+    {
+        var changes = new List<PointChange>();
+        var pending = new Stack<(string Path, MountInode? New, MountInode? Old)>();
+        pending.Push(("", newTree?.Root, oldTree?.Root));
+        for (long folders = 0; pending.Count > 0; folders++)
+        {
+            if (folders >= MaxFolders)
+                throw new CorruptDataException($"{volume.Id}:/", 0, $"more than {MaxFolders} folders: the directory structure loops");
+            var (path, n, o) = pending.Pop();
+            var newEntries = n is { IsDirectory: true } ? newTree!.List(n) : [];
+            var oldEntries = o is { IsDirectory: true } ? oldTree!.List(o) : [];
+            var oldByName = new Dictionary<string, MountInode>(oldEntries.Count, StringComparer.Ordinal);
+            foreach (var (name, inode) in oldEntries) oldByName.TryAdd(name, inode);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (name, cn) in newEntries)
+            {
+                if (!seen.Add(name)) continue;
+                string childPath = path + "/" + name;
+                if (!oldByName.TryGetValue(name, out var co))
+                {
+                    changes.Add(new PointChange(childPath, ChangeKind.Added, cn.Node!.Type));
+                    if (cn.IsDirectory) pending.Push((childPath, cn, null));
+                    continue;
+                }
+                bool bothDirs = cn.IsDirectory && co.IsDirectory;
+                if (!NodeSameness.Compare(points, newer, older, volume, oldVolume, cn, co).Same)
+                    changes.Add(new PointChange(childPath, ChangeKind.Modified, cn.Node!.Type));
+                if (bothDirs) pending.Push((childPath, cn, co));
+                else if (cn.IsDirectory) pending.Push((childPath, cn, null));
+                else if (co.IsDirectory) pending.Push((childPath, null, co));
+            }
+            foreach (var (name, co) in oldEntries)
+            {
+                if (!seen.Add(name)) continue;
+                string childPath = path + "/" + name;
+                changes.Add(new PointChange(childPath, ChangeKind.Deleted, co.Node!.Type));
+                if (co.IsDirectory) pending.Push((childPath, null, co));
+            }
+            if (n is not null) newTree!.Passed(n);
+            if (o is not null) oldTree!.Passed(o);
+        }
+        return changes;
+    }
+}
