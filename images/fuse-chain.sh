@@ -91,22 +91,7 @@ printf 'label: dos\n%s\n%s\n%s\n' "start=$((P1 / 512)), size=$((S1 / 512)), type
 place "$work/d0.raw"
 qemu-img convert -q -f raw -O vmdk "$work/d0.raw" "$out/base.vmdk"
 
-# Writes into CHILD exactly the 64 KiB clusters where NEW differs from OLD (qemu-io, one process).
-delta() {
-  local old=$1 new=$2 child=$3 backing=$4
-  qemu-img create -q -f vmdk -b "$backing" -F vmdk "$out/$child" $DISK
-  local args=() n=0
-  mkdir -p "$work/chunks"
-  for c in $(cmp -l "$old" "$new" | awk '{print int(($1 - 1) / 65536)}' | uniq); do
-    dd if="$new" of="$work/chunks/$c" bs=64K skip="$c" count=1 status=none
-    args+=(-c "write -q -s $work/chunks/$c $((c * 65536)) 65536")
-    n=$((n + 1))
-  done
-  [ "$n" -gt 0 ]
-  qemu-io -f vmdk "${args[@]}" "$out/$child" >/dev/null
-  rm -rf "$work/chunks"
-  qemu-img compare -q "$new" "$out/$child"
-}
+source "$(dirname "$0")/chain-lib.sh"
 
 # --- child1: ext4 and FAT changes
 mount -o loop "$work/ext.img" "$mnt"

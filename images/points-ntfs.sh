@@ -53,31 +53,7 @@ printf 'label: dos\n%s\n' "start=$((P1 / 512)), size=$((S1 / 512)), type=7" | sf
 place "$work/d0.raw"
 qemu-img convert -q -f raw -O vmdk "$work/d0.raw" "$out/base.vmdk"
 
-# Writes into CHILD exactly the 64 KiB clusters where NEW differs from OLD (qemu-io, one process).
-delta() {
-  local old=$1 new=$2 child=$3 backing=$4
-  qemu-img create -q -f vmdk -b "$backing" -F vmdk "$out/$child" $DISK
-  local args=() n=0
-  mkdir -p "$work/chunks"
-  for c in $(cmp -l "$old" "$new" | awk '{print int(($1 - 1) / 65536)}' | uniq); do
-    dd if="$new" of="$work/chunks/$c" bs=64K skip="$c" count=1 status=none
-    args+=(-c "write -q -s $work/chunks/$c $((c * 65536)) 65536")
-    n=$((n + 1))
-  done
-  [ "$n" -gt 0 ]
-  qemu-io -f vmdk "${args[@]}" "$out/$child" >/dev/null
-  rm -rf "$work/chunks"
-  qemu-img compare -q "$new" "$out/$child"
-}
-
-step() { # step N: the current ext.img becomes child-00N
-  local n=$1 prev
-  prev=$([ "$n" -eq 1 ] && echo base.vmdk || printf 'child-%03d.vmdk' $((n - 1)))
-  cp --sparse=always "$work/d$((n - 1)).raw" "$work/d$n.raw"
-  place "$work/d$n.raw"
-  delta "$work/d$((n - 1)).raw" "$work/d$n.raw" "$(printf 'child-%03d.vmdk' "$n")" "$prev"
-  rm -f "$work/d$((n - 1)).raw"
-}
+source "$(dirname "$0")/chain-lib.sh"
 
 ntfs-3g "$work/ext.img" "$mnt"
 printf 'new in child-001\n' > "$mnt/new.txt"

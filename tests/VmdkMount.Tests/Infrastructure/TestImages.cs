@@ -25,11 +25,23 @@ public static class TestImages
         return lazy.Value;
     }
 
+    /// <summary>The script and the helper scripts it sources from images/ (`source ".../x-lib.sh"`): editing either rebuilds.</summary>
+    private static byte[] ScriptBytes(string script)
+    {
+        var bytes = new List<byte>(File.ReadAllBytes(script));
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(script), @"^\s*source\s+""[^""]*/([\w.-]+\.sh)""", System.Text.RegularExpressions.RegexOptions.Multiline))
+        {
+            string lib = Path.Combine(RepoPaths.ImagesScripts, m.Groups[1].Value);
+            if (File.Exists(lib)) bytes.AddRange(File.ReadAllBytes(lib));
+        }
+        return bytes.ToArray();
+    }
+
     private static string Build(string name)
     {
         string script = Path.Combine(RepoPaths.ImagesScripts, name + ".sh");
         if (!File.Exists(script)) throw new FileNotFoundException("no image script", script);
-        string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(script)))[..12].ToLowerInvariant();
+        string hash = Convert.ToHexString(SHA256.HashData(ScriptBytes(script)))[..12].ToLowerInvariant();
         string outDir = Path.Combine(RepoPaths.ImageCache, $"{name}-{hash}");
         string stamp = Path.Combine(outDir, ".complete");
         if (File.Exists(stamp)) return outDir;
