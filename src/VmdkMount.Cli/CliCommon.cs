@@ -48,6 +48,7 @@ internal static class CliCommon
     public const string AllowOutsideExtentsFlag = "--allow-outside-extents";
     public const string AtFlag = "--at";
     public const string ConfineFlag = "--confine";
+    public const string ParentDirFlag = "--parent-dir";
     public const string RecoverFlag = "--recover-truncated";
     public const string TimeoutFlag = "--timeout", RetriesFlag = "--retries", ConnectionsFlag = "--connections", MaxRequestFlag = "--max-request", ThumbprintFlag = "--thumbprint", CaFlag = "--ca", HeaderFlag = "--header";
 
@@ -58,6 +59,7 @@ internal static class CliCommon
         AllowOutsideExtents = ValueOf<bool>(p, AllowOutsideExtentsFlag),
         RecoverTruncatedStreams = ValueOf<bool>(p, RecoverFlag),
         ConfineTo = ValueOf<string?>(p, ConfineFlag),
+        ParentFolders = ValueOf<string[]?>(p, ParentDirFlag) ?? [],
         AtPoint = ValueOf<string?>(p, AtFlag),
         Remote = RemoteOptions(p),
     };
@@ -92,6 +94,13 @@ internal static class CliCommon
             {
                 Description = "every file of the chain (DISK, extents, parents) must lie in this folder, links resolved",
                 HelpName = "DIR",
+            });
+            command.Options.Add(new Option<string[]>(ParentDirFlag)
+            {
+                Description = "another folder to search for a parent disk that is not beside its child (repeatable): by the file name the child hints, then by CID",
+                HelpName = "DIR",
+                Arity = ArgumentArity.ZeroOrMore,
+                AllowMultipleArgumentsPerToken = false,
             });
             if (!command.Options.Any(o => o.Name == AtFlag))
                 command.Options.Add(new Option<string?>(AtFlag)

@@ -46,6 +46,49 @@ internal static class NodeFormat
         return new string(s);
     }
 
+    /// <summary>
+    /// A size as `ls -h` shows it: bytes below 1024, else the value in the largest power of 1024 that keeps it at least
+    /// 1, rounded up (as coreutils does, so a file never looks smaller than it is), one decimal below 10.
+    /// </summary>
+    public static string HumanSize(long size)
+    {
+        if (size < 1024) return size.ToString(CultureInfo.InvariantCulture);
+        const string units = "KMGTPE";
+        double value = size;
+        int unit = -1;
+        while (value >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+        if (value < 10)
+        {
+            double tenths = Math.Ceiling(value * 10) / 10;
+            if (tenths < 10) return tenths.ToString("0.0", CultureInfo.InvariantCulture) + units[unit];
+            value = tenths;
+        }
+        double whole = Math.Ceiling(value);
+        if (whole >= 1024 && unit < units.Length - 1) return "1.0" + units[unit + 1];
+        return whole.ToString("0", CultureInfo.InvariantCulture) + units[unit];
+    }
+
+    /// <summary>A long-listing time: the local zone (TZ, as coreutils reads it) unless <paramref name="utc"/>.</summary>
+    public static string ListingTime(FsTime t, bool utc)
+    {
+        DateTime when;
+        try
+        {
+            when = t.ToDateTime();
+            if (!utc) when = TimeZoneInfo.ConvertTimeFromUtc(when, TimeZoneInfo.Local);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // a time outside what the calendar can show (year < 1 or > 9999): shown as seconds, as ls shows such times
+            return t.UnixSeconds.ToString(CultureInfo.InvariantCulture).PadLeft(19);
+        }
+        return when.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+    }
+
     public static string Time(FsTime? t) =>
         t is { } v ? v.ToDateTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture) : "";
 

@@ -23,6 +23,21 @@ public static class Program
         return parse.Invoke();
     }
 
+    /// <summary>
+    /// `ls -h` is human-readable sizes, as in ls, so `-h` cannot be help there: help is `--help` or `-?` everywhere,
+    /// and every other command keeps `-h` as an unlisted spelling of help, as users type it.
+    /// </summary>
+    private static void FreeShortHelpForLs(RootCommand root)
+    {
+        var help = root.Options.OfType<System.CommandLine.Help.HelpOption>().Single();
+        help.Aliases.Remove("-h");
+        help.Aliases.Remove("/h");
+        root.Options.Add(new System.CommandLine.Help.HelpOption("-h") { Hidden = true });
+        foreach (var command in root.Subcommands)
+            if (command.Name != "ls")
+                command.Options.Add(new System.CommandLine.Help.HelpOption("-h") { Hidden = true });
+    }
+
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("vmdkmount: read-only access to backed-up VMware disks and their snapshot chains");
@@ -41,6 +56,7 @@ public static class Program
         root.Subcommands.Add(ChangedCommand.Create());
         root.Subcommands.Add(VersionsCommand.Create());
         CliCommon.AddChainFileOptions(root);
+        FreeShortHelpForLs(root);
         CommandExamples.AddTo(root);
         return root;
     }

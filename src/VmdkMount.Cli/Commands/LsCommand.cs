@@ -11,7 +11,9 @@ namespace VmdkMount.Cli.Commands;
 /// `vmdkmount ls DISK VOL:/path [-l] [-R] [--json]`. Text output renders names with <see cref="TerminalText"/>
 /// (shell-escape quoting on a terminal; exact but never a raw control character when redirected); JSON carries them
 /// exactly. Entries a reader cannot show (<see cref="IReportsUnshownEntries"/>) are named on stderr, listed under
-/// "unshown" in JSON, and make the exit code 1.
+/// "unshown" in JSON, and make the exit code 1. As GNU ls does, text output leaves out dot entries unless `-a` (which
+/// also shows `.` and `..` of a listed folder), `-h` gives sizes in K/M/G, and `-l` shows times in the local time zone
+/// (`--utc` for UTC) with numeric owner and group where the filesystem records them. JSON always carries every entry.
 /// </summary>
 internal static class LsCommand
 {
@@ -20,12 +22,18 @@ internal static class LsCommand
         var access = new VolumeAccess();
         var longOpt = new Option<bool>("-l") { Description = "long listing: type and mode, links, size, mtime, name -> target" };
         var recursive = new Option<bool>("-R", "--recursive") { Description = "every descendant, depth first" };
+        var all = new Option<bool>("-a", "--all") { Description = "also show entries whose names start with '.' (and . and ..), as ls -a" };
+        var human = new Option<bool>("-h", "--human-readable") { Description = "with -l: sizes as 1.5K, 23M, 4.0G (powers of 1024), as ls -h; help is --help or -?" };
+        var utc = new Option<bool>("--utc") { Description = "with -l: times in UTC rather than the local time zone" };
         var json = CliCommon.JsonOption();
         var command = new Command("ls", "list a directory (or describe one file) inside a volume; without VOL:/path, the volumes");
         access.AddTo(command);
         access.Path.Arity = ArgumentArity.ZeroOrOne;
         command.Options.Add(longOpt);
         command.Options.Add(recursive);
+        command.Options.Add(all);
+        command.Options.Add(human);
+        command.Options.Add(utc);
         command.Options.Add(json);
         command.SetAction(p => CliCommon.Run(() =>
         {
@@ -36,6 +44,9 @@ internal static class LsCommand
             var lister = new Lister(target.Tree, p.GetValue(longOpt), p.GetValue(recursive), p.GetValue(json))
             {
                 Terminal = !Console.IsOutputRedirected,
+                All = p.GetValue(all),
+                HumanSizes = p.GetValue(human),
+                Utc = p.GetValue(utc),
             };
             return lister.Run(target.Where.Volume, target.Where.Path, target.Inode);
         }));
@@ -55,6 +66,18 @@ internal static class LsCommand
 
         /// <summary>Stdout is a terminal: names are shell-escape quoted as GNU ls does there.</summary>
         public bool Terminal { get; init; }
+
+        /// <summary>-a: dot entries too (JSON has them always).</summary>
+        public bool All { get; init; }
+
+        /// <summary>-h: sizes in powers of 1024 with a unit letter.</summary>
+        public bool HumanSizes { get; init; }
+
+        /// <summary>--utc: long-format times in UTC instead of the local zone.</summary>
+        public bool Utc { get; init; }
+
+        /// <summary>What text output leaves out without -a, as ls does: names starting with a dot.</summary>
+        private bool Hidden(string name) => !json && !All && name.StartsWith('.');
 
         public int Run(string volume, string path, MountInode start)
         {
@@ -82,6 +105,12 @@ internal static class LsCommand
                 var stack = new Stack<(string Dir, IEnumerator<(string Name, MountInode Inode)> Entries)>();
                 // A damaged volume can link a directory back to an ancestor: each directory is walked once.
                 var visited = new HashSet<long> { start.Node!.Id };
+                if (All && !json && !recursive)
+                {
+                    Emit(writer, text, path, ".", start, showPath: false);
+                    string parentPath = basePath.Length == 0 ? "/" : basePath[..Math.Max(1, basePath.LastIndexOf('/'))];
+                    Emit(writer, text, parentPath, "..", tree.Resolve(parentPath) ?? start, showPath: false);
+                }
                 stack.Push((basePath, Entries(start, path)));
                 while (stack.Count > 0)
                 {
@@ -133,7 +162,7 @@ internal static class LsCommand
         {
             try
             {
-                var list = tree.List(dir).OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+                var list = tree.List(dir).Where(e => !Hidden(e.Name)).OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
                 tree.Passed(dir);
                 if (dir.FileSystem is IReportsUnshownEntries reports)
                     foreach (var u in reports.UnshownEntries(dir.Node!.Id))
@@ -191,9 +220,16 @@ internal static class LsCommand
             text.Write(' ');
             text.Write(node.Links.ToString(CultureInfo.InvariantCulture).PadLeft(3));
             text.Write(' ');
-            text.Write(node.Size.ToString(CultureInfo.InvariantCulture).PadLeft(12));
+            if (node.Uid is { } uid)
+            {
+                text.Write(uid.ToString(CultureInfo.InvariantCulture).PadLeft(5));
+                text.Write(' ');
+                text.Write((node.Gid ?? 0).ToString(CultureInfo.InvariantCulture).PadLeft(5));
+                text.Write(' ');
+            }
+            text.Write((HumanSizes ? NodeFormat.HumanSize(node.Size) : node.Size.ToString(CultureInfo.InvariantCulture)).PadLeft(HumanSizes ? 5 : 12));
             text.Write(' ');
-            text.Write(node.Modified is { } m ? m.ToDateTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "                   ");
+            text.Write(node.Modified is { } m ? NodeFormat.ListingTime(m, Utc) : "                   ");
             text.Write(' ');
             text.Write(shown);
             if (target is not null) text.Write(" -> " + TerminalText.ForOutput(target, Terminal));

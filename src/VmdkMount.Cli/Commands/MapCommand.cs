@@ -5,7 +5,11 @@ using VmdkMount.Core.Disks.Vmdk;
 
 namespace VmdkMount.Cli.Commands;
 
-/// <summary>`vmdkmount map DISK [--json]`: the allocated byte ranges of the flattened disk (QueryAllocatedBlocks).</summary>
+/// <summary>
+/// `vmdkmount map DISK [--json]`: the allocated byte ranges of the flattened disk, each with the chain link (0 =
+/// newest) and, as `qemu-img map` names it, the file that holds its bytes (the link's extent file; a range is split
+/// where it crosses from one extent file to the next).
+/// </summary>
 internal static class MapCommand
 {
     public static Command Create()
@@ -18,12 +22,12 @@ internal static class MapCommand
             bool asJson = p.GetValue(options.Json);
             var ranges = new JsonArray();
             long total = 0;
-            if (!asJson) Console.WriteLine($"{"offset",20} {"length",20} {"end",20}  link");
-            foreach (var r in Runs(d))
+            if (!asJson) Console.WriteLine($"{"offset",20} {"length",20} {"end",20}  link  file");
+            foreach (var r in ByFile(d, Runs(d)))
             {
                 total += r.Length;
-                if (asJson) ranges.Add((JsonNode)new JsonObject { ["offset"] = r.Offset, ["length"] = r.Length, ["link"] = r.Link });
-                else Console.WriteLine($"{r.Offset,20} {r.Length,20} {r.Offset + r.Length,20}  {r.Link}");
+                if (asJson) ranges.Add((JsonNode)new JsonObject { ["offset"] = r.Offset, ["length"] = r.Length, ["link"] = r.Link, ["file"] = r.File });
+                else Console.WriteLine($"{r.Offset,20} {r.Length,20} {r.Offset + r.Length,20}  {r.Link,4}  {TerminalText.ForDiagnostic(r.File)}");
             }
             if (asJson)
             {
@@ -42,6 +46,49 @@ internal static class MapCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>Each run cut at the extent boundaries of its link, named by the file of the extent it lies in.</summary>
+    private static IEnumerable<(long Offset, long Length, int Link, string File)> ByFile(IVirtualDisk d, IEnumerable<(long Offset, long Length, int Link)> runs)
+    {
+        foreach (var (offset, length, link) in runs)
+        {
+            if (d is not IDiskChain v || link < 0 || link >= v.Links.Count)
+            {
+                yield return (offset, length, link, d.Source);
+                continue;
+            }
+            var extents = v.Links[link].Extents;
+            long at = offset, end = offset + length;
+            // extents are in disk order and do not overlap; a run is walked once, extent by extent
+            int i = FirstExtentEndingAfter(extents, at);
+            while (at < end)
+            {
+                if (i >= extents.Count)
+                {
+                    yield return (at, end - at, link, v.Links[link].Path);
+                    break;
+                }
+                var e = extents[i];
+                long stop = Math.Min(end, e.End);
+                if (e.Start > at) stop = Math.Min(end, e.Start);
+                yield return (at, stop - at, link, e.Start <= at ? e.Extent.FileName : v.Links[link].Path);
+                at = stop;
+                if (at >= e.End) i++;
+            }
+        }
+    }
+
+    private static int FirstExtentEndingAfter(IReadOnlyList<VmdkMount.Core.Disks.Vmdk.PlacedExtent> extents, long offset)
+    {
+        int lo = 0, hi = extents.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) / 2;
+            if (extents[mid].End <= offset) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
     }
 
     /// <summary>Allocated runs with the chain link (0 = newest) that supplies each; a raw image is one run of link 0.</summary>

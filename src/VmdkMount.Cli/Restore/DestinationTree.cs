@@ -23,6 +23,17 @@ internal sealed class DestinationTree(ChainFileSet chain)
 
     public const string TemporaryMarker = ".vmdkmount-";
 
+    /// <summary>-n: never replace an existing entry; what is there stays, and the restored one is dropped.</summary>
+    public bool NoClobber { get; init; }
+
+    /// <summary>Whether something (of any kind, links not followed) is at <paramref name="name"/> in <paramref name="parent"/>.</summary>
+    public static bool Exists(DestinationDirectory parent, string name) =>
+        PosixAt.TryStat(parent.Fd, name, PosixAt.AtSymlinkNoFollow, out _);
+
+    /// <summary>Whether a real directory (not a link to one) is at <paramref name="name"/>.</summary>
+    public static bool IsDirectory(DestinationDirectory parent, string name) =>
+        PosixAt.TryStat(parent.Fd, name, PosixAt.AtSymlinkNoFollow, out var s) && s.IsDirectory;
+
     /// <summary>
     /// Opens a directory the user named (DEST, or the folder DEST is to be made in). Links in it are followed: the user
     /// chose the path, and `cp -r` treats DEST the same way. Nothing below it is ever followed.
@@ -47,6 +58,7 @@ internal sealed class DestinationTree(ChainFileSet chain)
             if (!PosixAt.TryStat(parent.Fd, name, PosixAt.AtSymlinkNoFollow, out var existing)) continue;
             if (existing.IsDirectory) break;
             RefuseChainFile(existing, where);
+            if (NoClobber) throw new IOException($"{where}: exists and is not a directory; not replaced (--no-clobber)");
             // A link, file or device where a directory goes is removed, never entered.
             if (PosixAt.UnlinkAt(parent.Fd, name, 0) != 0) throw PosixAt.Fail($"{where}: removing what is in the way");
         }
@@ -72,11 +84,25 @@ internal sealed class DestinationTree(ChainFileSet chain)
         throw new IOException($"{parent.Child(name)}: no free temporary name after {TemporaryNameTries} tries");
     }
 
-    /// <summary>Renames a complete temporary over the final name (atomic: the old entry, if any, is whole until then).</summary>
-    public void Commit(DestinationDirectory parent, string temporaryName, string name)
+    /// <summary>
+    /// Renames a complete temporary over the final name (atomic: the old entry, if any, is whole until then). With
+    /// <see cref="NoClobber"/> the temporary is linked to the name instead, which fails rather than replace an entry
+    /// that appeared meanwhile; false then, and the temporary is gone.
+    /// </summary>
+    public bool Commit(DestinationDirectory parent, string temporaryName, string name)
     {
         CheckReplaceable(parent, name);
+        if (NoClobber)
+        {
+            int linked = PosixAt.LinkAt(parent.Fd, temporaryName, parent.Fd, name, 0);
+            var failure = linked == 0 ? null : PosixAt.Fail(parent.Child(name));
+            RemoveTemporary(parent, temporaryName);
+            if (failure is null) return true;
+            if (failure.HResult == PosixAt.EExist) return false;
+            throw failure;
+        }
         if (PosixAt.RenameAt(parent.Fd, temporaryName, parent.Fd, name) != 0) throw PosixAt.Fail(parent.Child(name));
+        return true;
     }
 
     /// <summary>Removes a temporary left by a failed or interrupted write; best effort, the error is already being reported.</summary>
@@ -86,7 +112,7 @@ internal sealed class DestinationTree(ChainFileSet chain)
     }
 
     /// <summary>A symlink whose text is <paramref name="target"/>, made under a temporary name and renamed into place.</summary>
-    public void MakeSymlink(DestinationDirectory parent, string name, string target, Core.FileSystems.FsNode node)
+    public bool MakeSymlink(DestinationDirectory parent, string name, string target, Core.FileSystems.FsNode node)
     {
         CheckReplaceable(parent, name);
         for (int i = 0; i < TemporaryNameTries; i++)
@@ -101,8 +127,7 @@ internal sealed class DestinationTree(ChainFileSet chain)
             try
             {
                 Timestamps.ApplyToEntry(parent.Fd, temp, node);
-                Commit(parent, temp, name);
-                return;
+                return Commit(parent, temp, name);
             }
             catch
             {
@@ -132,8 +157,8 @@ internal sealed class DestinationTree(ChainFileSet chain)
                 RemoveTemporary(parent, temp);
                 return false;
             }
-            Commit(parent, temp, name);
-            return true;
+            if (Commit(parent, temp, name)) return true;
+            return false;
         }
         catch
         {
@@ -148,6 +173,7 @@ internal sealed class DestinationTree(ChainFileSet chain)
         if (!PosixAt.TryStat(parent.Fd, name, PosixAt.AtSymlinkNoFollow, out var existing)) return;
         string where = parent.Child(name);
         RefuseChainFile(existing, where);
+        if (NoClobber) return; // nothing is replaced: the commit links, and keeps what is there
         if (existing.IsDirectory) throw new IOException($"{where}: a directory is in the way; not replaced");
     }
 

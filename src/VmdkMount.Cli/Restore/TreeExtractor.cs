@@ -29,7 +29,7 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
     private static readonly int ChunkDelayMs =
         int.TryParse(Environment.GetEnvironmentVariable("VMDKMOUNT_TEST_CHUNK_DELAY_MS"), out int ms) ? Math.Clamp(ms, 0, 1000) : 0;
 
-    private readonly DestinationTree _tree = new(chain ?? ChainFileSet.None);
+    private DestinationTree _tree = new(chain ?? ChainFileSet.None);
     private readonly Dictionary<long, (DestinationDirectory Dir, string Name, PosixAt.EntryStat Id)> _extractedLinks = new();
 
     public long BytesDone { get; private set; }
@@ -37,6 +37,22 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
     public long BytesRestored { get; private set; }
     public long FilesDone { get; private set; }
     public int Failures { get; private set; }
+
+    /// <summary>Folders made (or merged into).</summary>
+    public long DirectoriesDone { get; private set; }
+
+    /// <summary>Entries left out because something was already at their place (<see cref="NoClobber"/>).</summary>
+    public long Skipped { get; private set; }
+
+    /// <summary>-n: an entry already at DEST is kept and the restored one skipped; folders are merged into.</summary>
+    public bool NoClobber
+    {
+        get => _tree.NoClobber;
+        init => _tree = new DestinationTree(chain ?? ChainFileSet.None) { NoClobber = value };
+    }
+
+    /// <summary>-v: each entry restored (or skipped), as `cp -v` names it, to this writer.</summary>
+    public TextWriter? Verbose { get; init; }
 
     /// <summary>Write each symlink's text as stored (may point outside DEST).</summary>
     public bool KeepLinkTargets { get; init; }
@@ -156,6 +172,11 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
     {
         var (inode, source, parent, name) = item;
         var node = inode.Node!;
+        if (NoClobber && node.Type is FsNodeType.File or FsNodeType.Symlink && DestinationTree.Exists(parent, name))
+        {
+            Skip(source, parent.Child(name));
+            return;
+        }
         switch (node.Type)
         {
             case FsNodeType.Directory:
@@ -166,9 +187,16 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
                 }
                 int fd;
                 if (mergedRoot is { } merged) { fd = merged; mergedRoot = null; }
+                else if (NoClobber && DestinationTree.Exists(parent, name) && !DestinationTree.IsDirectory(parent, name))
+                {
+                    Skip(source, parent.Child(name));
+                    return;
+                }
                 else fd = _tree.MakeDirectory(parent, name);
                 var dir = new DestinationDirectory(fd, parent.Child(name), node,
                     path => Console.Error.WriteLine($"vmdkmount: {path}: timestamps not kept"));
+                DirectoriesDone++;
+                Verbose?.WriteLine($"{TerminalText.ForDiagnostic($"{volume}:{source}")} -> {TerminalText.ForDiagnostic(parent.Child(name))}");
                 try
                 {
                     foreach (var (childName, child) in tree.List(inode))
@@ -188,11 +216,21 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
                 }
                 break;
             case FsNodeType.File:
-                ExtractFile(inode, parent, name);
+                if (!ExtractFile(inode, parent, name))
+                {
+                    Skip(source, parent.Child(name));
+                    return;
+                }
+                Verbose?.WriteLine($"{TerminalText.ForDiagnostic($"{volume}:{source}")} -> {TerminalText.ForDiagnostic(parent.Child(name))}");
                 break;
             case FsNodeType.Symlink:
-                _tree.MakeSymlink(parent, name, LinkText(inode, source, copyRootDepth), node);
+                if (!_tree.MakeSymlink(parent, name, LinkText(inode, source, copyRootDepth), node))
+                {
+                    Skip(source, parent.Child(name));
+                    return;
+                }
                 FilesDone++;
+                Verbose?.WriteLine($"{TerminalText.ForDiagnostic($"{volume}:{source}")} -> {TerminalText.ForDiagnostic(parent.Child(name))}");
                 break;
             default:
                 Console.Error.WriteLine($"vmdkmount: {volume}:{source}: {NodeFormat.TypeWord(node.Type)} not restored (only files, directories and symlinks are)");
@@ -211,7 +249,8 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
         return LinkTarget.RelativeWithin(raw, linkDirectory, linkDirectory.Count - copyRootDepth);
     }
 
-    private void ExtractFile(MountInode inode, DestinationDirectory parent, string name)
+    /// <summary>False when <see cref="NoClobber"/> kept an entry that appeared at the name meanwhile.</summary>
+    private bool ExtractFile(MountInode inode, DestinationDirectory parent, string name)
     {
         var node = inode.Node!;
         if (node.Links > 1 && _extractedLinks.TryGetValue(node.Id, out var first)
@@ -219,7 +258,7 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
         {
             FilesDone++;
             BytesDone += node.Size;
-            return;
+            return true;
         }
         var (fd, temp) = _tree.CreateTemporaryFile(parent, name);
         try
@@ -231,11 +270,12 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
                 Timestamps.ApplyToFd(fd, node);
                 id = PosixAt.StatFd(fd);
             }
-            _tree.Commit(parent, temp, name);
+            if (!_tree.Commit(parent, temp, name)) return false;
             if (node.Links > 1 && _extractedLinks.Count < MaxRetainedForLinks && !_extractedLinks.ContainsKey(node.Id))
                 _extractedLinks[node.Id] = (parent.Retain(), name, id);
             FilesDone++;
             BytesRestored += node.Size;
+            return true;
         }
         catch
         {
@@ -291,6 +331,12 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
     /// <summary>A name from a damaged volume must not climb out of the destination.</summary>
     private static bool IsSafeName(string name) =>
         name.Length > 0 && name != "." && name != ".." && name.IndexOfAny(['/', '\0']) < 0;
+
+    private void Skip(string source, string destination)
+    {
+        Skipped++;
+        Verbose?.WriteLine($"skipped {TerminalText.ForDiagnostic($"{volume}:{source}")}: {TerminalText.ForDiagnostic(destination)} exists (--no-clobber)");
+    }
 
     private void Fail(string what, string why)
     {

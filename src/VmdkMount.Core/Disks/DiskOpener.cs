@@ -51,6 +51,12 @@ public sealed record DiskOpenOptions
     public string? ConfineTo { get; init; }
 
     /// <summary>
+    /// More folders to search for a parent the child's own folder does not hold (--parent-dir): by the hint's file
+    /// name, then by CID, in the order given. A --confine folder still bounds what may be opened from them.
+    /// </summary>
+    public IReadOnlyList<string> ParentFolders { get; init; } = [];
+
+    /// <summary>
     /// Open the chain as of this restore point (see <see cref="RestorePointName"/>): that link as the top of the chain,
     /// its parents as usual. Null: DISK itself.
     /// </summary>

@@ -9,9 +9,10 @@ namespace VmdkMount.Core.Disks.Vmdk;
 /// so a renamed or moved backup folder still opens. One instance serves one chain open and remembers the CIDs of
 /// the folders it searched, so a chain of renamed files costs one scan, not one per link. Finding only asks the store
 /// what a name is; the CID probe opens through the store (regular files only, under --confine), so a FIFO or device
-/// named `*.vmdk` in the folder is skipped without blocking.
+/// named `*.vmdk` in the folder is skipped without blocking. Folders the user adds with --parent-dir are searched
+/// last, the same two ways (hinted file name, then CID), in the order given.
 /// </summary>
-internal sealed class ParentLocator(ISourceStore store)
+internal sealed class ParentLocator(ISourceStore store, IReadOnlyList<string>? extraFolders = null)
 {
     private readonly Dictionary<string, Dictionary<uint, List<string>>> _cidIndex = new(StringComparer.Ordinal);
 
@@ -36,13 +37,37 @@ internal sealed class ParentLocator(ISourceStore store)
                 if (Exists(beside, tried)) return (beside, "file name of parentFileNameHint beside the child");
             }
         }
-        if (CidIndex(child.Path, dir).TryGetValue(child.ParentCid, out var matches))
+        if (ByCid(child, child.Path, dir, seen) is { } byCid) return byCid;
+        var searched = new List<string> { dir };
+        foreach (string extra in extraFolders ?? [])
+        {
+            string folder = store.FullName(extra);
+            if (searched.Contains(folder, StringComparer.Ordinal)) continue;
+            searched.Add(folder);
+            // A name inside the folder anchors both searches there: the store resolves and lists relative to a file's folder.
+            string anchor = store.FullName(folder.TrimEnd('/') + "/" + (string.IsNullOrWhiteSpace(hint) ? "parent.vmdk" : PathNames.LastComponent(hint)));
+            if (!string.IsNullOrWhiteSpace(hint) && Exists(anchor, tried) && !seen.Contains(store.Identity(anchor)))
+                return (anchor, $"file name of parentFileNameHint in --parent-dir {folder}");
+            if (ByCid(child, anchor, folder, seen) is { } found) return (found.Path, found.FoundBy + " (--parent-dir)");
+        }
+        string what = string.IsNullOrWhiteSpace(hint)
+            ? "the child has no parentFileNameHint"
+            : $"parentFileNameHint '{hint}' not found (tried {string.Join(", ", tried.Distinct(StringComparer.Ordinal))})";
+        string unlisted = store.WhyNotListed(child.Path) is { } why ? $" ({why})" : "";
+        string where = searched.Count == 1 ? $"no file in {dir}" : $"no file in {string.Join(" or ", searched)}";
+        throw new ChainException($"{child.Path}: parent disk missing: {what}, and {where} has CID {child.ParentCid:x8}{unlisted}")
+        {
+            Hint = "if the parent disk lies in another folder, add --parent-dir DIR (repeatable) to search it by file name and CID",
+        };
+    }
+
+    private (string Path, string FoundBy)? ByCid(VmdkLink child, string anchor, string dir, IReadOnlySet<SourceIdentity> seen)
+    {
+        if (CidIndex(anchor, dir).TryGetValue(child.ParentCid, out var matches))
             foreach (var m in matches)
                 if (m != child.Path && !seen.Contains(store.Identity(m)))
                     return (m, $"CID search in {dir} (parentCID {child.ParentCid:x8})");
-        string what = string.IsNullOrWhiteSpace(hint) ? "the child has no parentFileNameHint" : $"parentFileNameHint '{hint}' not found (tried {string.Join(", ", tried)})";
-        string unlisted = store.WhyNotListed(child.Path) is { } why ? $" ({why})" : "";
-        throw new ChainException($"{child.Path}: parent disk missing: {what}, and no file in {dir} has CID {child.ParentCid:x8}{unlisted}");
+        return null;
     }
 
     private bool Exists(string p, List<string> tried)

@@ -79,7 +79,7 @@ public sealed class VmdkDisk : IDiskChain
         var seen = new HashSet<SourceIdentity>();
         var warnings = new List<string>();
         var rules = ChainFileRules.From(options);
-        var locator = new ParentLocator(store);
+        var locator = new ParentLocator(store, options.ParentFolders);
         try
         {
             VmdkLink link;
