@@ -28,19 +28,35 @@ internal static class CheckCommand
             DefaultValueFactory = _ => FileSystemTreeCheck.DefaultMaxEntries,
         };
         command.Options.Add(maxEntries);
+        var quiet = ProgressBars.QuietOption("no progress bar");
+        command.Options.Add(quiet);
         command.SetAction(p => CliCommon.Run(() =>
         {
             long limit = p.GetValue(maxEntries);
             if (limit < 1) throw new ArgumentException("--max-entries must be at least 1");
             using var d = options.OpenDisk(p);
+            if (!ProgressBars.Wanted(p.GetValue(quiet), p.GetValue(options.Json))) return Check(d, limit, p.GetValue(options.Json), null);
+            int rc = 0;
+            ProgressBars.ForSteps(ProgressBars.ErrorConsole()).Start(ctx => rc = Check(d, limit, p.GetValue(options.Json), ctx));
+            return rc;
+        }));
+        return command;
+    }
+
+    /// <summary>The whole check; <paramref name="bar"/> (a terminal's progress display) is told each link and volume.</summary>
+    private static int Check(IVirtualDisk d, long limit, bool asJson, Spectre.Console.ProgressContext? bar)
+    {
             var links = new JsonArray();
             int count = 0;
             var chainProblems = d.Warnings.Where(w => w.Contains("CID mismatch", StringComparison.Ordinal)).ToList();
             if (d is IDiskChain v)
             {
+                var linkTask = bar?.AddTask("links", maxValue: Math.Max(1, v.Links.Count));
                 foreach (var link in v.Links)
                 {
+                    if (linkTask is not null) linkTask.Description = $"link {TerminalText.ForDiagnostic(Path.GetFileName(link.Path))}";
                     var problems = link.Check();
+                    linkTask?.Increment(1);
                     count += problems.Count;
                     links.Add((JsonNode)new JsonObject
                     {
@@ -50,9 +66,9 @@ internal static class CheckCommand
                 }
             }
             count += chainProblems.Count;
-            var contents = CheckContents(d, limit);
+            var contents = CheckContents(d, limit, bar);
             count += contents.ProblemCount;
-            if (p.GetValue(options.Json))
+            if (asJson)
             {
                 var doc = new JsonObject
                 {
@@ -83,14 +99,12 @@ internal static class CheckCommand
                 Console.WriteLine(count == 0 ? "clean" : $"{count} problem(s) found");
             }
             return count == 0 ? ExitCodes.Ok : ExitCodes.Problems;
-        }));
-        return command;
     }
 
     private sealed record ContentReport(string? Scheme, List<string> PartitionProblems, JsonArray Volumes, int ProblemCount);
 
     /// <summary>The partition tables and every volume; damage to any of it is a problem, never an exit 2.</summary>
-    private static ContentReport CheckContents(IVirtualDisk d, long maxEntries)
+    private static ContentReport CheckContents(IVirtualDisk d, long maxEntries, Spectre.Console.ProgressContext? bar)
     {
         var volumes = new JsonArray();
         DiskLayout layout;
@@ -106,7 +120,9 @@ internal static class CheckCommand
         int count = partitionProblems.Count;
         foreach (var vol in layout.Volumes)
         {
-            var (json, problems) = CheckVolume(d, vol, maxEntries);
+            var task = bar?.AddTask($"volume {vol.Id}", maxValue: maxEntries);
+            var (json, problems) = CheckVolume(d, vol, maxEntries, task);
+            if (task is not null) task.Value = task.MaxValue;
             count += problems;
             volumes.Add((JsonNode)json);
         }
@@ -114,7 +130,7 @@ internal static class CheckCommand
     }
 
     /// <summary>One volume: status ok | problems | skipped | unsupported, its problems, and how far the tree walk went.</summary>
-    private static (JsonObject Json, int Problems) CheckVolume(IVirtualDisk d, Volume vol, long maxEntries)
+    private static (JsonObject Json, int Problems) CheckVolume(IVirtualDisk d, Volume vol, long maxEntries, Spectre.Console.ProgressTask? task)
     {
         var json = new JsonObject { ["id"] = vol.Id, ["filesystem"] = vol.FileSystem };
         var problems = new List<string>();
@@ -129,7 +145,7 @@ internal static class CheckCommand
         }
         else
         {
-            status = CheckFileSystem(d, vol, maxEntries, json, problems, warnings, out notListed);
+            status = CheckFileSystem(d, vol, maxEntries, json, problems, warnings, out notListed, task);
         }
         json["status"] = status;
         json["problems"] = Strings(problems);
@@ -139,7 +155,7 @@ internal static class CheckCommand
     }
 
     private static string CheckFileSystem(IVirtualDisk d, Volume vol, long maxEntries, JsonObject json, List<string> problems, List<string> warnings,
-        out int notListed)
+        out int notListed, Spectre.Console.ProgressTask? task)
     {
         notListed = 0;
         IFileSystem fs;
@@ -168,7 +184,13 @@ internal static class CheckCommand
                     ? (id, path) => reports.UnshownEntries(id).Select(u =>
                         new FsProblem($"directory {path}", $"entry '{u.Name}'{(u.Id >= 0 ? $" (node {u.Id})" : "")} cannot be shown: {u.Reason}"))
                     : null;
-                var walk = FileSystemTreeCheck.Walk(fs, maxEntries, CancellationToken.None, unshown);
+                // The bar's length is the walk's bound: a volume smaller than that fills it when the walk ends.
+                var walked = task is null ? null : new InlineProgress(n =>
+                {
+                    task.Value = n;
+                    task.Description = $"volume {vol.Id}: {n:N0} entries";
+                });
+                var walk = FileSystemTreeCheck.Walk(fs, maxEntries, CancellationToken.None, unshown, walked);
                 problems.AddRange(walk.Problems.Select(x => x.ToString()));
                 notListed = walk.ProblemsNotListed;
                 if (notListed > 0) problems.Add($"{notListed} more problem(s) not listed");
@@ -203,6 +225,12 @@ internal static class CheckCommand
         }
         foreach (var x in problems) Console.WriteLine($"  {TerminalText.ForDiagnostic(x?.ToString() ?? "")}");
         foreach (var w in v["warnings"]!.AsArray()) Console.Error.WriteLine($"warning: {v["id"]}: {TerminalText.ForDiagnostic(w?.ToString() ?? "")}");
+    }
+
+    /// <summary>Progress reported on the walking thread itself (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class InlineProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
     }
 
     private static JsonArray Strings(IEnumerable<string> items) => new(items.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray());

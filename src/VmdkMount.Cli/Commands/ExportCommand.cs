@@ -28,7 +28,8 @@ internal static class ExportCommand
         var ignoreCid = CliCommon.IgnoreCidOption();
         var raw = CliCommon.RawInputOption();
         var recover = RecoverOption.Create();
-        var command = new Command("export", "the flattened disk as a raw image (sparse where unallocated), progress shown") { disk, output, json, ignoreCid, raw, recover };
+        var quiet = ProgressBars.QuietOption("no progress bar");
+        var command = new Command("export", "the flattened disk as a raw image (sparse where unallocated), progress shown on a terminal") { disk, output, json, ignoreCid, raw, recover, quiet };
         command.SetAction(p => CliCommon.Run(() =>
         {
             string source = p.GetValue(disk)!;
@@ -39,15 +40,14 @@ internal static class ExportCommand
             var ranges = d.QueryAllocated(0, d.Length).ToList();
             long toCopy = ranges.Sum(r => r.Length);
             long written = 0;
-            bool progress = !p.GetValue(json) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+            bool progress = ProgressBars.Wanted(p.GetValue(quiet), p.GetValue(json));
             var started = DateTime.UtcNow;
             using var interruption = new Interruption();
             try
             {
                 if (progress)
                 {
-                    AnsiConsole.Progress()
-                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+                    ProgressBars.ForBytes(ProgressBars.ErrorConsole())
                         .Start(ctx =>
                         {
                             var task = ctx.AddTask(Path.GetFileName(dest), maxValue: Math.Max(1, toCopy));

@@ -19,7 +19,7 @@ internal static class ExtractCommand
     {
         var access = new VolumeAccess();
         var dest = new Argument<string>("DEST") { Description = "where to restore to" };
-        var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress bar and no summary line" };
+        var quiet = ProgressBars.QuietOption("no progress bar and no summary line");
         var noClobber = new Option<bool>("--no-clobber", "-n") { Description = "keep what is already at DEST: an existing entry is not replaced (folders are merged into), as cp -n" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "name each entry as it is restored (or skipped), as cp -v" };
         var keepLinks = new Option<bool>("--keep-link-targets")
@@ -62,7 +62,7 @@ internal static class ExtractCommand
             {
                 // -v lines and a bar would interleave on one terminal: the names are the progress then
                 Run(extractor, target, destination, nameInside,
-                    showProgress: !p.GetValue(quiet) && !p.GetValue(verbose) && !Console.IsErrorRedirected);
+                    showProgress: ProgressBars.Wanted(p.GetValue(quiet), json: false) && !p.GetValue(verbose));
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or UnauthorizedAccessException
                                           or Core.Errors.VmdkMountException)
@@ -103,10 +103,7 @@ internal static class ExtractCommand
             return;
         }
         var (files, bytes) = extractor.Measure(target.Inode);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(DiagnosticWriter.Raw) });
-        console.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
-                new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+        ProgressBars.ForBytes(ProgressBars.ErrorConsole())
             .Start(ctx =>
             {
                 var task = ctx.AddTask($"restoring {files} files", maxValue: Math.Max(1, bytes));

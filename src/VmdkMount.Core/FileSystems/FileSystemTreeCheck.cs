@@ -26,8 +26,9 @@ public static class FileSystemTreeCheck
     /// Extra problems per listed directory (node id, path), e.g. names a damaged volume cannot show; called after the
     /// directory's own listing succeeded or failed.
     /// </param>
+    /// <param name="entriesWalked">Told the running entry count after each directory (a progress display).</param>
     public static TreeCheckResult Walk(IFileSystem fs, long maxEntries, CancellationToken cancel,
-        Func<long, string, IEnumerable<FsProblem>>? perDirectory = null)
+        Func<long, string, IEnumerable<FsProblem>>? perDirectory = null, IProgress<long>? entriesWalked = null)
     {
         var problems = new List<FsProblem>();
         int notListed = 0;
@@ -92,6 +93,7 @@ public static class FileSystemTreeCheck
                     Report(new FsProblem(where, e.Message));
                 }
             }
+            entriesWalked?.Report(entries);
             if (!complete) break;
         }
         return new TreeCheckResult(problems, directories, entries, complete, notListed);
