@@ -26,10 +26,21 @@ public sealed class FileHandlePool
     private int _capacity;
     private int _waiters;
 
+    private readonly Action? _beforeOpen;
+    private readonly TimeSpan _wait;
+
     public FileHandlePool(int capacity)
+        : this(capacity, null)
     {
+    }
+
+    /// <summary>A pool that calls <paramref name="beforeOpen"/> before every open (tests stand in a descriptor limit: it throws <see cref="OutOfDescriptorsException"/>).</summary>
+    internal FileHandlePool(int capacity, Action? beforeOpen, TimeSpan? outOfDescriptorsWait = null)
+    {
+        _wait = outOfDescriptorsWait ?? OutOfDescriptorsWait;
         if (capacity < 1) throw new ContractViolationException($"a file handle pool needs room for at least one handle, not {capacity}");
         _capacity = capacity;
+        _beforeOpen = beforeOpen;
     }
 
     /// <summary>The most idle handles kept open; lowered when the process runs out of descriptors.</summary>
@@ -59,7 +70,10 @@ public sealed class FileHandlePool
     private long _acquisitions;
     private long _degradations;
 
-    /// <summary>From the descriptor limit; VMDKMOUNT_MAX_OPEN_FILES lowers it (never raises it past what the limit leaves).</summary>
+    /// <summary>
+    /// From the descriptor limit; VMDKMOUNT_MAX_OPEN_FILES may lower it, never raise it past what the limit leaves: a
+    /// pool that took every descriptor would starve the rest of the process (the runtime loads assemblies lazily).
+    /// </summary>
     private static int DefaultCapacity()
     {
         int fromLimit = DescriptorBudget.PoolCapacity();
@@ -70,11 +84,12 @@ public sealed class FileHandlePool
     /// <summary>The checked first open of a file, with room made when the process is out of descriptors.</summary>
     internal OpenedFile OpenFirst(Func<OpenedFile> open)
     {
-        var deadline = DateTime.UtcNow + OutOfDescriptorsWait;
+        var deadline = DateTime.UtcNow + _wait;
         while (true)
         {
             try
             {
+                _beforeOpen?.Invoke();
                 return open();
             }
             catch (OutOfDescriptorsException e)
@@ -109,11 +124,12 @@ public sealed class FileHandlePool
     /// <summary>A reopen under the lock; out of descriptors, room is made and the open tried again.</summary>
     private SafeFileHandle Reopen(PooledFile file)
     {
-        var deadline = DateTime.UtcNow + OutOfDescriptorsWait;
+        var deadline = DateTime.UtcNow + _wait;
         while (true)
         {
             try
             {
+                _beforeOpen?.Invoke();
                 return RegularFileOpener.Reopen(file.Opened);
             }
             catch (OutOfDescriptorsException e)
