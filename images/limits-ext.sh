@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The flattened disk the load, limit and fault tests spread over chains of any depth (tests/.../Limits/FsChain.cs
 # writes the links): an MBR disk of 48 MiB with one ext4 volume (p1), made by mke2fs -d from a staging tree of
-# ~300 files (1 byte to 3 MiB of random data, 6 folders deep), symbolic links (absolute, relative, dangling),
+# 260 files (1 byte to 3 MiB of seeded random data, 6 folders deep), symbolic links (absolute, relative, dangling),
 # hard links, user xattrs and an empty folder.
 # Outputs: disk.raw (sparse) and manifest.tsv (type, size, sha256 or link target, path: one line per entry under
 # the volume root), read by the kernel's ext4 from a loop mount of the partition: an independent reader.
