@@ -71,7 +71,11 @@ public sealed class MountedDisk : IDisposable
         throw new SourceUnavailableException($"{Disk.Source}:{id}", $"no such volume (volumes: {ids})");
     }
 
-    /// <summary>The reader of a mountable volume, opened once and shared.</summary>
+    /// <summary>
+    /// The reader of a mountable volume, opened once and shared. An open that failed because a chain file could not
+    /// be read (a link deleted, replaced or unreachable for a moment) is not remembered: the next call tries again, so
+    /// a mount recovers when the file is back. A volume found corrupt stays failed (its bytes cannot change).
+    /// </summary>
     public IFileSystem OpenFileSystem(string volumeId)
     {
         var volume = GetVolume(volumeId);
@@ -81,7 +85,15 @@ public sealed class MountedDisk : IDisposable
         var lazy = _fileSystems.GetOrAdd(volumeId, _ => new Lazy<IFileSystem>(
             () => FormatRegistry.Default.Open(volume.FileSystem, volume.Data, $"{Path.GetFileName(disk)}:{volumeId}", _fsOptions),
             LazyThreadSafetyMode.ExecutionAndPublication));
-        return lazy.Value;
+        try
+        {
+            return lazy.Value;
+        }
+        catch (Exception e) when (e is SourceUnavailableException or IOException)
+        {
+            _fileSystems.TryRemove(new KeyValuePair<string, Lazy<IFileSystem>>(volumeId, lazy));
+            throw;
+        }
     }
 
     public void Dispose()

@@ -64,6 +64,27 @@ internal static partial class LinuxFileCalls
     [LibraryImport("libc", EntryPoint = "free")]
     private static partial void Free(nint p);
 
+    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    private static unsafe partial int GetRlimitRaw(int resource, ulong* limits);
+
+    // RLIMIT_NOFILE is 7 on x86_64 and arm64 (asm-generic/resource.h); struct rlimit is two rlim_t (64-bit).
+    private const int RlimitNoFile = 7;
+
+    /// <summary>errno values of a process (EMFILE) or the system (ENFILE) out of file descriptors.</summary>
+    public const int EnFile = 23;
+    public const int EmFile = 24;
+
+    /// <summary>The soft RLIMIT_NOFILE (`ulimit -n`): the lowest descriptor number open(2) may not return; null when unknown or unlimited.</summary>
+    public static unsafe long? OpenFileLimit()
+    {
+        ulong* limits = stackalloc ulong[2];
+        if (GetRlimitRaw(RlimitNoFile, limits) != 0) return null;
+        return limits[0] >= long.MaxValue ? null : (long)limits[0];
+    }
+
+    /// <summary>Whether an errno says the process or the system is out of descriptors (EMFILE, ENFILE).</summary>
+    public static bool IsOutOfDescriptors(int errno) => errno is EmFile or EnFile;
+
     /// <summary>open(2); returns the descriptor or -errno.</summary>
     public static int Open(string path, int flags)
     {

@@ -72,7 +72,7 @@ public sealed class LocalSourceStore : ISourceStore
         return new SourceIdentity(0, 0, CanonicalName(name));
     }
 
-    public ISourceFile Open(string name) => new PooledFile(_pool, RegularFileOpener.Open(name, _confineTo.Value));
+    public ISourceFile Open(string name) => new PooledFile(_pool, _pool.OpenFirst(() => RegularFileOpener.Open(name, _confineTo.Value)));
 
     /// <summary>Opens a file of the local host the safe way, unconfined (raw inputs of tests and tools).</summary>
     public static ISourceFile OpenFile(string path) => Unconfined.Open(path);

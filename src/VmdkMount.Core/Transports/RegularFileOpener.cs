@@ -49,7 +49,7 @@ public static class RegularFileOpener
     private static SafeFileHandle ReopenLinux(OpenedFile first)
     {
         int fd = LinuxFileCalls.Open(first.RealPath, LinuxFileCalls.ORdOnly | LinuxFileCalls.ONonBlock | LinuxFileCalls.OCloExec | LinuxFileCalls.ONoCtty);
-        if (fd < 0) throw new SourceUnavailableException(first.Path, LinuxFileCalls.Describe(-fd));
+        if (fd < 0) throw OpenFailed(first.Path, -fd);
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         if (LinuxFileCalls.StatFd(fd, out _) is not { } stat || stat.Device != first.Device || stat.Inode != first.Inode)
         {
@@ -98,7 +98,7 @@ public static class RegularFileOpener
         if (LinuxFileCalls.StatPath(path) is { IsRegular: false } early)
             throw new SourceUnavailableException(path, $"refused: {KindOf(early.Mode)}, not a regular file (a chain reads only regular files)");
         int fd = LinuxFileCalls.Open(path, LinuxFileCalls.ORdOnly | LinuxFileCalls.ONonBlock | LinuxFileCalls.OCloExec | LinuxFileCalls.ONoCtty);
-        if (fd < 0) throw new SourceUnavailableException(path, LinuxFileCalls.Describe(-fd));
+        if (fd < 0) throw OpenFailed(path, -fd);
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
@@ -121,6 +121,12 @@ public static class RegularFileOpener
             throw;
         }
     }
+
+    /// <summary>A failed open(2): out of descriptors is its own kind, which the handle pool answers by closing handles and trying again.</summary>
+    private static SourceUnavailableException OpenFailed(string path, int errno) =>
+        LinuxFileCalls.IsOutOfDescriptors(errno)
+            ? new OutOfDescriptorsException(path, LinuxFileCalls.Describe(errno))
+            : new SourceUnavailableException(path, LinuxFileCalls.Describe(errno));
 
     private static OpenedFile OpenManaged(string path, string? confineTo)
     {

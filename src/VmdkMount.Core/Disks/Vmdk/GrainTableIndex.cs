@@ -33,7 +33,8 @@ internal sealed class GrainTableIndex : IGrainIndex
         Header = header;
         HeaderFromFooter = fromFooter;
         Length = header.CapacityBytes;
-        _gd = new Lazy<uint[]>(() => ReadDirectory((long)header.GdOffsetSectors * Sector.Size, "grain directory"), LazyThreadSafetyMode.ExecutionAndPublication);
+        // PublicationOnly: a read that failed (the file gone for a moment) is not remembered, so the link recovers.
+        _gd = new Lazy<uint[]>(() => ReadDirectory((long)header.GdOffsetSectors * Sector.Size, "grain directory"), LazyThreadSafetyMode.PublicationOnly);
     }
 
     /// <summary>The extent file the tables are read from (`check` also walks its records).</summary>
