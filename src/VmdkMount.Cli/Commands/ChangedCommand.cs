@@ -33,11 +33,12 @@ internal static class ChangedCommand
                 throw new ArgumentException($"--since {p.GetValue(since)} is newer than --until {p.GetValue(until)}: give the older point to --since");
             var volumes = TreeComparison.Compare(points, newer, older, p.GetValue(volume));
             using var stdout = Console.OpenStandardOutput();
-            if (p.GetValue(options.Json)) WriteJson(stdout, points, newer, older, volumes);
+            var warnings = points.Chain.Warnings.Concat(volumes.Where(v => v.Method != "tree")
+                .Select(v => $"{v.VolumeId}: the volume exists only in the {(v.Method == "added" ? "newer" : "older")} point; listed whole")).ToList();
+            if (p.GetValue(options.Json)) WriteJson(stdout, points, newer, older, volumes, warnings);
             else if (p.GetValue(nul)) WriteNul(stdout, volumes);
             else WriteText(stdout, volumes);
-            foreach (var v in volumes.Where(v => v.Method != "tree"))
-                Console.Error.WriteLine($"vmdkmount: {v.VolumeId}: the volume exists only in the {(v.Method == "added" ? "newer" : "older")} point; listed whole");
+            foreach (var w in warnings) Console.Error.WriteLine($"vmdkmount: {w}");
             return ExitCodes.Ok;
         }));
         return command;
@@ -50,7 +51,8 @@ internal static class ChangedCommand
         _ => "modified",
     };
 
-    private static void WriteJson(Stream stdout, RestorePointSet points, int newer, int older, IReadOnlyList<VolumeChanges> volumes)
+    private static void WriteJson(Stream stdout, RestorePointSet points, int newer, int older, IReadOnlyList<VolumeChanges> volumes,
+        IEnumerable<string> warnings)
     {
         using var w = new Utf8JsonWriter(stdout);
         w.WriteStartObject();
@@ -75,6 +77,7 @@ internal static class ChangedCommand
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        DiskJson.WriteWarnings(w, warnings);
         w.WriteEndObject();
     }
 

@@ -54,7 +54,7 @@ internal static class FindCommand
             using var mounted = MountedDisk.Open(CliCommon.Disks([p.GetValue(disk)!], p.GetValue(more)), CliCommon.DiskOptions(p, ignoreCid, rawInput),
                 new FileSystemOptions { ShowSystemFiles = p.GetValue(system) });
             var tree = new MountTree(mounted, new MountTreeOptions { Retention = NodeRetention.UntilPassed }, m => Console.Error.WriteLine($"vmdkmount: {m}"));
-            var finder = new Finder(tree, match, p.GetValue(json), p.GetValue(nul)) { Terminal = !Console.IsOutputRedirected };
+            var finder = new Finder(tree, match, p.GetValue(json), p.GetValue(nul)) { Terminal = !Console.IsOutputRedirected, Warnings = () => DiskJson.Warnings(mounted) };
             return finder.Run(scope is null ? null : VolumePath.Parse(scope));
         }));
         return command;
@@ -65,6 +65,9 @@ internal static class FindCommand
         private bool _failed;
 
         public bool Terminal { get; init; }
+
+        /// <summary>What the disks said while opening, asked when the document ends: the JSON "warnings".</summary>
+        public Func<IEnumerable<string>> Warnings { get; init; } = () => [];
 
         public int Run(VolumePath? scope)
         {
@@ -126,6 +129,7 @@ internal static class FindCommand
                     pending.Push((volume, path + "/" + children[i].Name, children[i].Inode, depth + 1));
             }
             writer?.WriteEndArray();
+            if (writer is not null) DiskJson.WriteWarnings(writer, Warnings());
             writer?.WriteEndObject();
             writer?.Flush();
             text?.Flush();

@@ -47,6 +47,7 @@ internal static class LsCommand
                 All = p.GetValue(all),
                 HumanSizes = p.GetValue(human),
                 Utc = p.GetValue(utc),
+                Warnings = DiskJson.Warnings(target.Disk).Concat(target.Fs.Warnings),
             };
             return lister.Run(target.Where.Volume, target.Where.Path, target.Inode);
         }));
@@ -66,6 +67,9 @@ internal static class LsCommand
 
         /// <summary>Stdout is a terminal: names are shell-escape quoted as GNU ls does there.</summary>
         public bool Terminal { get; init; }
+
+        /// <summary>What the disk and filesystem said while opening: the JSON document's "warnings".</summary>
+        public IEnumerable<string> Warnings { get; init; } = [];
 
         /// <summary>-a: dot entries too (JSON has them always).</summary>
         public bool All { get; init; }
@@ -151,6 +155,7 @@ internal static class LsCommand
                 }
                 writer.WriteEndArray();
             }
+            if (writer is not null) DiskJson.WriteWarnings(writer, Warnings);
             writer?.WriteEndObject();
             writer?.Flush();
             text?.Flush();

@@ -36,6 +36,7 @@ internal static class MapCommand
                     ["disk"] = DiskJson.Disk(d, d is IDiskChain v ? v.Links.Count : 1),
                     ["allocatedBytes"] = total,
                     ["ranges"] = ranges,
+                    ["warnings"] = new JsonArray(d.Warnings.Select(w => (JsonNode?)JsonValue.Create(w)).ToArray()),
                 };
                 Console.WriteLine(doc.ToJsonString(DiskJson.Options));
             }

@@ -70,6 +70,7 @@ internal static class VersionsCommand
                 }
             }
             writer?.WriteEndArray();
+            if (writer is not null) DiskJson.WriteWarnings(writer, points.Chain.Warnings);
             writer?.WriteEndObject();
             return ExitCodes.Ok;
         }));
