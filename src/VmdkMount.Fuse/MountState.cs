@@ -12,7 +12,10 @@ public sealed record MountRecord
     /// <summary>Process start time (/proc/PID/stat field 22): tells our process from a later one with the same pid.</summary>
     public required long ProcessStart { get; init; }
     public required string MountPoint { get; init; }
+    /// <summary>The first disk (the newest link of its chain), as given or made absolute.</summary>
     public required string Disk { get; init; }
+    /// <summary>Every disk of the mount in the order given, the first one included (one VM's several disks).</summary>
+    public string[] Disks { get; init; } = [];
     public required DateTime Started { get; init; }
     public string? Log { get; init; }
 }

@@ -24,6 +24,8 @@ internal static class ChangedCommand
         command.Options.Add(until);
         command.Options.Add(volume);
         command.Options.Add(nul);
+        var quiet = ProgressBars.QuietOption("no progress bar");
+        command.Options.Add(quiet);
         command.SetAction(p => CliCommon.Run(() =>
         {
             using var points = options.Open(p);
@@ -31,7 +33,20 @@ internal static class ChangedCommand
             int newer = p.GetValue(until) is { } u ? points.Resolve(u) : 0;
             if (newer > older)
                 throw new ArgumentException($"--since {p.GetValue(since)} is newer than --until {p.GetValue(until)}: give the older point to --since");
-            var volumes = TreeComparison.Compare(points, newer, older, p.GetValue(volume));
+            IReadOnlyList<VolumeChanges> volumes = [];
+            if (!ProgressBars.Wanted(p.GetValue(quiet), p.GetValue(options.Json)))
+                volumes = TreeComparison.Compare(points, newer, older, p.GetValue(volume));
+            else
+                ProgressBars.ForSteps(ProgressBars.ErrorConsole()).Start(ctx =>
+                {
+                    // The number of entries is not known before the walk: the bar shows activity and the counts.
+                    var task = ctx.AddTask("comparing");
+                    task.IsIndeterminate = true;
+                    volumes = TreeComparison.Compare(points, newer, older, p.GetValue(volume), new InlineProgress<ComparisonProgress>(x =>
+                        task.Description = $"{x.VolumeId}: {x.Entries:N0} entries compared, {x.Changes:N0} changes"));
+                    task.IsIndeterminate = false;
+                    task.Value = task.MaxValue;
+                });
             using var stdout = Console.OpenStandardOutput();
             var warnings = points.Chain.Warnings.Concat(volumes.Where(v => v.Method != "tree")
                 .Select(v => $"{v.VolumeId}: the volume exists only in the {(v.Method == "added" ? "newer" : "older")} point; listed whole")).ToList();

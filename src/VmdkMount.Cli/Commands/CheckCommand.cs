@@ -185,7 +185,7 @@ internal static class CheckCommand
                         new FsProblem($"directory {path}", $"entry '{u.Name}'{(u.Id >= 0 ? $" (node {u.Id})" : "")} cannot be shown: {u.Reason}"))
                     : null;
                 // The bar's length is the walk's bound: a volume smaller than that fills it when the walk ends.
-                var walked = task is null ? null : new InlineProgress(n =>
+                var walked = task is null ? null : new InlineProgress<long>(n =>
                 {
                     task.Value = n;
                     task.Description = $"volume {vol.Id}: {n:N0} entries";
@@ -225,12 +225,6 @@ internal static class CheckCommand
         }
         foreach (var x in problems) Console.WriteLine($"  {TerminalText.ForDiagnostic(x?.ToString() ?? "")}");
         foreach (var w in v["warnings"]!.AsArray()) Console.Error.WriteLine($"warning: {v["id"]}: {TerminalText.ForDiagnostic(w?.ToString() ?? "")}");
-    }
-
-    /// <summary>Progress reported on the walking thread itself (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class InlineProgress(Action<long> report) : IProgress<long>
-    {
-        public void Report(long value) => report(value);
     }
 
     private static JsonArray Strings(IEnumerable<string> items) => new(items.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray());

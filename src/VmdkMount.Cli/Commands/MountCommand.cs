@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using VmdkMount.Core.Caching;
+using VmdkMount.Core.Disks;
 using VmdkMount.Core.FileSystems;
 using VmdkMount.Core.Mounting;
 using VmdkMount.Core.Mounting.RestorePoints;
@@ -124,10 +125,12 @@ internal static class MountCommand
             using (session.HandleSignals())
             {
                 int pid = Environment.ProcessId;
+                static string Where(IVirtualDisk d) => d.Source.Contains("://", StringComparison.Ordinal) ? d.Source : Path.GetFullPath(d.Source);
                 state.Write(new MountRecord
                 {
                     Pid = pid, ProcessStart = MountState.ProcessStartTime(pid) ?? 0, MountPoint = mnt,
-                    Disk = first.Source.Contains("://", StringComparison.Ordinal) ? first.Source : Path.GetFullPath(first.Source), Started = DateTime.UtcNow, Log = p.GetValue(logFile),
+                    Disk = Where(first), Disks = mounted is not null ? [.. mounted.Disks.Select(Where)] : [Where(first)],
+                    Started = DateTime.UtcNow, Log = p.GetValue(logFile),
                 });
                 try
                 {

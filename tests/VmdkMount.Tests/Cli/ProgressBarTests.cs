@@ -25,12 +25,13 @@ public sealed class ProgressBarTests : IDisposable
 
     private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
 
-    public static TheoryData<string> Commands => ["check", "export", "extract"];
+    public static TheoryData<string> Commands => ["check", "export", "extract", "changed"];
 
     private string[] Args(string command, string tag) => command switch
     {
         "check" => ["check", Demo],
         "export" => ["export", Demo, Path.Combine(_dir, tag + ".raw")],
+        "changed" => ["changed", Demo, "--since", "2"],
         _ => ["extract", Demo, "p2:/home", Path.Combine(_dir, tag)],
     };
 

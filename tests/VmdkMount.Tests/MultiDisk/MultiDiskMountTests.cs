@@ -29,6 +29,13 @@ public class MultiDiskMountTests
                 foreach (var (volume, fs) in new[] { ("d1p1", "boot"), (RhelTwoDisks.Lv("root"), "root"), (RhelTwoDisks.Lv("home"), "home"), (RhelTwoDisks.Lv("data"), "data") })
                     Assert.Equal(RhelTwoDisks.Sums(fs).OrderBy(kv => kv.Key), HashTree(Path.Combine(mnt, volume)).OrderBy(kv => kv.Key));
                 Assert.Equal("../usr/bin/bash", new FileInfo(Path.Combine(mnt, RhelTwoDisks.Lv("root"), "etc/shell")).LinkTarget);
+
+                // the mount's state record names both disks, in the order given, so unmount/cleanup can say what was mounted
+                string record = Assert.Single(Directory.GetFiles(Path.Combine(scratch, "state"), "*.json"));
+                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(record));
+                Assert.Equal(new[] { Path.GetFullPath(RhelTwoDisks.Disk1), Path.GetFullPath(RhelTwoDisks.Disk2) },
+                    doc.RootElement.GetProperty("Disks").EnumerateArray().Select(e => e.GetString()));
+                Assert.Equal(Path.GetFullPath(RhelTwoDisks.Disk1), doc.RootElement.GetProperty("Disk").GetString());
             }
 
             // --disk after the first, and --volume with a disk-prefixed id: disk 2 is given first, so /boot (on disk 1) is d2p1

@@ -20,7 +20,9 @@ public static class TreeComparison
     /// The changes from point <paramref name="older"/> to point <paramref name="newer"/> (indexes of
     /// <paramref name="points"/>; newer &lt;= older), per volume in ordinal order of their ids, each sorted by path.
     /// </summary>
-    public static IReadOnlyList<VolumeChanges> Compare(RestorePointSet points, int newer, int older, string? onlyVolume = null)
+    /// <param name="progress">Told, after each folder pair, the volume and the entries compared in it so far.</param>
+    public static IReadOnlyList<VolumeChanges> Compare(RestorePointSet points, int newer, int older, string? onlyVolume = null,
+        IProgress<ComparisonProgress>? progress = null)
     {
         var to = points.Point(newer);
         var from = points.Point(older);
@@ -36,7 +38,7 @@ public static class TreeComparison
             var newVolume = newTree is not null ? to.GetVolume(id) : null;
             var oldVolume = oldTree is not null ? from.GetVolume(id) : null;
             string method = newTree is null ? "deleted" : oldTree is null ? "added" : "tree";
-            var changes = Walk(points, newer, older, (newVolume ?? oldVolume)!, (oldVolume ?? newVolume)!, newTree, oldTree);
+            var changes = Walk(points, newer, older, (newVolume ?? oldVolume)!, (oldVolume ?? newVolume)!, newTree, oldTree, progress);
             changes.Sort((x, y) => string.CompareOrdinal(x.Path, y.Path));
             result.Add(new VolumeChanges(id, method, changes));
         }
@@ -50,9 +52,11 @@ public static class TreeComparison
             ? new MountTree(disk, new MountTreeOptions { SingleVolume = id, Retention = NodeRetention.UntilPassed })
             : null;
 
-    private static List<PointChange> Walk(RestorePointSet points, int newer, int older, Volume volume, Volume oldVolume, MountTree? newTree, MountTree? oldTree)
+    private static List<PointChange> Walk(RestorePointSet points, int newer, int older, Volume volume, Volume oldVolume, MountTree? newTree, MountTree? oldTree,
+        IProgress<ComparisonProgress>? progress)
     {
         var changes = new List<PointChange>();
+        long entries = 0;
         var pending = new Stack<(string Path, MountInode? New, MountInode? Old)>();
         pending.Push(("", newTree?.Root, oldTree?.Root));
         for (long folders = 0; pending.Count > 0; folders++)
@@ -89,9 +93,14 @@ public static class TreeComparison
                 changes.Add(new PointChange(childPath, ChangeKind.Deleted, co.Node!.Type));
                 if (co.IsDirectory) pending.Push((childPath, null, co));
             }
+            entries += newEntries.Count + oldEntries.Count;
+            progress?.Report(new ComparisonProgress(volume.Id, folders + 1, entries, changes.Count));
             if (n is not null) newTree!.Passed(n);
             if (o is not null) oldTree!.Passed(o);
         }
         return changes;
     }
 }
+
+/// <summary>How far a comparison has got in one volume: folder pairs and entries compared, changes found.</summary>
+public readonly record struct ComparisonProgress(string VolumeId, long Folders, long Entries, int Changes);
