@@ -49,7 +49,8 @@ public sealed unsafe class FuseAdapter
         Log = log ?? (line => Console.Error.WriteLine("vmdkmount: " + line));
         _mountRoot = Path.GetFullPath(options.MountPoint).TrimEnd('/');
         _timeout = options.CacheSeconds;
-        _xattrs = tree.Volumes.Any(v => v.Mountable && FormatRegistry.Default.Has(v.FileSystem, FileSystemCapabilities.NamedStreams)
+        _xattrs = tree.Volumes.Any(v => v.Mountable
+            && (FormatRegistry.Default.Has(v.FileSystem, FileSystemCapabilities.NamedStreams) || FormatRegistry.Default.Has(v.FileSystem, FileSystemCapabilities.ExtendedAttributes))
             && (tree.Options.SingleVolume is null || v.Id == tree.Options.SingleVolume));
         _attributes = new FuseAttributes(tree, options.Uid ?? LibC.GetUid(), options.Gid ?? LibC.GetGid(), SymlinkSize, options.DirectIo);
     }
@@ -260,7 +261,11 @@ public sealed unsafe class FuseAdapter
         FuseLowLevel.ReplyStatfs(req, &st);
     }
 
-    /// <summary>NTFS alternate data streams appear as `user.&lt;stream&gt;` attributes.</summary>
+    /// <summary>
+    /// NTFS alternate data streams appear as `user.&lt;stream&gt;` attributes, and a reader's own `user.*` attributes
+    /// (XFS) as they are; other namespaces (trusted, security: ACLs, SELinux labels of the backed-up machine) are not
+    /// shown, as they would be taken for this machine's own.
+    /// </summary>
     internal void ListXattr(nint req, ulong ino, nuint size)
     {
         if (!_xattrs) { FuseLowLevel.ReplyErr(req, Errno.ENOSYS); return; }
@@ -268,6 +273,7 @@ public sealed unsafe class FuseAdapter
         var streams = Tree.Streams(inode);
         var names = new StringBuilder();
         foreach (var s in streams) names.Append(XattrPrefix).Append(s.Name).Append('\0');
+        foreach (var a in UserAttributes(inode)) names.Append(a.Name).Append('\0');
         byte[] bytes = Encoding.UTF8.GetBytes(names.ToString());
         if (size == 0) FuseLowLevel.ReplyXattr(req, (nuint)bytes.Length);
         else if ((nuint)bytes.Length > size) FuseLowLevel.ReplyErr(req, Errno.ERANGE);
@@ -280,6 +286,13 @@ public sealed unsafe class FuseAdapter
         var inode = Get(ino);
         var rawName = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(namePtr);
         string name = System.Text.Unicode.Utf8.IsValid(rawName) ? Encoding.UTF8.GetString(rawName) : "";
+        if (UserAttributes(inode).FirstOrDefault(a => a.Name == name) is { } attribute)
+        {
+            if (size == 0) FuseLowLevel.ReplyXattr(req, (nuint)attribute.Value.Length);
+            else if ((nuint)attribute.Value.Length > size) FuseLowLevel.ReplyErr(req, Errno.ERANGE);
+            else fixed (byte* p = attribute.Value) FuseLowLevel.ReplyBuf(req, p, (nuint)attribute.Value.Length);
+            return;
+        }
         FsStream? stream = name.StartsWith(XattrPrefix, StringComparison.Ordinal) ? Tree.FindStream(inode, name[XattrPrefix.Length..]) : null;
         if (stream is not { } found) { FuseLowLevel.ReplyErr(req, Errno.ENODATA); return; }
         if (found.Size > MaxXattrSize) { FuseLowLevel.ReplyErr(req, Errno.E2BIG); return; }
@@ -296,6 +309,9 @@ public sealed unsafe class FuseAdapter
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private IEnumerable<FsExtendedAttribute> UserAttributes(MountInode inode) =>
+        Tree.ExtendedAttributes(inode).Where(a => a.Name.StartsWith(XattrPrefix, StringComparison.Ordinal));
 
     /// <summary>SEEK_DATA / SEEK_HOLE, as <see cref="MountTree.NextData"/> and <see cref="MountTree.NextHole"/> answer them.</summary>
     internal void Lseek(nint req, ulong ino, long offset, int whence)

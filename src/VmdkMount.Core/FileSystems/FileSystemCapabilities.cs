@@ -15,4 +15,6 @@ public enum FileSystemCapabilities
     NamedStreams = 1 << 1,
     /// <summary><see cref="IFileAllocationMap"/>.</summary>
     AllocationMap = 1 << 2,
+    /// <summary><see cref="IExtendedAttributes"/>.</summary>
+    ExtendedAttributes = 1 << 3,
 }

@@ -118,7 +118,8 @@ public sealed class FormatRegistry : IVolumeFormats
         new()
         {
             DisplayName = "XFS", Kinds = [FileSystemKinds.Xfs], Probe = XfsSignature.Probe, Open = XfsFileSystem.Open,
-            Capabilities = FileSystemCapabilities.Symlinks | FileSystemCapabilities.AllocationMap, StartsWholeDiskVolume = XfsSignature.StartsVolume,
+            Capabilities = FileSystemCapabilities.Symlinks | FileSystemCapabilities.AllocationMap | FileSystemCapabilities.ExtendedAttributes,
+            StartsWholeDiskVolume = XfsSignature.StartsVolume,
         },
         new()
         {

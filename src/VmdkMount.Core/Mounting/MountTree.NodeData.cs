@@ -82,6 +82,10 @@ public sealed partial class MountTree
     public IReadOnlyList<FsStream> Streams(MountInode inode) =>
         inode.Kind == MountNodeKind.FsNode && inode.FileSystem is INamedStreams streams ? streams.ListStreams(inode.Node!.Id) : [];
 
+    /// <summary>A node's extended attributes (XFS); none for other nodes or readers without them.</summary>
+    public IReadOnlyList<FsExtendedAttribute> ExtendedAttributes(MountInode inode) =>
+        inode.Kind == MountNodeKind.FsNode && inode.FileSystem is IExtendedAttributes attributes ? attributes.ExtendedAttributes(inode.Node!.Id) : [];
+
     /// <summary>
     /// The stream called <paramref name="name"/>: the exact name first, then ignoring case, as NTFS (the one reader
     /// with streams) compares stream names; null when there is none.

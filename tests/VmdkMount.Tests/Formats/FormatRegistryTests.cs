@@ -57,6 +57,7 @@ public class FormatRegistryTests
         (typeof(ISymlinkReader), FileSystemCapabilities.Symlinks),
         (typeof(INamedStreams), FileSystemCapabilities.NamedStreams),
         (typeof(IFileAllocationMap), FileSystemCapabilities.AllocationMap),
+        (typeof(IExtendedAttributes), FileSystemCapabilities.ExtendedAttributes),
     ];
 
     [Theory]
@@ -93,7 +94,7 @@ public class FormatRegistryTests
             ["ExtFileSystem"] = FileSystemCapabilities.Symlinks | FileSystemCapabilities.AllocationMap,
             ["FatFileSystem"] = FileSystemCapabilities.None,
             ["ExFatFileSystem"] = FileSystemCapabilities.None,
-            ["XfsFileSystem"] = FileSystemCapabilities.Symlinks | FileSystemCapabilities.AllocationMap,
+            ["XfsFileSystem"] = FileSystemCapabilities.Symlinks | FileSystemCapabilities.AllocationMap | FileSystemCapabilities.ExtendedAttributes,
         };
         Assert.Equal(expected.Keys.Order(), readers.Keys.Order());
         foreach (var (name, capabilities) in expected)

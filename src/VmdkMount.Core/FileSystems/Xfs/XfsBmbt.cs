@@ -26,12 +26,14 @@ internal static class XfsBmbt
 
     private readonly record struct Pending(ulong Fsb, int Level, long ReferencedAt);
 
-    public static void Walk(XfsVolume vol, XfsInode inode, ExtDataMap.Builder builder, ref long end)
+    public static void Walk(XfsVolume vol, XfsInode inode, ExtDataMap.Builder builder, ref long end) =>
+        Walk(vol, inode, inode.DataFork, inode.DataForkByteOffset, inode.DataExtents, "extent btree", builder, ref end);
+
+    /// <summary>The tree rooted in <paramref name="fork"/> (the data or the attribute fork), holding <paramref name="extents"/> records.</summary>
+    public static void Walk(XfsVolume vol, XfsInode inode, byte[] fork, long forkAt, ulong extents, string name, ExtDataMap.Builder builder, ref long end)
     {
-        string what = $"inode {inode.Number} extent btree";
+        string what = $"inode {inode.Number} {name}";
         string where = $"{vol.Name} {what}";
-        var fork = inode.DataFork;
-        long forkAt = inode.DataForkByteOffset;
         int rootLevel = BinaryPrimitives.ReadUInt16BigEndian(fork);
         int rootRecs = BinaryPrimitives.ReadUInt16BigEndian(fork.AsSpan(2));
         int rootMax = (fork.Length - RootHeaderSize) / (KeySize + PtrSize);
@@ -100,7 +102,7 @@ internal static class XfsBmbt
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        if (records != inode.DataExtents)
-            throw new CorruptDataException(where, forkAt, $"the tree holds {records} extents, the inode says {inode.DataExtents}");
+        if (records != extents)
+            throw new CorruptDataException(where, forkAt, $"the tree holds {records} extents, the inode says {extents}");
     }
 }

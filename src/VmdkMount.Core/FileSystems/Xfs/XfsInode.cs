@@ -25,7 +25,9 @@ internal sealed class XfsInode
     private const int SizeOffset = 56;
     private const int NblocksOffset = 64;
     private const int NextentsOffset = 76;
+    private const int AnextentsOffset = 80;
     private const int ForkoffOffset = 82;
+    private const int AformatOffset = 83;
     private const int FlagsOffset = 90;
     public const int CrcOffset = 100;
     private const int Flags2Offset = 120;
@@ -59,6 +61,11 @@ internal sealed class XfsInode
     public FsTime? Created { get; init; }
     /// <summary>The data fork's bytes (local data, extent records, BMBT root, or the device number).</summary>
     public required byte[] DataFork { get; init; }
+    /// <summary>The attribute fork's bytes (empty when forkoff is 0), its format and extent count.</summary>
+    public byte[] AttrFork { get; init; } = [];
+    public byte AttrFormat { get; init; }
+    public ulong AttrExtents { get; init; }
+    public int AttrForkOffset { get; init; }
     /// <summary>Byte offset of the inode on the volume; <see cref="DataForkOffset"/> is where its data fork starts.</summary>
     public required long Offset { get; init; }
     public required int DataForkOffset { get; init; }
@@ -141,6 +148,9 @@ internal sealed class XfsInode
             Require(size <= dataForkSize, SizeOffset, $"local data of {size} bytes does not fit the {dataForkSize}-byte data fork");
 
         bool bigtime = (flags2 & Flags2Bigtime) != 0;
+        ulong attrExtents = (flags2 & Flags2Nrext64) != 0
+            ? BinaryPrimitives.ReadUInt32BigEndian(raw[NextentsOffset..])
+            : BinaryPrimitives.ReadUInt16BigEndian(raw[AnextentsOffset..]);
         uint links = version == 1 ? BinaryPrimitives.ReadUInt16BigEndian(raw[OnlinkOffset..]) : BinaryPrimitives.ReadUInt32BigEndian(raw[NlinkOffset..]);
         return new XfsInode
         {
@@ -151,6 +161,8 @@ internal sealed class XfsInode
             Accessed = Time(raw[AtimeOffset..], bigtime), Modified = Time(raw[MtimeOffset..], bigtime), Changed = Time(raw[CtimeOffset..], bigtime),
             Created = version == 3 ? Time(raw[CrtimeOffset..], bigtime) : null,
             DataFork = raw.Slice(core, dataForkSize).ToArray(), Offset = offset, DataForkOffset = core,
+            AttrFork = forkoff != 0 ? raw[(core + forkoff)..].ToArray() : [], AttrFormat = raw[AformatOffset],
+            AttrExtents = forkoff != 0 ? attrExtents : 0, AttrForkOffset = core + forkoff,
         };
     }
 
