@@ -21,6 +21,25 @@ internal static class LimitedCli
 
     public static int ThreadCount(int pid) => Directory.GetDirectories($"/proc/{pid}/task").Length;
 
+    /// <summary>
+    /// Threads by kind: the runtime's own (named ".NET ...") and the rest (the main thread and libfuse's workers,
+    /// which libfuse starts on demand while every worker is busy, up to the mount's --threads, and which keep the
+    /// process's name).
+    /// </summary>
+    public static (int Runtime, int Others) ThreadKinds(int pid)
+    {
+        int runtime = 0, others = 0;
+        foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            string comm;
+            try { comm = File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n'); }
+            catch (IOException) { continue; }   // the thread ended while we looked
+            if (comm.StartsWith(".NET", StringComparison.Ordinal)) runtime++;
+            else others++;
+        }
+        return (runtime, others);
+    }
+
     /// <summary>Resident set size in bytes (VmRSS of /proc/PID/status).</summary>
     public static long Rss(int pid)
     {

@@ -18,6 +18,8 @@ namespace VmdkMount.Tests.Limits;
 public class SoakTests(ITestOutputHelper log)
 {
     private const int Readers = 32;
+    /// <summary>The mount's --threads: the most libfuse workers it may start.</summary>
+    private const int FuseWorkers = 16;
     private const int Extractors = 4;
     private const int Links = 120;
     private static readonly TimeSpan MountSoak = TimeSpan.FromSeconds(30);
@@ -48,9 +50,10 @@ public class SoakTests(ITestOutputHelper log)
             Assert.True(x.ExitCode == 0, x.StdErr);
             manifest.AssertTree(reference);
 
-            var m = OurCli.Run("mount", top, mnt, "--raw", "--cache-size", "64M", "--state-dir", state);
+            var m = OurCli.Run("mount", top, mnt, "--raw", "--cache-size", "64M", "--threads", FuseWorkers.ToString(System.Globalization.CultureInfo.InvariantCulture), "--state-dir", state);
             Assert.True(m.ExitCode == 0 && MountTable.Find(mnt) is not null, m.StdErr + m.StdOut);
             int pid = new MountState(state).Find(mnt)?.Pid ?? throw new InvalidOperationException("no state record");
+            int othersIdle = LimitedCli.ThreadKinds(pid).Others;
             string root = Path.Combine(mnt, "p1");
             long bytes = 0, ops = 0, maxRss = LimitedCli.Rss(pid);
             var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
@@ -145,16 +148,22 @@ public class SoakTests(ITestOutputHelper log)
             Load(Warmup);
             Thread.Sleep(1000);
             int fdsBefore = LimitedCli.DescriptorCount(pid), threadsBefore = LimitedCli.ThreadCount(pid);
+            int runtimeBefore = LimitedCli.ThreadKinds(pid).Runtime;
             bytes = ops = 0;
             Load(MountSoak);
             Thread.Sleep(1000);
             int fdsAfter = LimitedCli.DescriptorCount(pid), threadsAfter = LimitedCli.ThreadCount(pid);
+            var (runtimeAfter, othersAfter) = LimitedCli.ThreadKinds(pid);
             log.WriteLine($"soak: {Readers} readers, {MountSoak.TotalSeconds} s, {ops} operations, {bytes / (1 << 20)} MiB verified; " +
                 $"max RSS {maxRss >> 20} MiB (budget {CacheBudget >> 20} MiB); fds {fdsBefore} -> {fdsAfter}; threads {threadsBefore} -> {threadsAfter}");
             Assert.True(maxRss <= CacheBudget + RssConstant, $"RSS reached {maxRss >> 20} MiB");
             Assert.True(fdsAfter <= fdsBefore, $"descriptors {fdsBefore} -> {fdsAfter}");
-            // Six times the warm-up's work: a leak would grow with it; 2 allow for the runtime's own (timer, finalizer) threads.
-            Assert.True(threadsAfter <= threadsBefore + 2, $"threads {threadsBefore} -> {threadsAfter}");
+            // Six times the warm-up's work: a leak would grow with it. The runtime's own threads may add 2 (timer,
+            // finalizer); libfuse's workers are started on demand, more of them when the machine is busier than during
+            // the warm-up, but never more than --threads: past that bound any thread is a leak.
+            Assert.True(runtimeAfter <= runtimeBefore + 2, $"runtime threads {runtimeBefore} -> {runtimeAfter} (all threads {threadsBefore} -> {threadsAfter})");
+            Assert.True(othersAfter <= othersIdle + FuseWorkers,
+                $"{othersAfter} threads besides the runtime's, {othersIdle} when idle: more than the {FuseWorkers} FUSE workers allowed (all threads {threadsBefore} -> {threadsAfter})");
             Assert.True(bytes > 100L << 20, $"only {bytes} bytes read: the soak did not load the mount");
         }
         finally
