@@ -109,6 +109,10 @@ public class FaultTests(ITestOutputHelper log)
             Assert.True(m.ExitCode == 0 && MountTable.Find(mnt) is not null, m.StdErr + m.StdOut);
             int pid = new MountState(state).Find(mnt)!.Pid;
             string root = Path.Combine(mnt, "p1");
+            // The volume is opened before the faults begin, as in the local fault tests: a volume whose first open
+            // fails stays an unreadable folder until the next mount (README "Known limits"); what is proven here is
+            // that reads inside an open volume fail cleanly and recover.
+            Assert.NotEmpty(Directory.EnumerateFileSystemEntries(root));
             File.WriteAllText(trigger, "");
             var (right, failed) = HashAll(manifest, root);
             log.WriteLine($"nbd error filter (30% of reads): {right} files right, {failed} failed with EIO");
