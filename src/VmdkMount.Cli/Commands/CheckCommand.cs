@@ -54,7 +54,7 @@ internal static class CheckCommand
                 var linkTask = bar?.AddTask("links", maxValue: Math.Max(1, v.Links.Count));
                 foreach (var link in v.Links)
                 {
-                    if (linkTask is not null) linkTask.Description = $"link {TerminalText.ForDiagnostic(Path.GetFileName(link.Path))}";
+                    if (linkTask is not null) linkTask.Description = $"link {Spectre.Console.Markup.Escape(TerminalText.ForDiagnostic(Path.GetFileName(link.Path)))}"; // a task description is Spectre markup: a name with [ ] must not be read as markup
                     var problems = link.Check();
                     linkTask?.Increment(1);
                     count += problems.Count;

@@ -50,7 +50,7 @@ internal static class ExportCommand
                     ProgressBars.ForBytes(ProgressBars.ErrorConsole())
                         .Start(ctx =>
                         {
-                            var task = ctx.AddTask(Path.GetFileName(dest), maxValue: Math.Max(1, toCopy));
+                            var task = ctx.AddTask(Markup.Escape(TerminalText.ForDiagnostic(Path.GetFileName(dest))), maxValue: Math.Max(1, toCopy));
                             written = CopyThenRename(d, dest, ranges, n => task.Increment(n), interruption.Token);
                         });
                 }
