@@ -1,3 +1,5 @@
+using VmdkMount.Core.Errors;
+
 namespace VmdkMount.Core.Caching;
 
 /// <summary>
@@ -11,10 +13,28 @@ public sealed class BoundedCache<TKey, TValue> : IDisposable where TKey : notnul
 {
     private readonly CacheBudget _budget;
     private readonly Dictionary<TKey, LinkedListNode<CacheEntry>> _map = new();
+    private readonly long _maxBytes;
+    // This cache's own recency order (newest first), kept only when it has a cap of its own: the budget's order
+    // interleaves every cache, so it cannot say which of this cache's entries is the oldest.
+    private Entry? _newest, _oldest;
     private long _bytes;
     private bool _disposed;
 
-    public BoundedCache(CacheBudget budget) => _budget = budget;
+    public BoundedCache(CacheBudget budget) : this(budget, long.MaxValue) { }
+
+    /// <summary>
+    /// A cache that also never holds more than <paramref name="maxBytes"/> of the budget: for caches of parsed
+    /// per-file objects, which a walk of a large tree would otherwise fill with files it is done with, while what
+    /// the budget should hold is the blocks and tables that later reads need.
+    /// </summary>
+    public BoundedCache(CacheBudget budget, long maxBytes)
+    {
+        if (maxBytes <= 0) throw new ContractViolationException($"cache cap of {maxBytes} bytes is not positive");
+        _budget = budget;
+        _maxBytes = maxBytes;
+    }
+
+    private bool Capped => _maxBytes != long.MaxValue;
 
     public CacheBudget Budget => _budget;
 
@@ -36,7 +56,9 @@ public sealed class BoundedCache<TKey, TValue> : IDisposable where TKey : notnul
             if (_map.TryGetValue(key, out var node))
             {
                 _budget.Touch(node);
-                value = ((Entry)node.Value).Value;
+                var entry = (Entry)node.Value;
+                if (Capped) MoveToFront(entry);
+                value = entry.Value;
                 return true;
             }
         }
@@ -56,13 +78,23 @@ public sealed class BoundedCache<TKey, TValue> : IDisposable where TKey : notnul
             if (_map.TryGetValue(key, out var existing))
             {
                 _budget.Touch(existing);
-                return ((Entry)existing.Value).Value;
+                var kept = (Entry)existing.Value;
+                if (Capped) MoveToFront(kept);
+                return kept.Value;
             }
-            if (_disposed || size > _budget.CapacityBytes) return value;
-            var node = new LinkedListNode<CacheEntry>(new Entry(this, key, value, size));
+            if (_disposed || size > _budget.CapacityBytes || size > _maxBytes) return value;
+            var entry = new Entry(this, key, value, size);
+            var node = new LinkedListNode<CacheEntry>(entry);
+            entry.Node = node;
             _map[key] = node;
             _bytes += size;
+            if (Capped) LinkFirst(entry);
             _budget.Insert(node);
+            while (_bytes > _maxBytes && _oldest is { } oldest && oldest != entry)
+            {
+                _budget.Remove(oldest.Node!);
+                oldest.Detach();
+            }
         }
         return value;
     }
@@ -91,6 +123,7 @@ public sealed class BoundedCache<TKey, TValue> : IDisposable where TKey : notnul
             foreach (var node in _map.Values) _budget.Remove(node);
             _map.Clear();
             _bytes = 0;
+            _newest = _oldest = null;
         }
     }
 
@@ -100,15 +133,41 @@ public sealed class BoundedCache<TKey, TValue> : IDisposable where TKey : notnul
         Clear();
     }
 
+    private void LinkFirst(Entry e)
+    {
+        e.Older = _newest;
+        e.Newer = null;
+        if (_newest is not null) _newest.Newer = e;
+        _newest = e;
+        _oldest ??= e;
+    }
+
+    private void Unlink(Entry e)
+    {
+        if (e.Newer is not null) e.Newer.Older = e.Older; else if (_newest == e) _newest = e.Older;
+        if (e.Older is not null) e.Older.Newer = e.Newer; else if (_oldest == e) _oldest = e.Newer;
+        e.Newer = e.Older = null;
+    }
+
+    private void MoveToFront(Entry e)
+    {
+        if (_newest == e) return;
+        Unlink(e);
+        LinkFirst(e);
+    }
+
     private sealed class Entry(BoundedCache<TKey, TValue> owner, TKey key, TValue value, long size) : CacheEntry(size)
     {
         public readonly TValue Value = value;
+        public LinkedListNode<CacheEntry>? Node;
+        public Entry? Newer, Older;
 
-        /// <summary>Called by the budget under its lock when it evicts this entry.</summary>
+        /// <summary>Called under the budget's lock when the budget (or the cache's own cap) evicts this entry.</summary>
         public override void Detach()
         {
             owner._map.Remove(key);
             owner._bytes -= Size;
+            if (owner.Capped) owner.Unlink(this);
         }
     }
 }

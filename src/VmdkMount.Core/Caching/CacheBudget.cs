@@ -13,6 +13,14 @@ public sealed class CacheBudget
     /// <summary>The budget when none is given: the sum of the separate budgets the caches had before they shared one.</summary>
     public const long DefaultBytes = 256L << 20;
 
+    /// <summary>
+    /// The most a cache of parsed per-file objects (NTFS files, ext and XFS inodes and their extent maps) holds of
+    /// a budget. A mount keeps what `stat` needs of every node the kernel holds in its own tree, and a parsed file
+    /// is needed again only while it is opened and read; without a cap a walk of a large tree (an antivirus scan, a
+    /// copy) would keep every file it passed, 20,000 files costing 20 MiB, for nothing.
+    /// </summary>
+    public const long PerFileObjectsBytes = 4L << 20;
+
     /// <summary>Accounted for every entry on top of its value: the entry, its list node and its dictionary slot.</summary>
     public const long EntryOverhead = 96;
 

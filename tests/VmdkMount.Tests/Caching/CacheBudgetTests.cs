@@ -27,6 +27,56 @@ public class CacheBudgetTests
     }
 
     [Fact]
+    public void A_capped_cache_evicts_its_own_least_recently_used_entries_and_leaves_other_caches_alone()
+    {
+        var budget = new CacheBudget(1 << 20);
+        using var capped = new BoundedCache<int, string>(budget, 3 * (100 + Over));
+        using var other = new BoundedCache<int, string>(budget);
+        other.Add(0, "o", 100); // the oldest entry on the budget: the cap must not take it
+        capped.Add(1, "a", 100);
+        capped.Add(2, "b", 100);
+        capped.Add(3, "c", 100);
+        Assert.True(capped.TryGet(1, out _)); // 1 is now the newest of the capped cache; 2 the oldest
+        capped.Add(4, "d", 100);
+        Assert.False(capped.TryGet(2, out _));
+        Assert.True(capped.TryGet(1, out _) && capped.TryGet(3, out _) && capped.TryGet(4, out _));
+        Assert.True(other.TryGet(0, out _));
+        Assert.Equal(3 * (100 + Over), capped.Bytes);
+        Assert.Equal(capped.Bytes + other.Bytes, budget.UsedBytes);
+        for (int i = 10; i < 1000; i++) capped.Add(i, "x", 100);
+        Assert.Equal(3, capped.Count);
+        Assert.Equal(capped.Bytes + other.Bytes, budget.UsedBytes);
+        Assert.Equal("too big", capped.Add(5000, "too big", 10_000));
+        Assert.False(capped.TryGet(5000, out _));
+        capped.Clear();
+        capped.Add(7, "again", 100);
+        Assert.True(capped.TryGet(7, out _));
+        Assert.Equal(1, capped.Count);
+    }
+
+    [Fact]
+    public void A_capped_cache_stays_consistent_when_the_budget_evicts_its_entries()
+    {
+        var budget = new CacheBudget(4 * (100 + Over));
+        using var capped = new BoundedCache<int, string>(budget, 3 * (100 + Over));
+        using var other = new BoundedCache<int, string>(budget);
+        capped.Add(1, "a", 100);
+        capped.Add(2, "b", 100);
+        other.Add(1, "x", 100);
+        other.Add(2, "y", 100);
+        other.Add(3, "z", 100); // the budget evicts capped:1, the oldest on it
+        Assert.False(capped.TryGet(1, out _));
+        capped.Add(3, "c", 100);
+        capped.Add(4, "d", 100);
+        capped.Add(5, "e", 100);
+        Assert.Equal(3, capped.Count);
+        Assert.True(capped.TryGet(5, out _));
+        Assert.True(capped.Bytes <= 3 * (100 + Over));
+        Assert.Equal(capped.Bytes + other.Bytes, budget.UsedBytes);
+        Assert.True(budget.UsedBytes <= budget.CapacityBytes);
+    }
+
+    [Fact]
     public void A_disposed_cache_gives_its_bytes_back_and_stores_nothing_more()
     {
         var budget = new CacheBudget(1 << 20);

@@ -21,6 +21,8 @@ public sealed partial class ExtFileSystem : IFileSystem, ISymlinkReader, IFileAl
     private readonly ExtVolume _vol;
     /// <summary>Cache charge per run of a block map and per entry of a parsed directory (the entry with its name).</summary>
     private const long RunBytes = 24, DirectoryEntryBytes = 80;
+    /// <summary>Cache charge of a block map's object and its three arrays, whatever its runs.</summary>
+    private const long MapObjectBytes = 112;
 
     private readonly BoundedCache<uint, ExtDataMap> _maps;
     private readonly BoundedCache<uint, ExtDirectory> _dirs;
@@ -29,7 +31,7 @@ public sealed partial class ExtFileSystem : IFileSystem, ISymlinkReader, IFileAl
     private ExtFileSystem(ExtVolume vol)
     {
         _vol = vol;
-        _maps = new(vol.Budget);
+        _maps = new(vol.Budget, CacheBudget.PerFileObjectsBytes);
         _dirs = new(vol.Budget);
         _mapOf = GetMap;
     }
@@ -175,7 +177,7 @@ public sealed partial class ExtFileSystem : IFileSystem, ISymlinkReader, IFileAl
     {
         if (_maps.TryGet(inode.Number, out var map)) return map;
         map = inode.Has(ExtInode.FlagExtents) ? ExtExtentTree.Build(_vol, inode) : ExtBlockMap.Build(_vol, inode);
-        return _maps.Add(inode.Number, map, (map.RunCount + 1) * RunBytes);
+        return _maps.Add(inode.Number, map, MapObjectBytes + map.RunCount * RunBytes);
     }
 
     private ExtDirectory Directory(ExtInode inode)

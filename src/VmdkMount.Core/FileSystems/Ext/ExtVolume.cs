@@ -21,7 +21,7 @@ internal sealed class ExtVolume : IDisposable
     {
         Budget = budget;
         _blocks = new(budget);
-        _inodes = new(budget);
+        _inodes = new(budget, CacheBudget.PerFileObjectsBytes);
         Data = data;
         Name = name;
         Sb = sb;

@@ -131,4 +131,30 @@ internal sealed class NtfsAttribute
             Runlist = record.Slice(offset + runOff, len - runOff),
         };
     }
+    /// <summary>Bytes this attribute keeps of its record: the resident value and the runlist.</summary>
+    internal int StoredBytes => Value.Length + Runlist.Length;
+
+    /// <summary>
+    /// The same attribute with its value and runlist copied into <paramref name="store"/> from <paramref name="at"/>
+    /// on, so that a cached file does not keep its whole MFT record alive (1 KiB or more, mostly headers and the
+    /// names that are already parsed).
+    /// </summary>
+    internal NtfsAttribute CopiedInto(byte[] store, ref int at) => new()
+    {
+        Type = Type, Name = Name, Flags = Flags, Instance = Instance, NonResident = NonResident,
+        RecordNumber = RecordNumber, VolumeOffset = VolumeOffset,
+        LowestVcn = LowestVcn, HighestVcn = HighestVcn, CompressionUnitExponent = CompressionUnitExponent,
+        AllocatedSize = AllocatedSize, DataSize = DataSize, InitializedSize = InitializedSize, CompressedSize = CompressedSize,
+        Value = CopyInto(Value, store, ref at),
+        Runlist = CopyInto(Runlist, store, ref at),
+    };
+
+    private static ReadOnlyMemory<byte> CopyInto(ReadOnlyMemory<byte> bytes, byte[] store, ref int at)
+    {
+        if (bytes.IsEmpty) return ReadOnlyMemory<byte>.Empty;
+        bytes.Span.CopyTo(store.AsSpan(at));
+        var copy = new ReadOnlyMemory<byte>(store, at, bytes.Length);
+        at += bytes.Length;
+        return copy;
+    }
 }

@@ -8,8 +8,11 @@ namespace VmdkMount.Core.FileSystems.Ntfs;
 /// </summary>
 internal sealed class NtfsFile
 {
-    private readonly Lock _gate = new();
-    private readonly Dictionary<string, NtfsDataStream> _streams = new(StringComparer.Ordinal);
+    // No lock object or stream map per file: a mount keeps every file the kernel has looked up, so the common case
+    // (the unnamed $DATA stream) has a field, other streams a map made on first use, and both are guarded by
+    // locking this instance (internal, never handed to a caller that could lock it too).
+    private NtfsDataStream? _data;
+    private Dictionary<(uint Type, string Name), NtfsDataStream>? _streams;
     private NtfsDataStream? _indexAllocation;
     private NtfsIndexRoot? _indexRoot;
     private FsNode? _node;
@@ -18,11 +21,31 @@ internal sealed class NtfsFile
     public required long Number { get; init; }
     public required ushort Sequence { get; init; }
     public required ushort RecordFlags { get; init; }
+    /// <summary>
+    /// The attributes other than the resident $STANDARD_INFORMATION and $FILE_NAME ones, whose parsed forms are
+    /// <see cref="StandardInformation"/> and <see cref="Names"/>.
+    /// </summary>
     public required IReadOnlyList<NtfsAttribute> Attributes { get; init; }
     public required NtfsStandardInformation? StandardInformation { get; init; }
     public required IReadOnlyList<NtfsFileName> Names { get; init; }
     public required NtfsReparsePoint? Reparse { get; init; }
-    public required string Where { get; init; }
+    /// <summary>The volume's name as messages give it (shared by every file of the volume).</summary>
+    public required string VolumeName { get; init; }
+
+    /// <summary>Where this file is, for messages (built when needed rather than kept per file).</summary>
+    public string Where => $"{VolumeName}: MFT record {Number}";
+
+    /// <summary>What the file cache charges for this file: the objects and bytes it keeps, roughly.</summary>
+    public long EstimatedBytes
+    {
+        get
+        {
+            long bytes = 160 + 48L * Names.Count;
+            foreach (var n in Names) bytes += 2L * n.Name.Length + 24;
+            foreach (var a in Attributes) bytes += 152 + a.StoredBytes;
+            return bytes;
+        }
+    }
 
     public bool HasIndex => (RecordFlags & NtfsMftRecord.FlagDirectory) != 0 || Attributes.Any(a => a.Type == NtfsAttributeType.IndexRoot && a.Name == NtfsFileSystem.I30);
 
@@ -53,18 +76,20 @@ internal sealed class NtfsFile
 
     public NtfsDataStream GetStream(NtfsFileSystem fs, uint type, string name)
     {
-        string key = $"{type:X}:{name}";
-        lock (_gate)
+        bool main = type == NtfsAttributeType.Data && name.Length == 0;
+        lock (this)
         {
-            if (_streams.TryGetValue(key, out var s)) return s;
+            if (main && _data is not null) return _data;
+            if (!main && _streams is not null && _streams.TryGetValue((type, name), out var s)) return s;
         }
         var pieces = Pieces(type, name).ToList();
         var built = NtfsDataStream.Build(fs.Volume, $"{Where} attribute 0x{type:X}{(name.Length > 0 ? " '" + name + "'" : "")}",
             pieces, fs.Boot.ClusterSize, fs.Boot.ClusterCount);
-        lock (_gate)
+        lock (this)
         {
-            _streams.TryAdd(key, built);
-            return _streams[key];
+            if (main) return _data ??= built;
+            _streams ??= new();
+            return _streams.TryAdd((type, name), built) ? built : _streams[(type, name)];
         }
     }
 

@@ -81,13 +81,14 @@ public sealed partial class NtfsFileSystem
     }
 
     /// <summary>
-    /// A parsed record is charged twice the record's size: its attributes are copied out of the record, and names
-    /// and runlists decoded from them.
+    /// A parsed file is charged what it holds (<see cref="NtfsFile.EstimatedBytes"/>), not its records: it keeps only
+    /// the parsed names and the attributes' values and runlists.
     /// </summary>
     internal NtfsFile LoadFile(long number)
     {
         if (_files.TryGet(number, out var file)) return file;
-        return _files.Add(number, _parseFile(number), 2L * Boot.MftRecordSize);
+        var parsed = _parseFile(number);
+        return _files.Add(number, parsed, parsed.EstimatedBytes);
     }
 
     private NtfsFile ParseFile(long number)
@@ -139,9 +140,33 @@ public sealed partial class NtfsFileSystem
         }
         return new NtfsFile
         {
-            Number = number, Sequence = rec.Sequence, RecordFlags = rec.Flags, Attributes = attrs,
-            StandardInformation = si, Names = names, Reparse = reparse, Where = where,
+            Number = number, Sequence = rec.Sequence, RecordFlags = rec.Flags, Attributes = Detach(attrs),
+            StandardInformation = si, Names = names.ToArray(), Reparse = reparse, VolumeName = Name,
         };
+    }
+
+    /// <summary>
+    /// The attributes a cached file keeps, copied out of the record buffers into one small array: the resident
+    /// $STANDARD_INFORMATION and $FILE_NAME values are parsed above and dropped, so a file of a large tree costs a
+    /// few hundred bytes in the cache instead of its records (a mount keeps every file the kernel has looked up).
+    /// </summary>
+    private static NtfsAttribute[] Detach(List<NtfsAttribute> attrs)
+    {
+        static bool Parsed(NtfsAttribute a) =>
+            !a.NonResident && a.Type is NtfsAttributeType.StandardInformation or NtfsAttributeType.FileName;
+        int count = 0, bytes = 0;
+        foreach (var a in attrs)
+        {
+            if (Parsed(a)) continue;
+            count++;
+            bytes += a.StoredBytes;
+        }
+        var kept = new NtfsAttribute[count];
+        var store = bytes == 0 ? [] : new byte[bytes];
+        int at = 0, i = 0;
+        foreach (var a in attrs)
+            if (!Parsed(a)) kept[i++] = a.CopiedInto(store, ref at);
+        return kept;
     }
 
     private NtfsFile LoadOrThrow(long id)

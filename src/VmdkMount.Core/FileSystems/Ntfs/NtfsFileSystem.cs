@@ -72,7 +72,7 @@ public sealed partial class NtfsFileSystem : IFileSystem, IReportsUnshownEntries
         _upcase = new Lazy<NtfsUpCase>(LoadUpCase, LazyThreadSafetyMode.ExecutionAndPublication);
         _parseFile = ParseFile; // one delegate, not one per cache lookup
         var budget = options.Cache ?? CacheBudget.Shared;
-        _files = new(budget);
+        _files = new(budget, CacheBudget.PerFileObjectsBytes);
         _nodes = new(budget);
     }
 

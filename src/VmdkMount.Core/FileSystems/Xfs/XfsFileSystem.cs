@@ -19,6 +19,8 @@ public sealed partial class XfsFileSystem : IFileSystem, ISymlinkReader, IFileAl
 {
     /// <summary>Cache charge per run of an extent map and per entry of a listed directory (with its name).</summary>
     private const long RunBytes = 24, DirectoryEntryBytes = 80;
+    /// <summary>Cache charge of a block map's object and its three arrays, whatever its runs.</summary>
+    private const long MapObjectBytes = 112;
 
     private readonly XfsVolume _vol;
     private readonly XfsDirectoryBlocks _dirBlocks;
@@ -30,7 +32,7 @@ public sealed partial class XfsFileSystem : IFileSystem, ISymlinkReader, IFileAl
     {
         _vol = vol;
         _dirBlocks = new XfsDirectoryBlocks(vol);
-        _maps = new(vol.Budget);
+        _maps = new(vol.Budget, CacheBudget.PerFileObjectsBytes);
         _dirs = new(vol.Budget);
         _mapOf = GetMap;
     }
@@ -188,7 +190,7 @@ public sealed partial class XfsFileSystem : IFileSystem, ISymlinkReader, IFileAl
     {
         if (_maps.TryGet(inode.Number, out var map)) return map;
         map = XfsExtentList.Build(_vol, inode);
-        return _maps.Add(inode.Number, map, (map.RunCount + 1) * RunBytes);
+        return _maps.Add(inode.Number, map, MapObjectBytes + map.RunCount * RunBytes);
     }
 
     private XfsDirectory Directory(XfsInode inode)

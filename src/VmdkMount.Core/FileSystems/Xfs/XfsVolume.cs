@@ -29,7 +29,7 @@ internal sealed class XfsVolume : IDisposable
         Name = name;
         Sb = sb;
         Budget = budget;
-        _inodes = new(budget);
+        _inodes = new(budget, CacheBudget.PerFileObjectsBytes);
         _inodeBlocks = new(budget);
         InodeAgShift = sb.AgBlockLog + sb.InodesPerBlockLog;
     }
