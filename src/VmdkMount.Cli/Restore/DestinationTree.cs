@@ -5,8 +5,10 @@ namespace VmdkMount.Cli.Restore;
 
 /// <summary>
 /// Every write of a restore, each relative to an open <see cref="DestinationDirectory"/> and never following a link:
-/// directories are made with mkdirat and entered with O_NOFOLLOW|O_DIRECTORY; files, links and hard links are made
-/// under a fresh temporary name (O_CREAT|O_EXCL|O_NOFOLLOW) and renamed over the final name when complete. So a name
+/// directories are made with mkdirat and entered with O_NOFOLLOW|O_DIRECTORY; a file or link whose name is free is made
+/// at that name (O_CREAT|O_EXCL|O_NOFOLLOW, symlinkat: both fail rather than follow or replace anything that is or
+/// appears there), and one whose name is taken is made under a fresh temporary name and renamed over the final name
+/// when complete (hard links always are). So a name
 /// from the image cannot climb out (the caller refuses `/`, `.`, `..`), a symlink already in DEST is replaced rather
 /// than written through (as tar does), two image entries that map to one host name replace each other instead of one
 /// writing through the other, and an existing file is either untouched or wholly replaced. An entry that is a file of
@@ -68,6 +70,30 @@ internal sealed class DestinationTree(ChainFileSet chain)
         return fd;
     }
 
+    /// <summary>
+    /// A new, empty file for <paramref name="name"/>, open for writing: at the name itself when it is free (one
+    /// directory operation instead of two: on a journaling filesystem the rename of a temporary cost a restore of many
+    /// small files about a fifth of its time), else under a temporary name for <see cref="Commit"/> (null when made at
+    /// the name). Fd is -1 when <see cref="NoClobber"/> keeps what is at the name.
+    /// </summary>
+    public (int Fd, string? TemporaryName) CreateFile(DestinationDirectory parent, string name)
+    {
+        int fd = PosixAt.OpenAt(parent.Fd, name,
+            PosixAt.OWriteOnly | PosixAt.OCreate | PosixAt.OExclusive | PosixAt.ONoFollow | PosixAt.OCloseOnExec, 0x1B6);
+        if (fd >= 0) return (fd, null);
+        var failure = PosixAt.Fail(parent.Child(name));
+        if (failure.HResult != PosixAt.EExist) throw failure;
+        if (NoClobber) return (-1, null);
+        var (temporaryFd, temporary) = CreateTemporaryFile(parent, name);
+        return (temporaryFd, temporary);
+    }
+
+    /// <summary>Removes a file that <see cref="CreateFile"/> made at its final name and whose write failed; best effort.</summary>
+    public static void RemoveCreated(DestinationDirectory parent, string name)
+    {
+        if (parent.Fd >= 0) PosixAt.UnlinkAt(parent.Fd, name, 0);
+    }
+
     /// <summary>A new, empty file under a temporary name beside <paramref name="name"/>, open for writing.</summary>
     public (int Fd, string TemporaryName) CreateTemporaryFile(DestinationDirectory parent, string name)
     {
@@ -111,9 +137,20 @@ internal sealed class DestinationTree(ChainFileSet chain)
         if (parent.Fd >= 0) PosixAt.UnlinkAt(parent.Fd, temporaryName, 0);
     }
 
-    /// <summary>A symlink whose text is <paramref name="target"/>, made under a temporary name and renamed into place.</summary>
+    /// <summary>
+    /// A symlink whose text is <paramref name="target"/>: made at the name when it is free, else under a temporary
+    /// name and renamed into place. False when <see cref="NoClobber"/> keeps what is there.
+    /// </summary>
     public bool MakeSymlink(DestinationDirectory parent, string name, string target, Core.FileSystems.FsNode node)
     {
+        if (PosixAt.SymlinkAt(target, parent.Fd, name) == 0)
+        {
+            Timestamps.ApplyToEntry(parent.Fd, name, node);
+            return true;
+        }
+        var direct = PosixAt.Fail(parent.Child(name));
+        if (direct.HResult != PosixAt.EExist) throw direct;
+        if (NoClobber) return false;
         CheckReplaceable(parent, name);
         for (int i = 0; i < TemporaryNameTries; i++)
         {

@@ -11,7 +11,8 @@ namespace VmdkMount.Cli.Restore;
 /// File-level restore: copies a file or a whole tree out of a volume onto the host, keeping timestamps, symlinks and
 /// hard links, writing sparse (holes from the reader's allocation map, and all-zero chunks, are skipped). One file
 /// failing is reported and the rest continues. Every write goes through <see cref="DestinationTree"/>, so nothing is
-/// written outside DEST and a file appears under its name only when complete. Symlinks are rewritten to resolve
+/// written outside DEST, a file that fails or is interrupted is removed, and a file that replaces one already there is
+/// written under a temporary name and renamed over it when complete (the old one stays whole until then). Symlinks are rewritten to resolve
 /// inside the copy (<see cref="LinkTarget.RelativeWithin"/>) unless <see cref="KeepLinkTargets"/>.
 /// Cancelling <see cref="Cancel"/> stops at the next chunk: the file being written is removed, the rest stays.
 /// The tree is walked through the mount model (<see cref="MountTree"/>), as a mount shows it; each folder is passed
@@ -260,17 +261,18 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
             BytesDone += node.Size;
             return true;
         }
-        var (fd, temp) = _tree.CreateTemporaryFile(parent, name);
+        var (fd, temp) = _tree.CreateFile(parent, name);
+        if (fd < 0) return false;
         try
         {
-            PosixAt.EntryStat id;
+            PosixAt.EntryStat id = default;
             using (var output = new SafeFileHandle(fd, ownsHandle: true))
             {
                 CopyData(inode, output);
                 Timestamps.ApplyToFd(fd, node);
-                id = PosixAt.StatFd(fd);
+                if (node.Links > 1) id = PosixAt.StatFd(fd);
             }
-            if (!_tree.Commit(parent, temp, name)) return false;
+            if (temp is not null && !_tree.Commit(parent, temp, name)) return false;
             if (node.Links > 1 && _extractedLinks.Count < MaxRetainedForLinks && !_extractedLinks.ContainsKey(node.Id))
                 _extractedLinks[node.Id] = (parent.Retain(), name, id);
             FilesDone++;
@@ -280,7 +282,8 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
         catch
         {
             // A half-written file must not pass for a restored one; whatever was there before stays.
-            DestinationTree.RemoveTemporary(parent, temp);
+            if (temp is null) DestinationTree.RemoveCreated(parent, name);
+            else DestinationTree.RemoveTemporary(parent, temp);
             throw;
         }
     }
@@ -295,7 +298,7 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
     private void CopyData(MountInode inode, SafeFileHandle output)
     {
         var node = inode.Node!;
-        long counted = 0;
+        long counted = 0, written = 0;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
@@ -310,7 +313,11 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
                     int n = tree.Read(inode, offset, buffer.AsSpan(0, want));
                     if (n <= 0) break;
                     var chunk = buffer.AsSpan(0, n);
-                    if (chunk.IndexOfAnyExcept((byte)0) >= 0) RandomAccess.Write(output, chunk, offset); // else leave a hole
+                    if (chunk.IndexOfAnyExcept((byte)0) >= 0) // else leave a hole
+                    {
+                        RandomAccess.Write(output, chunk, offset);
+                        written = Math.Max(written, offset + n);
+                    }
                     offset += n;
                     BytesDone += n;
                     counted += n;
@@ -322,8 +329,9 @@ internal sealed class TreeExtractor(MountTree tree, string volume, ChainFileSet?
             ArrayPool<byte>.Shared.Return(buffer);
         }
         BytesDone += node.Size - counted; // the holes, for the progress bar
-        // The length last: extending writes into a file of full length first measured slower on tmpfs.
-        RandomAccess.SetLength(output, node.Size);
+        // The length last: extending writes into a file of full length first measured slower on tmpfs. Only when
+        // the data did not reach it (a trailing hole): XFS logs the inode even for a truncate to its own size.
+        if (written != node.Size) RandomAccess.SetLength(output, node.Size);
     }
 
     private static List<string> Components(string path) => path.Split('/', StringSplitOptions.RemoveEmptyEntries).ToList();

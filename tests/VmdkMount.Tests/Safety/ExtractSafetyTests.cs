@@ -164,6 +164,36 @@ public class ExtractSafetyTests
     }
 
     [Fact]
+    public async Task Sigint_mid_file_removes_a_new_file_written_at_its_own_name()
+    {
+        string scratch = RepoPaths.NewScratch("extract-sigint-new");
+        try
+        {
+            var env = new Dictionary<string, string> { ["VMDKMOUNT_TEST_CHUNK_DELAY_MS"] = "100" };
+            using var p = Start(env, "extract", "--raw-input", "-q", BigSparse, "disk:/big.bin", scratch);
+            var stderr = p.StandardError.ReadToEndAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            string target = Path.Combine(scratch, "big.bin");
+            // a free name is written in place: no temporary, the file itself grows
+            while (!File.Exists(target) && DateTime.UtcNow < deadline && !p.HasExited)
+                await Task.Delay(20);
+            Assert.False(p.HasExited, "the copy ended before it could be interrupted");
+            await Task.Delay(300); // a few chunks into the file
+            Assert.Empty(Directory.EnumerateFiles(scratch, ".big.bin.vmdkmount-*"));
+            Tool.Run("kill", "-INT", p.Id.ToString());
+            Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)), "extract did not stop after SIGINT");
+            Assert.Equal(130, p.ExitCode);
+            Assert.Contains("interrupted: 0 files restored, 0 bytes;", await stderr);
+            Assert.Contains("holds only complete files", await stderr);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(scratch));
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_16_TiB_sparse_file_restores_in_time_proportional_to_its_data()
     {
         string scratch = RepoPaths.NewScratch("extract-sparse");
