@@ -63,6 +63,9 @@ public sealed class MountInode
     /// <summary>How many times the frontend handed this node to the kernel and the kernel has not forgotten it yet.</summary>
     internal ulong LookupCount;
 
+    /// <summary>For an <see cref="MountNodeKind.UnreadableVolume"/>: when (Environment.TickCount64) to try opening it again.</summary>
+    internal long NextRetry;
+
     /// <summary>The root, the volume folders and disk.img stay known for the whole mount.</summary>
     internal bool Pinned;
 

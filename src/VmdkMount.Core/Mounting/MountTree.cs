@@ -17,6 +17,13 @@ public sealed record MountTreeOptions
 
     /// <summary>How long handed-out nodes are kept (FUSE: until the kernel forgets them).</summary>
     public NodeRetention Retention { get; init; } = NodeRetention.LookupCounted;
+
+    /// <summary>
+    /// How often a volume folder whose filesystem could not be opened tries again when it is used: a parent file that
+    /// was missing, cut short or unreadable (a copy still running, a share that dropped) may be back, and the mount
+    /// should show the volume then without a remount; a volume that is simply damaged costs one open per interval.
+    /// </summary>
+    public TimeSpan UnreadableRetryInterval { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>
@@ -40,6 +47,9 @@ public sealed partial class MountTree
     private readonly ConcurrentDictionary<(ulong Parent, string Name), MountInode> _symlinks = new();
     private readonly object _refGate = new();
     private readonly Lazy<IReadOnlyList<MountInode>> _rootChildren;
+    // The root's children once a volume that could not be opened has opened on a retry (copy on write); null before.
+    private volatile IReadOnlyList<MountInode>? _recoveredRootChildren;
+    private readonly Lock _retryGate = new();
     private readonly Action<string> _log;
     private long _nextIno = (long)RootIno;
     private long _cachedEntries;
@@ -167,7 +177,7 @@ public sealed partial class MountTree
         switch (parent.Kind)
         {
             case MountNodeKind.Root:
-                foreach (var child in _rootChildren.Value)
+                foreach (var child in RootChildren())
                     if (string.Equals(child.Name, name, StringComparison.Ordinal)) return child;
                 return null;
             case MountNodeKind.FsNode when parent.Node!.Type == FsNodeType.Directory:
@@ -178,6 +188,7 @@ public sealed partial class MountTree
                     if (string.Equals(child.Name, name, StringComparison.Ordinal)) return child;
                 return null;
             case MountNodeKind.UnreadableVolume:
+                if (Retry(parent) is { Kind: MountNodeKind.FsNode } opened) return Lookup(opened, name);
                 throw new FileReadException(DisplayPath(parent), parent.Error ?? "volume cannot be read");
             default:
                 return null;
@@ -196,8 +207,9 @@ public sealed partial class MountTree
         switch (dir.Kind)
         {
             case MountNodeKind.Root:
-                foreach (var child in _rootChildren.Value) result.Add((child.Name, child));
-                break;
+                // Not kept: an unreadable volume's folder is replaced by the volume once it opens.
+                foreach (var child in RootChildren()) result.Add((child.Name, child));
+                return result;
             case MountNodeKind.PointFolder:
                 foreach (var child in PointChildren(dir)) result.Add((child.Name, child));
                 break;
@@ -206,6 +218,7 @@ public sealed partial class MountTree
                     result.Add((entry.Name, Intern(dir, entry.Name, entry.Node)));
                 break;
             case MountNodeKind.UnreadableVolume:
+                if (Retry(dir) is { Kind: MountNodeKind.FsNode } opened) return List(opened);
                 throw new FileReadException(DisplayPath(dir), dir.Error ?? "volume cannot be read");
         }
         // A walker that passes folders always gets the listing recorded: Passed needs it to know what to let go of,
@@ -309,6 +322,52 @@ public sealed partial class MountTree
         throw new SourceUnavailableException($"{Disk.Source}:{volumeId}", $"no such volume (volumes: {ids})");
     }
 
+    /// <summary>The root's children, each unreadable volume tried again first when its interval has passed.</summary>
+    private IReadOnlyList<MountInode> RootChildren()
+    {
+        var children = _recoveredRootChildren ?? _rootChildren.Value;
+        foreach (var child in children)
+            if (child.Kind == MountNodeKind.UnreadableVolume && child.Parent == Root) Retry(child);
+        return _recoveredRootChildren ?? children;
+    }
+
+    /// <summary>
+    /// Opens an unreadable volume's filesystem again, at most once per <see cref="MountTreeOptions.UnreadableRetryInterval"/>. On
+    /// success the volume's folder becomes the volume's root directory under the same inode number (the kernel's
+    /// cached entry stays right) and the node to use is returned; otherwise <paramref name="unreadable"/>.
+    /// </summary>
+    public MountInode Retry(MountInode unreadable)
+    {
+        if (unreadable.Kind != MountNodeKind.UnreadableVolume || unreadable.Parent != Root) return unreadable;
+        lock (_retryGate)
+        {
+            if (_byIno.TryGetValue(unreadable.Ino, out var current) && current != unreadable) return current;
+            long now = Environment.TickCount64;
+            if (now < unreadable.NextRetry) return unreadable;
+            unreadable.NextRetry = now + (long)Options.UnreadableRetryInterval.TotalMilliseconds;
+            var volume = Volumes[unreadable.VolumeIndex];
+            MountInode opened;
+            try
+            {
+                var fs = _openFileSystem(volume);
+                opened = new MountInode(unreadable.Ino, MountNodeKind.FsNode, Root, unreadable.Name, unreadable.VolumeIndex,
+                    unreadable.VolumeId, fs, fs.Stat(fs.RootId)) { Pinned = true };
+            }
+            catch (VmdkMountException)
+            {
+                return unreadable;
+            }
+            _byNode[(opened.VolumeIndex, opened.Node!.Id)] = opened;
+            _byIno[opened.Ino] = opened;
+            var children = (_recoveredRootChildren ?? _rootChildren.Value).ToArray();
+            for (int i = 0; i < children.Length; i++)
+                if (children[i] == unreadable) children[i] = opened;
+            _recoveredRootChildren = children;
+            _log($"{volume.Id}: the {volume.FileSystem} filesystem opens now; the volume is shown");
+            return opened;
+        }
+    }
+
     private IReadOnlyList<MountInode> BuildRootChildren()
     {
         if (_points is not null) return BuildPointFolders();
@@ -328,7 +387,10 @@ public sealed partial class MountTree
             catch (VmdkMountException e)
             {
                 _log($"{volume.Id}: cannot open the {volume.FileSystem} filesystem: {e.Message}");
-                child = new MountInode(NextIno(), MountNodeKind.UnreadableVolume, Root, volume.Id, i, volume.Id, null, null, e.Message);
+                child = new MountInode(NextIno(), MountNodeKind.UnreadableVolume, Root, volume.Id, i, volume.Id, null, null, e.Message)
+                {
+                    NextRetry = Environment.TickCount64 + (long)Options.UnreadableRetryInterval.TotalMilliseconds,
+                };
             }
             child.Pinned = true;
             _byIno[child.Ino] = child;

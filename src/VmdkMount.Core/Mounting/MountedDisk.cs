@@ -89,8 +89,10 @@ public sealed class MountedDisk : IDisposable
         {
             return lazy.Value;
         }
-        catch (Exception e) when (e is SourceUnavailableException or IOException)
+        catch
         {
+            // Not kept: a parent that was missing, cut short or unreadable may be back by the next try (the mount
+            // retries an unreadable volume, at most every MountTreeOptions.UnreadableRetryInterval).
             _fileSystems.TryRemove(new KeyValuePair<string, Lazy<IFileSystem>>(volumeId, lazy));
             throw;
         }

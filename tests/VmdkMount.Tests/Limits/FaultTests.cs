@@ -43,7 +43,7 @@ public class FaultTests(ITestOutputHelper log)
             int pid = new MountState(state).Find(mnt)!.Pid;
             string root = Path.Combine(mnt, "p1");
             // The mount is in use when the file goes away: the volume is open and its root listed. (A volume whose
-            // first open meets the fault stays an unreadable folder until the next mount: see the README.)
+            // first open meets the fault is the next test.)
             Assert.NotEmpty(Directory.GetFileSystemEntries(root));
             switch (fault)
             {
@@ -82,6 +82,47 @@ public class FaultTests(ITestOutputHelper log)
             string logPath = new MountState(state).LogPath(mnt);
             string logTail = File.Exists(logPath) ? string.Join("\n", File.ReadLines(logPath).TakeLast(5)) : "";
             Assert.True(stillFailed == 0, $"{stillFailed} files still fail after {Victim} is back ({again} right); the mount's log ends:\n{logTail}");
+        }
+        finally
+        {
+            LimitedCli.Unmount(mnt, state);
+            LimitedCli.DeleteScratch(scratch);
+        }
+    }
+
+    /// <summary>
+    /// The parent goes away before the volume is first opened: the volume's folder is unreadable (EIO), and once the
+    /// file is back the folder becomes the volume on its next use after the retry interval, without a remount.
+    /// </summary>
+    [Fact]
+    public void A_volume_whose_first_open_meets_a_missing_parent_opens_once_the_file_is_back()
+    {
+        string image = TestImages.Get("limits-ext");
+        var manifest = VolumeManifest.Read(image);
+        string scratch = RepoPaths.NewScratch("limits-fault-first-open");
+        string chain = Path.Combine(scratch, "chain"), mnt = Path.Combine(scratch, "mnt"), state = Path.Combine(scratch, "state");
+        Directory.CreateDirectory(chain);
+        Directory.CreateDirectory(mnt);
+        try
+        {
+            string top = FsChain.Build(chain, Path.Combine(image, "disk.raw"), Links);
+            string victim = Path.Combine(chain, Victim), away = Path.Combine(scratch, "away.vmdk");
+            var m = Tool.Run("dotnet", [OurCli.Dll, "mount", top, mnt, "--state-dir", state], allowFailure: true,
+                env: new Dictionary<string, string> { ["VMDKMOUNT_MAX_OPEN_FILES"] = "1" });
+            Assert.True(m.ExitCode == 0 && MountTable.Find(mnt) is not null, m.StdErr + m.StdOut);
+            File.Move(victim, away);
+            string root = Path.Combine(mnt, "p1");
+            var failure = Record.Exception(() => Directory.GetFileSystemEntries(root));
+            string logPath = new MountState(state).LogPath(mnt);
+            string logText = File.Exists(logPath) ? File.ReadAllText(logPath) : "";
+            Assert.True(failure is IOException, $"listing p1 with {Victim} gone did not fail (log: {logText})");
+            Assert.Contains("p1: cannot open the", logText);
+            File.Move(away, victim);
+            Thread.Sleep(2500); // the mount's retry interval is 2 s
+            var (right, failed) = HashAll(manifest, root);
+            logText = File.Exists(logPath) ? string.Join("\n", File.ReadLines(logPath).TakeLast(5)) : "";
+            Assert.True(failed == 0 && right == manifest.Files.Count(), $"{failed} files fail, {right} right after {Victim} is back; the log ends:\n{logText}");
+            Assert.Contains("p1: the ext4 filesystem opens now", File.ReadAllText(logPath));
         }
         finally
         {

@@ -66,6 +66,40 @@ public class MountTreeTests
     }
 
     [Fact]
+    public void An_unreadable_volume_opens_on_a_use_after_its_retry_interval_under_the_same_inode()
+    {
+        var fs = new MemoryFileSystem("ext4");
+        fs.AddFile(fs.RootId, "back.txt", Encoding.ASCII.GetBytes("here\n"));
+        bool available = false;
+        int opens = 0;
+        var disk = new MemoryDisk(DiskBytes, []);
+        var volume = new Volume { Id = "p1", Offset = 0, Size = DiskBytes.Length, Scheme = "mbr", FileSystem = "ext4", Mountable = true, Data = new SubRange(disk, 0, 1) };
+        var interval = TimeSpan.FromMilliseconds(300);
+        var tree = new MountTree(disk, [volume],
+            _ => { opens++; return available ? fs : throw new SourceUnavailableException("chain-00005.vmdk", "No such file or directory"); },
+            new MountTreeOptions { UnreadableRetryInterval = interval });
+        var folder = tree.Lookup(tree.Root, "p1")!;
+        Assert.Equal(MountNodeKind.UnreadableVolume, folder.Kind);
+        Assert.Throws<FileReadException>(() => tree.List(folder));
+        Assert.Equal(1, opens); // the first failure is not retried at once
+        available = true;
+        Assert.Throws<FileReadException>(() => tree.List(folder)); // within the interval: no new open
+        Assert.Equal(1, opens);
+        Thread.Sleep(interval + TimeSpan.FromMilliseconds(100));
+        var entries = tree.List(folder); // the kernel still holds the old node: it answers as the volume now
+        Assert.Equal(["back.txt"], entries.Select(e => e.Name));
+        Assert.Equal(2, opens);
+        var now = tree.Lookup(tree.Root, "p1")!;
+        Assert.Equal(MountNodeKind.FsNode, now.Kind);
+        Assert.Equal(folder.Ino, now.Ino);
+        Assert.True(tree.TryGet(folder.Ino, out var byIno) && byIno == now);
+        Assert.Equal(["p1"], tree.List(tree.Root).Select(e => e.Name));
+        Assert.Same(now, tree.List(tree.Root)[0].Inode);
+        Assert.Equal("here\n", ReadAll(tree, tree.Resolve("/p1/back.txt")!));
+        Assert.Equal(2, opens); // opened once, kept
+    }
+
+    [Fact]
     public void Hard_links_share_one_node_and_a_symlink_is_one_node_per_place()
     {
         var b = Build();
