@@ -110,7 +110,10 @@ public class CacheBudgetTests
     public async Task Many_threads_on_many_caches_never_pass_the_budget()
     {
         var budget = new CacheBudget(64 * 1024);
-        var caches = Enumerable.Range(0, 4).Select(_ => new BoundedCache<long, byte[]>(budget)).ToArray();
+        // two with a cap of their own (the per-file caches), two without: the caps and the budget evict together
+        var caches = Enumerable.Range(0, 4)
+            .Select(i => i < 2 ? new BoundedCache<long, byte[]>(budget, 8 * (1000 + Over)) : new BoundedCache<long, byte[]>(budget))
+            .ToArray();
         var tasks = Enumerable.Range(0, 8).Select(t => Task.Run(() =>
         {
             var rnd = new Random(t);
@@ -125,6 +128,8 @@ public class CacheBudgetTests
         await Task.WhenAll(tasks);
         Assert.InRange(budget.PeakBytes, 32 * 1024, budget.CapacityBytes);
         Assert.Equal(caches.Sum(c => c.Bytes), budget.UsedBytes);
+        Assert.All(caches.Take(2), c => Assert.InRange(c.Bytes, 1, 8 * (1000 + Over)));
+        Assert.All(caches, c => Assert.Equal(c.Count * (1000 + Over), c.Bytes));
         foreach (var c in caches) c.Dispose();
         Assert.Equal(0, budget.UsedBytes);
     }
