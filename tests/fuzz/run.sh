@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of the parsers: SharpFuzz instruments VmdkMount.Core.dll, AFL++ drives one harness at a time.
 #   bash tests/fuzz/run.sh [--minutes N | --seconds N] [--out DIR] [harness...]     (default: 5 minutes each, every harness)
+# Everything a run makes is under DIR (default build/fuzz/run): the instrumented build, the seeds, AFL's output.
 # Seeds are made from the test images (build/test-images, built by images/*.sh when missing); dictionaries are
 # tests/fuzz/dict/NAME.dict. Each input has AFL's 1 s timeout and a 256 MiB managed-heap bound (an allocation past it
 # is an OutOfMemoryException, so a crash). Prints executions and findings per harness; exits 1 when anything was found.
@@ -9,14 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 seconds=300
-out=$root/build/fuzz/out
+out=$root/build/fuzz/run
 harnesses=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) seconds=$(( $2 * 60 )); shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    -h|--help) sed -n 2,7p "$0"; exit 0 ;;
+    --out) out=$(realpath -m "$2"); shift 2 ;;
+    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) harnesses+=("$1"); shift ;;
   esac
@@ -34,7 +35,7 @@ fi
 # in place, and an instrumented one cannot be instrumented again
 dotnet build tests/fuzz/VmdkMount.Fuzz -c Release --nologo -v quiet >/dev/null
 plain=$root/build/bin/VmdkMount.Fuzz/Release/net10.0/VmdkMount.Fuzz
-bin=$root/build/fuzz/bin
+bin=$out/bin
 rm -rf "$bin"
 dotnet publish tests/fuzz/VmdkMount.Fuzz -c Release -o "$bin" --nologo -v quiet -p:TreatWarningsAsErrors=true >/dev/null
 "$tools/sharpfuzz" "$bin/VmdkMount.Core.dll" >/dev/null
@@ -52,7 +53,7 @@ export DOTNET_GCHeapHardLimit=0x10000000 DOTNET_TieredPGO=0 DOTNET_TC_QuickJitFo
 status=0
 printf '%-14s %12s %8s %8s %8s %8s\n' harness executions seconds crashes hangs corpus
 for h in "${harnesses[@]}"; do
-  seeds=$root/build/fuzz/seeds/$h
+  seeds=$out/seeds/$h
   rm -rf "$seeds" "$out/$h"
   mkdir -p "$out"
   "$plain" seeds "$h" "$seeds" >/dev/null
