@@ -49,8 +49,10 @@ switch (args[0])
             try
             {
                 var clock = System.Diagnostics.Stopwatch.StartNew();
+                long before = GC.GetAllocatedBytesForCurrentThread();
                 harness.Run(File.ReadAllBytes(file));
-                Console.WriteLine($"{file}: {clock.ElapsedMilliseconds} ms, {FileSystemWalk.LastNodes} entries, {VmdkWalk.LastRuns} runs");
+                long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                Console.WriteLine($"{file}: {clock.ElapsedMilliseconds} ms, {allocated >> 20} MiB allocated, {FileSystemWalk.LastNodes} entries, {VmdkWalk.LastRuns} runs");
             }
             catch (Exception e)
             {

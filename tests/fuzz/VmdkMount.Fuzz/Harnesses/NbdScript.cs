@@ -31,6 +31,7 @@ public static class NbdScript
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(path));
         listener.Listen(4);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(path);
         return (listener, path);
     });
 
