@@ -16,16 +16,14 @@ namespace VmdkMount.Fuzz.Harnesses;
 /// </summary>
 public static class FuzzSeeds
 {
-    /// <summary>AFL refuses inputs over 1 MiB; a seed keeps its first and last sectors (headers, footers) below that.</summary>
+    /// <summary>AFL refuses inputs over 1 MiB; a seed keeps the sectors read first (superblock, root, first directories) below that.</summary>
     private const int MaxSeedSectors = 1800;
 
     private static FuzzSeed Traced(string name, IReadAt image, Action<IReadAt> walk)
     {
         var trace = new ReadTrace(image);
         walk(trace);
-        var sectors = trace.Sectors.Order().ToList();
-        if (sectors.Count > MaxSeedSectors) sectors = [.. sectors.Take(MaxSeedSectors * 3 / 4), .. sectors.TakeLast(MaxSeedSectors / 4)];
-        return new FuzzSeed(name, SparseInput.Encode(image, sectors));
+        return new FuzzSeed(name, SparseInput.Encode(image, trace.Sectors.Take(MaxSeedSectors)));
     }
 
     private static IEnumerable<string> Files(string folder, params string[] names) =>

@@ -9,13 +9,15 @@ namespace VmdkMount.Fuzz.Harnesses;
 public sealed class ReadTrace(IReadAt inner) : IReadAt
 {
     private readonly HashSet<long> _sectors = new();
+    private readonly List<long> _order = new();
     private readonly object _gate = new();
 
     public long Length => inner.Length;
 
-    public IReadOnlyCollection<long> Sectors
+    /// <summary>The sectors read, in the order first read: a seed cut to size keeps what the parser needs first.</summary>
+    public IReadOnlyList<long> Sectors
     {
-        get { lock (_gate) return _sectors.ToArray(); }
+        get { lock (_gate) return _order.ToArray(); }
     }
 
     public int ReadAt(long offset, Span<byte> destination)
@@ -23,7 +25,7 @@ public sealed class ReadTrace(IReadAt inner) : IReadAt
         int n = inner.ReadAt(offset, destination);
         lock (_gate)
             for (long s = offset / SparseInput.SectorSize; n > 0 && s <= (offset + n - 1) / SparseInput.SectorSize; s++)
-                _sectors.Add(s);
+                if (_sectors.Add(s)) _order.Add(s);
         return n;
     }
 }
