@@ -20,7 +20,7 @@ public static class NbdScript
     private static readonly TimeSpan ClientTimeout = TimeSpan.FromMilliseconds(400);
 
     /// <summary>How long the server waits for the client's next request before it hangs up (the client may be waiting too).</summary>
-    private const int ServerIdleMicroseconds = 150_000;
+    private const int ServerIdleMicroseconds = 30_000;
     private const int MaxSegments = 16;
     private static readonly byte[] RequestMagic = [0x25, 0x60, 0x95, 0x13];
 
