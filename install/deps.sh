@@ -4,12 +4,13 @@
 set -euo pipefail
 
 # runtime: fuse3 (mount). tests and oracles: the rest (qemu-utils also has qemu-nbd; nbdkit and gnutls-bin's certtool
-# serve NBD exports and make TLS certificates for the transport tests; nginx serves chains over HTTP).
+# serve NBD exports and make TLS certificates for the transport tests; nginx serves chains over HTTP; afl++ drives the
+# fuzzing harnesses of tests/fuzz).
 PACKAGES=(
   fuse3 libfuse3-3 qemu-utils ntfs-3g e2fsprogs dosfstools mtools sleuthkit
   fdisk gdisk parted lvm2 xfsprogs btrfs-progs cryptsetup-bin exfatprogs exfat-fuse
   attr clamav kmod util-linux genisoimage perl bc xxd coreutils findutils python3
-  nbdkit gnutls-bin openssl nginx
+  nbdkit gnutls-bin openssl nginx afl++
 )
 if [ "${1:-}" = "--runtime" ]; then PACKAGES=(fuse3 libfuse3-3); fi
 # install/package.sh: Native AOT links with gcc; dpkg-deb builds the package

@@ -28,9 +28,11 @@ internal static class DescriptorText
             {
                 enc = Encoding.GetEncoding(declared, EncoderFallback.ReplacementFallback, DecoderFallback.ReplacementFallback);
             }
-            catch (ArgumentException)
+            // an unknown name is an ArgumentException; a known one the runtime refuses to decode (UTF-7, disabled
+            // since .NET 5 for safety) is a NotSupportedException: both are an encoding this reader cannot read
+            catch (Exception e) when (e is ArgumentException or NotSupportedException)
             {
-                throw new UnsupportedFeatureException(where, $"descriptor encoding '{declared}'");
+                throw new UnsupportedFeatureException(where, $"descriptor encoding '{declared}'", e);
             }
             return enc.GetString(bytes);
         }

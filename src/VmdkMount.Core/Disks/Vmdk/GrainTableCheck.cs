@@ -85,24 +85,37 @@ internal static class GrainTableCheck
 
     private static void CheckRedundant(GrainTableIndex index, uint[] gd, Action<string> report)
     {
-        uint[] rgd;
-        try { rgd = index.ReadDirectory((long)index.Header.RgdOffsetSectors * Sector.Size, "redundant grain directory"); }
+        const string what = "redundant grain directory";
+        long rgdOffset = (long)index.Header.RgdOffsetSectors * Sector.Size;
+        try { index.CheckDirectoryInFile(rgdOffset, gd.Length, what); }
         catch (VmdkMountException e) { report(e.Message); return; }
-        for (long gdi = 0; gdi < gd.Length; gdi++)
+        // the copy is read a piece at a time, so that checking a 128 MiB directory does not hold a second one
+        var rgd = new uint[Math.Min(gd.Length, RedundantPieceEntries)];
+        for (long first = 0; first < gd.Length; first += rgd.Length)
         {
-            if ((gd[gdi] == 0) != (rgd[gdi] == 0))
+            int n = (int)Math.Min(rgd.Length, gd.Length - first);
+            try { index.ReadDirectoryPart(rgdOffset + first * 4, rgd.AsSpan(0, n), what); }
+            catch (VmdkMountException e) { report(e.Message); return; }
+            for (long gdi = first; gdi < first + n; gdi++)
             {
-                report($"{index.FileName}: grain directory and its redundant copy differ at entry {gdi}");
-                continue;
+                uint copy = rgd[gdi - first];
+                if ((gd[gdi] == 0) != (copy == 0))
+                {
+                    report($"{index.FileName}: grain directory and its redundant copy differ at entry {gdi}");
+                    continue;
+                }
+                if (gd[gdi] == 0) continue;
+                try
+                {
+                    var a = index.Table(gd[gdi], gdi);
+                    var b = index.Table(copy, gdi);
+                    if (!a.AsSpan().SequenceEqual(b)) report($"{index.FileName}: grain table {gdi} and its redundant copy differ");
+                }
+                catch (VmdkMountException e) { report(e.Message); }
             }
-            if (gd[gdi] == 0) continue;
-            try
-            {
-                var a = index.Table(gd[gdi], gdi);
-                var b = index.Table(rgd[gdi], gdi);
-                if (!a.AsSpan().SequenceEqual(b)) report($"{index.FileName}: grain table {gdi} and its redundant copy differ");
-            }
-            catch (VmdkMountException e) { report(e.Message); }
         }
     }
+
+    /// <summary>Redundant directory entries read at once by <see cref="CheckRedundant"/> (64 KiB).</summary>
+    private const int RedundantPieceEntries = 16 * 1024;
 }

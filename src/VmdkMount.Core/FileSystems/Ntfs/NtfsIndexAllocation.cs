@@ -14,6 +14,9 @@ internal static class NtfsIndexAllocation
     private static ReadOnlySpan<byte> IndxMagic => "INDX"u8;
     private const int SmallBlockUnit = 512;
 
+    /// <summary>The INDX header up to the node header, and the node header itself (16 bytes).</summary>
+    private const int MinimumBlock = NodeHeaderOffset + 16;
+
     public static long BlockOffset(long subnodeVcn, int blockSize, int clusterSize) =>
         subnodeVcn * (blockSize >= clusterSize ? clusterSize : SmallBlockUnit);
 
@@ -30,6 +33,9 @@ internal static class NtfsIndexAllocation
     public static NtfsIndexNode Parse(byte[] block, long subnodeVcn, string where, long offset)
     {
         string w = $"{where} INDX block at VCN {subnodeVcn}";
+        // the volume reader's blocks are at least 512 bytes (the index root's block size is checked), but the decoder
+        // stands on its own: a block shorter than its headers is named, not read past
+        if (block.Length < MinimumBlock) throw new CorruptDataException(w, offset, $"INDX block of {block.Length} bytes is shorter than its headers ({MinimumBlock})");
         if (!block.AsSpan(0, 4).SequenceEqual(IndxMagic)) throw new CorruptDataException(w, offset, "missing 'INDX' signature");
         NtfsFixups.Apply(block, w, offset);
         long vcn = BinaryPrimitives.ReadInt64LittleEndian(block.AsSpan(VcnOffset));
