@@ -1,0 +1,30 @@
+using VmdkMount.Core.Disks;
+using VmdkMount.Core.FileSystems;
+using VmdkMount.Core.Transports;
+
+namespace VmdkMount.Tests.Corruption;
+
+/// <summary>Runs every case of one filesystem image and reports the outcomes and findings.</summary>
+public static class FileSystemCorpus
+{
+    public static IReadOnlyList<CaseResult> Run(string imagePath, string kind, Func<IReadAt, IntactTree, IEnumerable<CorruptionCase>> generate)
+    {
+        string name = Path.GetFileName(imagePath);
+        using var disk = new RawDisk(imagePath);
+        var intact = new SubRange(disk, 0, disk.Length);
+        IFileSystem Open(IReadAt data, string volume) => FormatRegistry.Default.Open(kind, data, volume, new FileSystemOptions());
+        IntactTree tree;
+        using (var fs = Open(intact, name)) tree = IntactTree.Of(fs);
+        var cases = generate(intact, tree).ToList();
+        return cases.Select(c => FileSystemCaseRunner.Run(c, intact, tree, name, Open)).ToList();
+    }
+
+    /// <summary>Fails with every finding listed (the case names the structure and mutation, so it replays).</summary>
+    public static void AssertNoFindings(string label, IReadOnlyList<CaseResult> results)
+    {
+        CorpusFigures.Record(CorpusFigures.Summarize(label, results));
+        var findings = results.Where(r => r.Finding is not null).Select(r => $"{r.Case}: {r.Finding}").ToList();
+        Assert.True(findings.Count == 0, $"{findings.Count} of {results.Count} cases of {label} failed:\n" + string.Join("\n", findings.Take(40)));
+        Assert.Contains(results, r => r.Outcome != CaseOutcome.OpenedFine);
+    }
+}
