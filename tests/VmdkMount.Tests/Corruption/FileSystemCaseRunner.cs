@@ -92,10 +92,13 @@ public static class FileSystemCaseRunner
                         case FsNodeType.File:
                             string hash = IntactTree.HashStart(fs, node.Id, buffer);
                             if (fs is IFileAllocationMap map) _ = map.AllocatedRanges(node.Id, 0, node.Size).Take(4096).Count();
-                            if (untouched && was!.Type == FsNodeType.File && (hash != was.Hash || node.Size != was.Size))
+                            if (untouched && was!.Type == FsNodeType.File && was.Hash is not null && (hash != was.Hash || node.Size != was.Size))
                                 finding ??= $"wrong bytes at {child} (untouched by the corruption): size {node.Size}, was {was.Size}";
                             break;
                     }
+                }
+                catch (FileReadException) when (was is { Unreadable: true })
+                {
                 }
                 catch (VmdkMountException ex)
                 {

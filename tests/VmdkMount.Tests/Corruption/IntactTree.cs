@@ -3,8 +3,12 @@ using VmdkMount.Core.FileSystems;
 
 namespace VmdkMount.Tests.Corruption;
 
-/// <summary>One entry of the intact image: its node, and the hash of its first <see cref="IntactTree.ReadCap"/> bytes.</summary>
-public sealed record IntactEntry(string Path, long Id, FsNodeType Type, long Size, string? Hash, string? LinkTarget);
+/// <summary>One entry of the intact image: its node, and the hash of its first <see cref="IntactTree.ReadCap"/> bytes (null: not readable there either).</summary>
+public sealed record IntactEntry(string Path, long Id, FsNodeType Type, long Size, string? Hash, string? LinkTarget)
+{
+    /// <summary>A file whose data the intact image cannot show either: its read error is no sign of the corruption.</summary>
+    public bool Unreadable => Type == FsNodeType.File && Hash is null;
+}
 
 /// <summary>
 /// The intact image's tree as our reader shows it (the oracle tests prove that equal to the real tools' view), bounded
@@ -42,7 +46,15 @@ public sealed class IntactTree
             {
                 if (byPath.Count >= MaxEntries) break;
                 string child = path == "/" ? "/" + e.Name : path + "/" + e.Name;
-                string? hash = e.Node.Type == FsNodeType.File ? HashStart(fs, e.Node.Id, buffer) : null;
+                string? hash = null;
+                try
+                {
+                    if (e.Node.Type == FsNodeType.File) hash = HashStart(fs, e.Node.Id, buffer);
+                }
+                catch (Core.Errors.FileReadException)
+                {
+                    // a file the intact image cannot show either (a dedup placeholder, EFS): nothing to compare with
+                }
                 string? target = e.Node.Type == FsNodeType.Symlink && fs is ISymlinkReader links ? links.ReadLink(e.Node.Id) : null;
                 byPath[child] = new IntactEntry(child, e.Node.Id, e.Node.Type, e.Node.Size, hash, target);
                 if (e.Node.Type == FsNodeType.Directory) pending.Enqueue((e.Node.Id, child));
