@@ -19,6 +19,39 @@ public static class FileSystemCorpus
         return cases.Select(c => FileSystemCaseRunner.Run(c, intact, tree, name, Open)).ToList();
     }
 
+    /// <summary>The cases of one image: its structures sampled and mutated, then its cross-links and loops.</summary>
+    public static IEnumerable<CorruptionCase> Generate(string kind, string label, IReadAt intact, IntactTree tree)
+    {
+        switch (kind)
+        {
+            case "ext2" or "ext3" or "ext4":
+            {
+                var s = new ExtStructures(intact, tree);
+                return CorpusSampler.Cases(label, intact, s.Regions(), bigEndian: false, perKind: 14, mutationsPerRegion: 3).Concat(s.CrossLinksAndLoops(label));
+            }
+            case "ntfs":
+            {
+                var s = new NtfsStructures(intact, tree);
+                return CorpusSampler.Cases(label, intact, s.Regions(), bigEndian: false, perKind: 16, mutationsPerRegion: 3).Concat(s.CrossLinksAndLoops(label));
+            }
+            case "fat12" or "fat16" or "fat32":
+            {
+                var s = new FatStructures(intact, tree);
+                return CorpusSampler.Cases(label, intact, s.Regions(), bigEndian: false, perKind: 16, mutationsPerRegion: 3).Concat(s.CrossLinksAndLoops(label));
+            }
+            case "exfat":
+            {
+                var s = new ExFatStructures(intact, tree);
+                return CorpusSampler.Cases(label, intact, s.Regions(), bigEndian: false, perKind: 16, mutationsPerRegion: 3).Concat(s.CrossLinksAndLoops(label));
+            }
+            default:
+            {
+                var s = new XfsStructures(intact, tree);
+                return CorpusSampler.Cases(label, intact, s.Regions(), bigEndian: true, perKind: 12, mutationsPerRegion: 3).Concat(s.CrossLinksAndLoops(label));
+            }
+        }
+    }
+
     /// <summary>Fails with every finding listed (the case names the structure and mutation, so it replays).</summary>
     public static void AssertNoFindings(string label, IReadOnlyList<CaseResult> results)
     {

@@ -11,79 +11,32 @@ namespace VmdkMount.Tests.Corruption;
 [Collection("Corruption corpus")]
 public sealed class FileSystemCorpusTests
 {
-    public static TheoryData<string> ExtImages => ["ext2_1k", "ext3_4k", "ext4_4k", "ext4_inline"];
-
-    [Theory]
-    [MemberData(nameof(ExtImages))]
-    public void Ext_corpus(string name)
+    /// <summary>Image set, image, reader kind: every reader, ext with and without extents, htree and inline data, XFS v4 and v5 with every attribute-fork form.</summary>
+    public static TheoryData<string, string, string> Images => new()
     {
-        string img = Path.Combine(TestImages.Get("ext-basic"), name + ".img");
-        var results = FileSystemCorpus.Run(img, "ext4", (intact, tree) =>
-        {
-            var s = new ExtStructures(intact, tree);
-            return CorpusSampler.Cases(name, intact, s.Regions(), bigEndian: false, perKind: 12, mutationsPerRegion: 3).Concat(s.CrossLinksAndLoops(name));
-        });
-        FileSystemCorpus.AssertNoFindings(name, results);
-    }
-
-    [Fact]
-    public void Ntfs_corpus()
-    {
-        string img = Path.Combine(TestImages.Get("ntfs-basic"), "basic.img");
-        var results = FileSystemCorpus.Run(img, "ntfs", (intact, tree) =>
-        {
-            var s = new NtfsStructures(intact, tree);
-            return CorpusSampler.Cases("ntfs basic", intact, s.Regions(), bigEndian: false, perKind: 16, mutationsPerRegion: 3).Concat(s.CrossLinksAndLoops("ntfs basic"));
-        });
-        FileSystemCorpus.AssertNoFindings("ntfs basic", results);
-    }
-
-    public static TheoryData<string> FatImages => ["fat12", "fat16", "fat32"];
-
-    [Theory]
-    [MemberData(nameof(FatImages))]
-    public void Fat_corpus(string name)
-    {
-        string img = Path.Combine(TestImages.Get("fat-basic"), name + ".img");
-        var results = FileSystemCorpus.Run(img, name, (intact, tree) =>
-        {
-            var s = new FatStructures(intact, tree);
-            return CorpusSampler.Cases(name, intact, s.Regions(), bigEndian: false, perKind: 16, mutationsPerRegion: 3).Concat(s.CrossLinksAndLoops(name));
-        });
-        FileSystemCorpus.AssertNoFindings(name, results);
-    }
-
-    [Fact]
-    public void ExFat_corpus()
-    {
-        string img = Path.Combine(TestImages.Get("fat-exfat"), "exfat.img");
-        var results = FileSystemCorpus.Run(img, "exfat", (intact, tree) =>
-        {
-            var s = new ExFatStructures(intact, tree);
-            return CorpusSampler.Cases("exfat", intact, s.Regions(), bigEndian: false, perKind: 16, mutationsPerRegion: 3).Concat(s.CrossLinksAndLoops("exfat"));
-        });
-        FileSystemCorpus.AssertNoFindings("exfat", results);
-    }
-
-    public static TheoryData<string, string> XfsImages => new()
-    {
-        { "xfs-basic", "v4" },
-        { "xfs-basic", "v5_4k" },
-        { "xfs-xattr", "v5_4k" },
-        { "xfs-xattr", "v5_1k" },
+        { "ext-basic", "ext2_1k", "ext2" },
+        { "ext-basic", "ext3_4k", "ext3" },
+        { "ext-basic", "ext4_4k", "ext4" },
+        { "ext-basic", "ext4_inline", "ext4" },
+        { "ext-basic", "ext4_kernel", "ext4" },
+        { "ntfs-basic", "basic", "ntfs" },
+        { "fat-basic", "fat12", "fat12" },
+        { "fat-basic", "fat16", "fat16" },
+        { "fat-basic", "fat32", "fat32" },
+        { "fat-exfat", "exfat", "exfat" },
+        { "xfs-basic", "v4", "xfs" },
+        { "xfs-basic", "v5_4k", "xfs" },
+        { "xfs-xattr", "v5_4k", "xfs" },
+        { "xfs-xattr", "v5_1k", "xfs" },
     };
 
     [Theory]
-    [MemberData(nameof(XfsImages))]
-    public void Xfs_corpus(string set, string name)
+    [MemberData(nameof(Images))]
+    public void Filesystem_corpus(string set, string name, string kind)
     {
         string img = Path.Combine(TestImages.Get(set), name + ".img");
-        string label = $"xfs {set} {name}";
-        var results = FileSystemCorpus.Run(img, "xfs", (intact, tree) =>
-        {
-            var s = new XfsStructures(intact, tree);
-            return CorpusSampler.Cases(label, intact, s.Regions(), bigEndian: true, perKind: 12, mutationsPerRegion: 3).Concat(s.CrossLinksAndLoops(label));
-        });
+        string label = $"{kind} {set}/{name}";
+        var results = FileSystemCorpus.Run(img, kind, (intact, tree) => FileSystemCorpus.Generate(kind, label, intact, tree));
         FileSystemCorpus.AssertNoFindings(label, results);
     }
 }
