@@ -15,6 +15,10 @@ public static partial class CorpusSampler
     public static List<CorruptionCase> Cases(string image, IReadAt intact, IEnumerable<MetadataRegion> regions, bool bigEndian,
         int perKind, int mutationsPerRegion, int cutsPerKind = 1)
     {
+        // VMDKMOUNT_CORPUS_SCALE=N multiplies the picks and mutations for a long run; CI runs the default of 1
+        int scale = int.TryParse(Environment.GetEnvironmentVariable("VMDKMOUNT_CORPUS_SCALE"), out int n) && n > 1 ? n : 1;
+        perKind *= scale;
+        mutationsPerRegion *= scale;
         var cases = new List<CorruptionCase>();
         foreach (var kind in regions.Where(r => r.Length > 0 && r.Offset + r.Length <= intact.Length).GroupBy(r => KindOf(r.Structure)).OrderBy(g => g.Key, StringComparer.Ordinal))
         {

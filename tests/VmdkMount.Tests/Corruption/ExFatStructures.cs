@@ -49,6 +49,8 @@ public sealed class ExFatStructures
 
     private Touch TouchOf(long id) => Touch.OfPaths(_tree.PathsById[id]);
 
+    private bool InOneCluster(long id, int entries) => (id - _heapOffset) % _cluster + entries * EntrySize <= _cluster;
+
     public List<MetadataRegion> Regions()
     {
         var regions = new List<MetadataRegion>
@@ -78,6 +80,8 @@ public sealed class ExFatStructures
             var touch = TouchOf(e.Id);
             var set = Mutations.Read(_img, e.Id, EntrySize * 3);
             regions.Add(new($"file entry {e.Id}", e.Id, EntrySize, touch));
+            // an entry set may go on in the directory's next cluster, which need not follow on the volume
+            if (!InOneCluster(e.Id, 3)) continue;
             regions.Add(new($"stream extension entry of {e.Id}", e.Id + EntrySize, EntrySize, touch));
             regions.Add(new($"file name entry of {e.Id}", e.Id + 2 * EntrySize, EntrySize, touch));
             bool noFatChain = (set[EntrySize + 1] & 2) != 0;
@@ -96,6 +100,7 @@ public sealed class ExFatStructures
     private Patch[] Retarget(long id, uint first, byte flags, long length)
     {
         int count = Mutations.Read(_img, id, 2)[1] + 1;
+        if (!InOneCluster(id, count)) return [];
         var set = Mutations.Read(_img, id, count * EntrySize);
         set[EntrySize + 1] = flags;
         BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(EntrySize + 20), first);

@@ -12,7 +12,7 @@ namespace VmdkMount.Tests.Corruption;
 /// </summary>
 public sealed class FatStructures
 {
-    private const int EntrySize = 32, MaxChain = 16, MaxDirectoryClusters = 4;
+    private const int EntrySize = 32, MaxChain = 16, MaxDirectoryClusters = 4, MaxOwnedClusters = 1 << 20;
 
     private readonly IReadAt _img;
     private readonly IntactTree _tree;
@@ -84,10 +84,11 @@ public sealed class FatStructures
         return patches.ToArray();
     }
 
-    private List<uint> Chain(uint first)
+    private List<uint> Chain(uint first, int max = MaxChain)
     {
         var chain = new List<uint>();
-        for (uint c = first; !IsEnd(c) && chain.Count < MaxChain && !chain.Contains(c); c = Next(c)) chain.Add(c);
+        var seen = new HashSet<uint>();
+        for (uint c = first; !IsEnd(c) && chain.Count < max && seen.Add(c); c = Next(c)) chain.Add(c);
         return chain;
     }
 
@@ -112,7 +113,7 @@ public sealed class FatStructures
         // FAT12 packs two entries in three bytes: a change to one entry's bytes may change its neighbours'
         var owner = new Dictionary<uint, long>();
         foreach (var e in _tree.Entries.Where(e => e.Path != "/"))
-            foreach (uint c in Chain(FirstCluster(e.Id))) owner.TryAdd(c, e.Id);
+            foreach (uint c in Chain(FirstCluster(e.Id), MaxOwnedClusters)) owner.TryAdd(c, e.Id);
         Touch FatEntryTouch(uint c) => Touch.OfPaths(new[] { c - 1, c, c + 1 }.Where(owner.ContainsKey).SelectMany(n => _tree.PathsById[owner[n]]));
         foreach (var e in _tree.Entries.Where(e => e.Path != "/"))
         {

@@ -20,7 +20,10 @@ public static class FileSystemCorpus
     }
 
     /// <summary>The cases of one image: its structures sampled and mutated, then its cross-links and loops.</summary>
-    public static IEnumerable<CorruptionCase> Generate(string kind, string label, IReadAt intact, IntactTree tree)
+    public static IEnumerable<CorruptionCase> Generate(string kind, string label, IReadAt intact, IntactTree tree) =>
+        Structures(kind, label, intact, tree).Where(c => c.Patches.Count > 0 || c.TruncateTo is not null);
+
+    private static IEnumerable<CorruptionCase> Structures(string kind, string label, IReadAt intact, IntactTree tree)
     {
         switch (kind)
         {
