@@ -10,6 +10,14 @@ public static class FileSystemCorpus
     public static IReadOnlyList<CaseResult> Run(string imagePath, string kind, Func<IReadAt, IntactTree, IEnumerable<CorruptionCase>> generate)
     {
         string name = Path.GetFileName(imagePath);
+        var before = SourceHashes.Of([imagePath]);
+        var results = RunCases(imagePath, name, kind, generate);
+        Assert.Equal(before, SourceHashes.Of([imagePath]));
+        return results;
+    }
+
+    private static IReadOnlyList<CaseResult> RunCases(string imagePath, string name, string kind, Func<IReadAt, IntactTree, IEnumerable<CorruptionCase>> generate)
+    {
         using var disk = new RawDisk(imagePath);
         var intact = new SubRange(disk, 0, disk.Length);
         IFileSystem Open(IReadAt data, string volume) => FormatRegistry.Default.Open(kind, data, volume, new FileSystemOptions());

@@ -28,7 +28,10 @@ public sealed class VmdkCorpusTests
         IntactDisk intact;
         using (var disk = VmdkDisk.OpenChain(top, new DiskOpenOptions(), LocalSourceStore.Unconfined)) intact = IntactDisk.Of(disk);
         Assert.NotEmpty(intact.Chunks);
+        var files = cases.Select(c => c.File ?? top).Append(top).ToList();
+        var before = SourceHashes.Of(files);
         var results = cases.Select(c => VmdkCaseRunner.Run(c, top, intact)).ToList();
+        Assert.Equal(before, SourceHashes.Of(files));
         FileSystemCorpus.AssertNoFindings($"vmdk {kind}", results);
     }
 

@@ -30,11 +30,10 @@ public sealed class XfsAttributeForkCorruptionTests : IDisposable
     private readonly IFileSystem _intact;
     private readonly string _name;
 
-    public XfsAttributeForkCorruptionTests() : this("v5_4k") { }
-
-    private XfsAttributeForkCorruptionTests(string image)
+    /// <summary>The 4 KiB image: there leaf.txt is one leaf, node.txt a DA node over leaves, remote.txt a leaf with a remote value.</summary>
+    public XfsAttributeForkCorruptionTests()
     {
-        _name = image + ".img";
+        _name = "v5_4k.img";
         _disk = new RawDisk(Path.Combine(Dir, _name));
         _image = new SubRange(_disk, 0, _disk.Length);
         _intact = XfsFileSystem.Open(_image, _name, new FileSystemOptions());
