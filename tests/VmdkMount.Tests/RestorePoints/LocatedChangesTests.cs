@@ -1,0 +1,113 @@
+using System.Text.Json;
+using VmdkMount.Core.Disks;
+using VmdkMount.Core.FileSystems;
+using VmdkMount.Core.Mounting.RestorePoints;
+using VmdkMount.Tests.Infrastructure;
+using Xunit;
+
+namespace VmdkMount.Tests.RestorePoints;
+
+/// <summary>
+/// The fast path of `changed` (issue 15: the bytes that differ between two points mapped to the records and folders
+/// that own them) proven against the full walk of both trees: on every chain and every pair of its points the two
+/// answer exactly the same, through the engine and through the CLI (human, -0, JSON); each chain's links hold the
+/// issue's cases (same-size overwrite in place, delete and re-create in one link with MFT record reuse, a file
+/// rewritten with identical bytes, trees deleted and re-created).
+/// </summary>
+public sealed class LocatedChangesTests
+{
+    /// <summary>Every chain the RestorePoints tests use, and whether its reader has the fast path (else: the fallback, said).</summary>
+    public static TheoryData<string, bool> Chains => new()
+    {
+        { "points-ntfs", true },
+        { "points-ext", false },
+    };
+
+    private static string DiskOf(string image) => Path.Combine(TestImages.Get(image), "child-005.vmdk");
+
+    private static RestorePointSet Open(string image) => RestorePointSet.Open(DiskOf(image), new DiskOpenOptions(), new FileSystemOptions());
+
+    private static List<string> Lines(VolumeChanges v) =>
+        v.Changes.Select(c => $"{ChangeWord(c.Kind)} {c.Type} {c.Path}").ToList();
+
+    private static string ChangeWord(ChangeKind kind) => kind switch { ChangeKind.Added => "A", ChangeKind.Deleted => "D", _ => "M" };
+
+    [Theory]
+    [MemberData(nameof(Chains))]
+    public void Located_changes_equal_the_full_walk_for_every_pair_of_points(string image, bool fast)
+    {
+        using var points = Open(image);
+        for (int older = 0; older < points.Count; older++)
+            for (int newer = 0; newer <= older; newer++)
+            {
+                var full = Assert.Single(TreeComparison.Compare(points, newer, older, full: true));
+                var located = Assert.Single(TreeComparison.Compare(points, newer, older));
+                Assert.Equal("tree", full.Method);
+                Assert.Null(full.Note);
+                Assert.True(Lines(full).SequenceEqual(Lines(located)),
+                    $"{image} {older} -> {newer} ({located.Method}):\nfull:\n{string.Join('\n', Lines(full))}\nlocated:\n{string.Join('\n', Lines(located))}");
+                if (fast)
+                {
+                    Assert.True(located.Method == "located", $"{image} {older} -> {newer} fell back: {located.Note}");
+                    Assert.Null(located.Note);
+                }
+                else
+                {
+                    Assert.Equal("tree", located.Method);
+                    Assert.NotNull(located.Note);
+                }
+            }
+    }
+
+    /// <summary>The cost follows what changed: a link that adds one empty folder and deletes one file visits two folders, not the tree.</summary>
+    [Fact]
+    public void Located_changes_visit_only_the_folders_that_changed()
+    {
+        using var points = Open("points-ntfs");
+        long Folders(bool full)
+        {
+            long folders = 0;
+            TreeComparison.Compare(points, 0, 1, progress: new InlineProgress(x => folders = x.Folders), full: full);
+            return folders;
+        }
+        long all = Folders(full: true), located = Folders(full: false);
+        Assert.Equal(2, located); // the root and the new emptydir
+        Assert.True(all >= 4 * located, $"the full walk visited {all} folders");
+    }
+
+    [Theory]
+    [MemberData(nameof(Chains))]
+    public void Changed_cli_answers_the_same_with_and_without_full(string image, bool fast)
+    {
+        string disk = DiskOf(image);
+        foreach (var (since, until) in new[] { ("base", "0"), ("1", "0"), ("child-001.vmdk", "child-002.vmdk"), ("base", "child-003.vmdk"), ("4", "2") })
+        {
+            string[] pair = ["changed", disk, "--since", since, "--until", until];
+            string[] With(params string[] extra) => [.. pair, .. extra];
+            var human = OurCli.Run(pair);
+            var humanFull = OurCli.Run(With("--full"));
+            Assert.Equal(0, human.ExitCode);
+            Assert.Equal(0, humanFull.ExitCode);
+            Assert.Equal(humanFull.StdOut, human.StdOut);
+            Assert.DoesNotContain("walking both trees", humanFull.StdErr);
+            Assert.Equal(!fast, human.StdErr.Contains("compared by walking both trees whole", StringComparison.Ordinal));
+            Assert.Equal(OurCli.Run(With("-0", "--full")).StdOut, OurCli.Run(With("-0")).StdOut);
+            using var json = JsonDocument.Parse(OurCli.Run(With("--json")).StdOut);
+            using var jsonFull = JsonDocument.Parse(OurCli.Run(With("--json", "--full")).StdOut);
+            var v = json.RootElement.GetProperty("volumes")[0];
+            var vFull = jsonFull.RootElement.GetProperty("volumes")[0];
+            Assert.Equal(vFull.GetProperty("changes").GetRawText(), v.GetProperty("changes").GetRawText());
+            Assert.Equal("tree", vFull.GetProperty("method").GetString());
+            Assert.Equal(fast ? "located" : "tree", v.GetProperty("method").GetString());
+            Assert.Equal(0, jsonFull.RootElement.GetProperty("warnings").GetArrayLength());
+            var warnings = json.RootElement.GetProperty("warnings").EnumerateArray().Select(w => w.GetString()!).ToList();
+            if (fast) Assert.Empty(warnings);
+            else Assert.Contains(warnings, w => w.StartsWith("p1: compared by walking both trees whole", StringComparison.Ordinal));
+        }
+    }
+
+    private sealed class InlineProgress(Action<ComparisonProgress> report) : IProgress<ComparisonProgress>
+    {
+        public void Report(ComparisonProgress value) => report(value);
+    }
+}
