@@ -20,7 +20,7 @@ public sealed class LocatedChangesTests
     public static TheoryData<string, bool> Chains => new()
     {
         { "points-ntfs", true },
-        { "points-ext", false },
+        { "points-ext", true },
     };
 
     private static string DiskOf(string image) => Path.Combine(TestImages.Get(image), "child-005.vmdk");

@@ -6,7 +6,7 @@ namespace VmdkMount.Core.Mounting.RestorePoints;
 
 /// <summary>
 /// The volume byte ranges where two points read differently: what the links between them hold (only there can the
-/// points differ), narrowed to the sectors whose bytes really differ. A link holds whole grains (64 KiB by default)
+/// points differ), narrowed to the bytes that really differ (per sector, from its first to its last differing byte). A link holds whole grains (64 KiB by default)
 /// though a write changed a few sectors, so without the narrowing every file sharing a rewritten grain would look
 /// changed. Cost: reading the rewritten ranges in both points.
 /// </summary>
@@ -52,7 +52,15 @@ internal static class DifferingRanges
                     for (int s = 0; s < got; s += SectorBytes)
                     {
                         int n = Math.Min(SectorBytes, got - s);
-                        if (!a.AsSpan(s, n).SequenceEqual(b.AsSpan(s, n))) differing.Add(pos + s, n);
+                        var sa = a.AsSpan(s, n);
+                        var sb = b.AsSpan(s, n);
+                        if (sa.SequenceEqual(sb)) continue;
+                        // Narrowed to the first and last differing byte: structures end inside sectors (a 64-byte
+                        // group descriptor, a 256-byte inode), and identical bytes past one must not look changed.
+                        int first = sa.CommonPrefixLength(sb);
+                        int last = n - 1;
+                        while (last > first && sa[last] == sb[last]) last--;
+                        differing.Add(pos + s + first, last - first + 1);
                     }
                     pos += got;
                 }
