@@ -19,19 +19,50 @@ public interface IChangeLocator
 
 /// <summary>
 /// What <see cref="IChangeLocator.Locate"/> found: the folder node ids of each point that may list differently or
-/// hold an entry that differs (with all their ancestors, the root included), or, when the change cannot be mapped
-/// (metadata moved wholesale, bytes no record explains), the reason the volume must be compared by walking both trees.
+/// hold an entry that differs (with all their ancestors, the root included), and the node ids whose record or data
+/// may differ (every other node reads the same in both points); or, when the change cannot be mapped (metadata moved
+/// wholesale, bytes no record explains), the reason the volume must be compared by walking both trees.
 /// </summary>
 public sealed class ChangeLocation
 {
-    private ChangeLocation(IReadOnlySet<long> newer, IReadOnlySet<long> older, string? fallback)
+    private static readonly HashSet<long> None = new();
+
+    private ChangeLocation(IReadOnlySet<long> newer, IReadOnlySet<long> older, IReadOnlySet<long> newerNodes, IReadOnlySet<long> olderNodes,
+        Func<long, long, IReadOnlyList<string>?>? namesOfInterest, string? fallback)
     {
-        NewerFolders = newer; OlderFolders = older; FallbackReason = fallback;
+        NewerFolders = newer; OlderFolders = older; NewerNodes = newerNodes; OlderNodes = olderNodes; _namesOfInterest = namesOfInterest;
+        FallbackReason = fallback;
     }
 
-    public static ChangeLocation Folders(IReadOnlySet<long> newer, IReadOnlySet<long> older) => new(newer, older, null);
+    private readonly Func<long, long, IReadOnlyList<string>?>? _namesOfInterest;
 
-    public static ChangeLocation Fallback(string reason) => new(new HashSet<long>(), new HashSet<long>(), reason);
+    /// <param name="namesOfInterest">See <see cref="NamesOfInterest"/>; null: every visited folder is listed in both points.</param>
+    public static ChangeLocation Folders(IReadOnlySet<long> newer, IReadOnlySet<long> older, IReadOnlySet<long> newerNodes, IReadOnlySet<long> olderNodes,
+        Func<long, long, IReadOnlyList<string>?>? namesOfInterest = null) =>
+        new(newer, older, newerNodes, olderNodes, namesOfInterest, null);
+
+    public static ChangeLocation Fallback(string reason) => new(None, None, None, None, null, reason);
+
+    /// <summary>
+    /// For a visited folder pair (the newer point's folder, the older point's at the same path): the names (as the
+    /// reader's listing and lookup spell them, exactly) of the entries that may differ: in one listing only, naming
+    /// another node in each, naming a node that may differ, or leading to a folder to visit. Every other entry is the
+    /// same node, unchanged, in both points, so a comparison may look these few up instead of listing the folder twice.
+    /// Null when the reader cannot tell (the folder must then be listed in both points).
+    /// </summary>
+    public IReadOnlyList<string>? NamesOfInterest(long newerFolder, long olderFolder) => _namesOfInterest?.Invoke(newerFolder, olderFolder);
+
+    /// <summary>Nodes of the newer point whose record or data may differ from the older point's node of the same id.</summary>
+    public IReadOnlySet<long> NewerNodes { get; }
+
+    /// <summary>Nodes of the older point whose record or data may differ from the newer point's node of the same id.</summary>
+    public IReadOnlySet<long> OlderNodes { get; }
+
+    /// <summary>
+    /// True when a node of the same id in both points is known to read the same (neither is among the nodes that may
+    /// differ), so a comparison need not look at it.
+    /// </summary>
+    public bool Unchanged(long newerId, long olderId) => newerId == olderId && !NewerNodes.Contains(newerId) && !OlderNodes.Contains(olderId);
 
     /// <summary>Folder ids in the newer point to visit.</summary>
     public IReadOnlySet<long> NewerFolders { get; }

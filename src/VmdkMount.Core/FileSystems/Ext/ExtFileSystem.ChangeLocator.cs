@@ -38,7 +38,7 @@ public sealed partial class ExtFileSystem : IChangeLocator
             return ChangeLocation.Fallback("the superblock's geometry or features differ between the points");
         if (sa.HasRo(ExtSuperblock.RoCompatBigalloc)) return ChangeLocation.Fallback("bigalloc volumes are not mapped yet");
         var root = new HashSet<long> { RootInode };
-        if (differing.IsEmpty) return ChangeLocation.Folders(root, new HashSet<long>(root));
+        if (differing.IsEmpty) return ChangeLocation.Folders(root, new HashSet<long>(root), new HashSet<long>(), new HashSet<long>());
         long bs = sa.BlockSize;
         var unexplained = differing.Copy();
         // The boot area and the superblock: its geometry was compared above; counts and times are not shown.
@@ -145,6 +145,50 @@ public sealed partial class ExtFileSystem : IChangeLocator
     }
 
     /// <summary>
+    /// The names of a folder pair's entries that may differ (see <see cref="ChangeLocation.NamesOfInterest"/>), from
+    /// the two parsed listings (names only, no entry's inode read). Null for a casefold folder, where a lookup may
+    /// answer another spelling than the listing shows.
+    /// </summary>
+    private List<string>? NamesOfInterest(ExtFileSystem old, long n, long o, HashSet<uint> candidates, HashSet<long> newFolders,
+        HashSet<long> oldFolders, bool sameListing)
+    {
+        var newInode = Inode(n);
+        if (newInode.Has(ExtInode.FlagCasefold)) return null;
+        var names = new List<string>();
+        var newEntries = Directory(newInode).Entries;
+        if (sameListing)
+        {
+            foreach (var e in newEntries)
+                if (candidates.Contains(e.Inode) || newFolders.Contains(e.Inode)) names.Add(e.Name);
+            return names;
+        }
+        var oldInode = old.Inode(o);
+        if (oldInode.Has(ExtInode.FlagCasefold)) return null;
+        var oldEntries = old.Directory(oldInode).Entries;
+        var oldByName = new Dictionary<string, uint>(oldEntries.Length, StringComparer.Ordinal);
+        foreach (var e in oldEntries) oldByName.TryAdd(e.Name, e.Inode);
+        var newNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in newEntries)
+        {
+            newNames.Add(e.Name);
+            if (!oldByName.TryGetValue(e.Name, out uint before) || before != e.Inode || candidates.Contains(e.Inode) || newFolders.Contains(e.Inode)
+                || oldFolders.Contains(e.Inode))
+                names.Add(e.Name);
+        }
+        foreach (var e in oldEntries)
+            if (!newNames.Contains(e.Name)) names.Add(e.Name);
+        return names;
+    }
+
+    /// <summary>The volume byte ranges of an inode's data blocks, from its (cached) map.</summary>
+    private IEnumerable<(long Offset, long Length)> DataRuns(ExtInode inode)
+    {
+        if (inode.Has(ExtInode.FlagInlineData)) yield break;
+        long bs = _vol.BlockSize;
+        foreach (var (physical, count) in GetMap(inode).PhysicalRuns()) yield return (physical * bs, count * bs);
+    }
+
+    /// <summary>
     /// Walks both points' directory trees of names side by side (an explicit stack; no file's inode is read). A
     /// folder that is the same inode in both points, with the same record and blocks, lists the same and is read once;
     /// it must be visited only when one of its entries names a differing inode. Any other folder pair differs: it is
@@ -160,6 +204,8 @@ public sealed partial class ExtFileSystem : IChangeLocator
         var visited = new HashSet<(uint, uint)> { ((uint)RootInode, (uint)RootInode) };
         var pending = new Stack<int>();
         pending.Push(0);
+        var entries = new List<(uint Inode, byte FileType)>();
+        var sameListing = new HashSet<long>();
         while (pending.Count > 0)
         {
             if (nodes.Count > MaxLocatedFolders)
@@ -172,18 +218,29 @@ public sealed partial class ExtFileSystem : IChangeLocator
             bool dirty;
             try
             {
-                var newDir = Directory(_vol.ReadInode(n));
-                if (n == o && !candidates.Contains(n) && !OwnedRanges(_vol.ReadInode(n)).Any(r => differing.Overlaps(r.Offset, r.Length)))
+                var newInode = _vol.ReadInode(n);
+                // The same inode record and data blocks: the same listing (a map block that differs is left
+                // unexplained here, and then the whole volume falls back).
+                if (n == o && !candidates.Contains(n) && newInode.IsDirectory && !newInode.Has(ExtInode.FlagEncrypt)
+                    && !DataRuns(newInode).Any(r => differing.Overlaps(r.Offset, r.Length)))
                 {
                     dirty = false;
-                    foreach (var e in newDir.Entries)
+                    sameListing.Add(n);
+                    entries.Clear();
+                    if (!ExtDirectoryReader.TryScanInodes(_vol, newInode, GetMap(newInode), entries))
                     {
-                        if (candidates.Contains(e.Inode)) dirty = true;
-                        if (IsDirectory(e) && visited.Add((e.Inode, e.Inode))) Push(e.Inode, e.Inode);
+                        entries.Clear();
+                        foreach (var e in Directory(newInode).Entries) entries.Add((e.Inode, e.FileType));
+                    }
+                    foreach (var (child, fileType) in entries)
+                    {
+                        if (candidates.Contains(child)) dirty = true;
+                        if (IsDirectory(child, fileType) && visited.Add((child, child))) Push(child, child);
                     }
                 }
                 else
                 {
+                    var newDir = Directory(newInode);
                     dirty = true;
                     foreach (var (at, len) in OwnedRanges(_vol.ReadInode(n))) unexplained.Remove(at, len);
                     var oldInode = old._vol.ReadInode(o);
@@ -191,7 +248,8 @@ public sealed partial class ExtFileSystem : IChangeLocator
                     var oldByName = new Dictionary<string, ExtDirEntry>(StringComparer.Ordinal);
                     foreach (var e in old.Directory(oldInode).Entries) oldByName.TryAdd(e.Name, e);
                     foreach (var e in newDir.Entries)
-                        if (oldByName.TryGetValue(e.Name, out var oe) && IsDirectory(e) && old.IsDirectory(oe) && visited.Add((e.Inode, oe.Inode)))
+                        if (oldByName.TryGetValue(e.Name, out var oe) && IsDirectory(e.Inode, e.FileType) && old.IsDirectory(oe.Inode, oe.FileType)
+                            && visited.Add((e.Inode, oe.Inode)))
                             Push(e.Inode, oe.Inode);
                 }
             }
@@ -217,17 +275,19 @@ public sealed partial class ExtFileSystem : IChangeLocator
         }
         newFolders.Add(RootInode);
         oldFolders.Add(RootInode);
-        return ChangeLocation.Folders(newFolders, oldFolders);
+        var changed = candidates.Select(i => (long)i).ToHashSet();
+        return ChangeLocation.Folders(newFolders, oldFolders, changed, changed,
+            (n, o) => NamesOfInterest(old, n, o, candidates, newFolders, oldFolders, sameListing.Contains(n) && n == o));
     }
 
     /// <summary>Whether an entry names a folder: its file type byte where the volume keeps one, else its inode.</summary>
-    private bool IsDirectory(ExtDirEntry e)
+    private bool IsDirectory(uint inode, byte fileType)
     {
         const byte fileTypeDirectory = 2;
-        if (_vol.Sb.Has(ExtSuperblock.IncompatFiletype) && e.FileType != 0) return e.FileType == fileTypeDirectory;
+        if (_vol.Sb.Has(ExtSuperblock.IncompatFiletype) && fileType != 0) return fileType == fileTypeDirectory;
         try
         {
-            return _vol.ReadInode(e.Inode).IsDirectory;
+            return _vol.ReadInode(inode).IsDirectory;
         }
         catch (CorruptDataException)
         {

@@ -30,7 +30,7 @@ public sealed partial class NtfsFileSystem : IChangeLocator
         if (older is not NtfsFileSystem old) return ChangeLocation.Fallback("the older point's volume is not NTFS");
         if (Boot.ClusterSize != old.Boot.ClusterSize || Boot.MftRecordSize != old.Boot.MftRecordSize || Boot.ClusterCount != old.Boot.ClusterCount)
             return ChangeLocation.Fallback("the boot sector's geometry (cluster size, record size, clusters) differs between the points");
-        if (differing.IsEmpty) return ChangeLocation.Folders(new HashSet<long> { RootRecord }, new HashSet<long> { RootRecord });
+        if (differing.IsEmpty) return ChangeLocation.Folders(new HashSet<long> { RootRecord }, new HashSet<long> { RootRecord }, new HashSet<long>(), new HashSet<long>());
         long limit = Math.Max(WholesaleRecords, Math.Max(_recordCount, old._recordCount) / 4);
         var records = new HashSet<long>();
         // Metafiles are always read (16 records): their runs explain the $LogFile, $Bitmap, $MFTMirr writes of every change.
@@ -45,9 +45,11 @@ public sealed partial class NtfsFileSystem : IChangeLocator
         foreach (var fs in (NtfsFileSystem[])[this, old])
             foreach (var (_, at, n) in fs._mft.Extents())
                 unexplained.Remove(at, n);
-        var newerFolders = Folders(this, records, unexplained, out string? problem);
+        var newerFiles = new HashSet<long>();
+        var olderFiles = new HashSet<long>();
+        var newerFolders = Folders(this, records, unexplained, newerFiles, out string? problem);
         if (newerFolders is null) return ChangeLocation.Fallback($"in the newer point: {problem}");
-        var olderFolders = Folders(old, records, unexplained, out problem);
+        var olderFolders = Folders(old, records, unexplained, olderFiles, out problem);
         if (olderFolders is null) return ChangeLocation.Fallback($"in the older point: {problem}");
         // Past the last whole cluster (the backup boot sector's slack) nothing is read.
         long clustered = Boot.ClusterCount * Boot.ClusterSize;
@@ -59,7 +61,7 @@ public sealed partial class NtfsFileSystem : IChangeLocator
             return ChangeLocation.Fallback($"{unexplained.TotalBytes:N0} bytes differ (the first at volume offset {first}) that no differing MFT record " +
                 "explains: data rewritten in place without a metadata update");
         }
-        return ChangeLocation.Folders(newerFolders, olderFolders);
+        return ChangeLocation.Folders(newerFolders, olderFolders, newerFiles, olderFiles);
     }
 
     /// <summary>Adds the records of <paramref name="fs"/>'s $MFT whose bytes overlap the differing ranges; false past the limit.</summary>
@@ -116,15 +118,14 @@ public sealed partial class NtfsFileSystem : IChangeLocator
     }
 
     /// <summary>
-    /// In one point: the files owning the differing records (an extension record's base), their runs taken out of
+    /// In one point: the files owning the differing records (an extension record's base: added to <paramref name="files"/>), their runs taken out of
     /// <paramref name="unexplained"/>, and the folders to visit: every folder one of their names lives in, every
     /// differing folder itself, and all their ancestors (whose $I30 blocks are explained too: they are compared).
     /// Null with <paramref name="problem"/> when a differing record cannot be read.
     /// </summary>
-    private static HashSet<long>? Folders(NtfsFileSystem fs, HashSet<long> records, VolumeRangeSet unexplained, out string? problem)
+    private static HashSet<long>? Folders(NtfsFileSystem fs, HashSet<long> records, VolumeRangeSet unexplained, HashSet<long> files, out string? problem)
     {
         problem = null;
-        var files = new HashSet<long>();
         var buffer = new byte[fs.Boot.MftRecordSize];
         foreach (long r in records)
         {

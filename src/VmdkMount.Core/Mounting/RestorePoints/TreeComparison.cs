@@ -46,7 +46,7 @@ public static class TreeComparison
             var oldVolume = oldTree is not null ? from.GetVolume(id) : null;
             string method = newTree is null ? "deleted" : oldTree is null ? "added" : "tree";
             string? note = null;
-            Func<MountInode, MountInode, bool>? descend = null;
+            ChangeLocation? located = null;
             if (method == "tree" && !full)
             {
                 var location = Locate(points, newer, older, newVolume!, oldVolume!, newTree!, oldTree!);
@@ -54,10 +54,10 @@ public static class TreeComparison
                 else
                 {
                     method = "located";
-                    descend = (n, o) => location.NewerFolders.Contains(n.Node!.Id) || location.OlderFolders.Contains(o.Node!.Id);
+                    located = location;
                 }
             }
-            var changes = Walk(points, newer, older, (newVolume ?? oldVolume)!, (oldVolume ?? newVolume)!, newTree, oldTree, progress, descend);
+            var changes = Walk(points, newer, older, (newVolume ?? oldVolume)!, (oldVolume ?? newVolume)!, newTree, oldTree, progress, located);
             changes.Sort((x, y) => string.CompareOrdinal(x.Path, y.Path));
             result.Add(new VolumeChanges(id, method, changes, note));
         }
@@ -85,10 +85,11 @@ public static class TreeComparison
             ? new MountTree(disk, new MountTreeOptions { SingleVolume = id, Retention = NodeRetention.UntilPassed })
             : null;
 
-    /// <param name="descend">Null: every folder pair present in both points is walked. Otherwise only those it accepts
-    /// (folders in one point only are always walked: everything below them is listed).</param>
+    /// <param name="located">Null: every folder pair present in both points is walked. Otherwise only the pairs whose
+    /// folder is in its sets (folders in one point only are always walked: everything below them is listed), and a
+    /// node it knows to be unchanged is not compared.</param>
     private static List<PointChange> Walk(RestorePointSet points, int newer, int older, Volume volume, Volume oldVolume, MountTree? newTree, MountTree? oldTree,
-        IProgress<ComparisonProgress>? progress, Func<MountInode, MountInode, bool>? descend)
+        IProgress<ComparisonProgress>? progress, ChangeLocation? located)
     {
         var changes = new List<PointChange>();
         long entries = 0;
@@ -99,8 +100,26 @@ public static class TreeComparison
             if (folders >= MaxFolders)
                 throw new CorruptDataException($"{volume.Id}:/", 0, $"more than {MaxFolders} folders: the directory structure loops");
             var (path, n, o) = pending.Pop();
-            var newEntries = n is { IsDirectory: true } ? newTree!.List(n) : [];
-            var oldEntries = o is { IsDirectory: true } ? oldTree!.List(o) : [];
+            IReadOnlyList<(string Name, MountInode Inode)> newEntries, oldEntries;
+            if (located is not null && n is { IsDirectory: true } && o is { IsDirectory: true }
+                && located.NamesOfInterest(n.Node!.Id, o.Node!.Id) is { } names)
+            {
+                // Only the entries that may differ are looked up, in each point; the others are the same unchanged node.
+                var ne = new List<(string, MountInode)>(names.Count);
+                var oe = new List<(string, MountInode)>(names.Count);
+                foreach (var name in names)
+                {
+                    if (newTree!.Lookup(n, name) is { } cn) ne.Add((name, cn));
+                    if (oldTree!.Lookup(o, name) is { } co) oe.Add((name, co));
+                }
+                newEntries = ne;
+                oldEntries = oe;
+            }
+            else
+            {
+                newEntries = n is { IsDirectory: true } ? newTree!.List(n) : [];
+                oldEntries = o is { IsDirectory: true } ? oldTree!.List(o) : [];
+            }
             var oldByName = new Dictionary<string, MountInode>(oldEntries.Count, StringComparer.Ordinal);
             foreach (var (name, inode) in oldEntries) oldByName.TryAdd(name, inode);
             var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -115,11 +134,13 @@ public static class TreeComparison
                     continue;
                 }
                 bool bothDirs = cn.IsDirectory && co.IsDirectory;
-                if (!NodeSameness.Compare(points, newer, older, volume, oldVolume, cn, co).Same)
+                bool unchanged = located is not null && located.Unchanged(cn.Node!.Id, co.Node!.Id);
+                if (!unchanged && !NodeSameness.Compare(points, newer, older, volume, oldVolume, cn, co).Same)
                     changes.Add(new PointChange(childPath, ChangeKind.Modified, cn.Node!.Type));
                 if (bothDirs)
                 {
-                    if (descend is null || descend(cn, co)) pending.Push((childPath, cn, co));
+                    if (located is null || located.NewerFolders.Contains(cn.Node!.Id) || located.OlderFolders.Contains(co.Node!.Id))
+                        pending.Push((childPath, cn, co));
                 }
                 else if (cn.IsDirectory) pending.Push((childPath, cn, null));
                 else if (co.IsDirectory) pending.Push((childPath, null, co));
