@@ -28,29 +28,29 @@ public sealed class ChangeLocation
     private static readonly HashSet<long> None = new();
 
     private ChangeLocation(IReadOnlySet<long> newer, IReadOnlySet<long> older, IReadOnlySet<long> newerNodes, IReadOnlySet<long> olderNodes,
-        Func<long, long, IReadOnlyList<string>?>? namesOfInterest, string? fallback)
+        Func<long, long, IReadOnlyList<EntryOfInterest>?>? namesOfInterest, string? fallback)
     {
         NewerFolders = newer; OlderFolders = older; NewerNodes = newerNodes; OlderNodes = olderNodes; _namesOfInterest = namesOfInterest;
         FallbackReason = fallback;
     }
 
-    private readonly Func<long, long, IReadOnlyList<string>?>? _namesOfInterest;
+    private readonly Func<long, long, IReadOnlyList<EntryOfInterest>?>? _namesOfInterest;
 
     /// <param name="namesOfInterest">See <see cref="NamesOfInterest"/>; null: every visited folder is listed in both points.</param>
     public static ChangeLocation Folders(IReadOnlySet<long> newer, IReadOnlySet<long> older, IReadOnlySet<long> newerNodes, IReadOnlySet<long> olderNodes,
-        Func<long, long, IReadOnlyList<string>?>? namesOfInterest = null) =>
+        Func<long, long, IReadOnlyList<EntryOfInterest>?>? namesOfInterest = null) =>
         new(newer, older, newerNodes, olderNodes, namesOfInterest, null);
 
     public static ChangeLocation Fallback(string reason) => new(None, None, None, None, null, reason);
 
     /// <summary>
-    /// For a visited folder pair (the newer point's folder, the older point's at the same path): the names (as the
-    /// reader's listing and lookup spell them, exactly) of the entries that may differ: in one listing only, naming
-    /// another node in each, naming a node that may differ, or leading to a folder to visit. Every other entry is the
-    /// same node, unchanged, in both points, so a comparison may look these few up instead of listing the folder twice.
-    /// Null when the reader cannot tell (the folder must then be listed in both points).
+    /// For a visited folder pair (the newer point's folder, the older point's at the same path): the entries that may
+    /// differ (in one listing only, naming another node in each, naming a node that may differ, or leading to a folder
+    /// to visit), each with the name the listing shows and whether each point's listing shows it (a lookup there answers
+    /// that very entry). Every other entry is the same node, unchanged, in both points, so a comparison may look these
+    /// few up instead of listing the folder twice. Null when the reader cannot tell (list the folder in both points).
     /// </summary>
-    public IReadOnlyList<string>? NamesOfInterest(long newerFolder, long olderFolder) => _namesOfInterest?.Invoke(newerFolder, olderFolder);
+    public IReadOnlyList<EntryOfInterest>? NamesOfInterest(long newerFolder, long olderFolder) => _namesOfInterest?.Invoke(newerFolder, olderFolder);
 
     /// <summary>Nodes of the newer point whose record or data may differ from the older point's node of the same id.</summary>
     public IReadOnlySet<long> NewerNodes { get; }
@@ -73,3 +73,6 @@ public sealed class ChangeLocation
     /// <summary>Not null: the folders could not be located; why (said in the output when the volume is walked).</summary>
     public string? FallbackReason { get; }
 }
+
+/// <summary>An entry of a folder pair that may differ: its shown name, and whether each point's listing shows it.</summary>
+public readonly record struct EntryOfInterest(string Name, bool InNewer, bool InOlder);

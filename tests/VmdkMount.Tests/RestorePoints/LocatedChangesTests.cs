@@ -112,6 +112,20 @@ public sealed class LocatedChangesTests
             }
     }
 
+    /// <summary>
+    /// A case-only rename on NTFS (child-005: case.txt to Case.txt): the fast path looks up only the names that may
+    /// differ, and NTFS lookups ignore case, so each name must be looked up only where the listing shows it exactly.
+    /// </summary>
+    [Fact]
+    public void Located_changes_keep_a_case_only_rename_apart()
+    {
+        using var points = Open("points-ntfs");
+        var v = Assert.Single(TreeComparison.Compare(points, 0, 1));
+        Assert.Equal("located", v.Method);
+        Assert.Contains("A File /Case.txt", Lines(v));
+        Assert.Contains("D File /case.txt", Lines(v));
+    }
+
     /// <summary>The cost follows what changed: a link that adds one empty folder and deletes one file visits two folders, not the tree.</summary>
     [Fact]
     public void Located_changes_visit_only_the_folders_that_changed()

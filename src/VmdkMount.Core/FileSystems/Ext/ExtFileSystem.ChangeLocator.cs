@@ -149,17 +149,17 @@ public sealed partial class ExtFileSystem : IChangeLocator
     /// the two parsed listings (names only, no entry's inode read). Null for a casefold folder, where a lookup may
     /// answer another spelling than the listing shows.
     /// </summary>
-    private List<string>? NamesOfInterest(ExtFileSystem old, long n, long o, HashSet<uint> candidates, HashSet<long> newFolders,
+    private List<EntryOfInterest>? NamesOfInterest(ExtFileSystem old, long n, long o, HashSet<uint> candidates, HashSet<long> newFolders,
         HashSet<long> oldFolders, bool sameListing)
     {
         var newInode = Inode(n);
         if (newInode.Has(ExtInode.FlagCasefold)) return null;
-        var names = new List<string>();
+        var names = new List<EntryOfInterest>();
         var newEntries = Directory(newInode).Entries;
         if (sameListing)
         {
             foreach (var e in newEntries)
-                if (candidates.Contains(e.Inode) || newFolders.Contains(e.Inode)) names.Add(e.Name);
+                if (candidates.Contains(e.Inode) || newFolders.Contains(e.Inode)) names.Add(new EntryOfInterest(e.Name, true, true));
             return names;
         }
         var oldInode = old.Inode(o);
@@ -171,12 +171,12 @@ public sealed partial class ExtFileSystem : IChangeLocator
         foreach (var e in newEntries)
         {
             newNames.Add(e.Name);
-            if (!oldByName.TryGetValue(e.Name, out uint before) || before != e.Inode || candidates.Contains(e.Inode) || newFolders.Contains(e.Inode)
-                || oldFolders.Contains(e.Inode))
-                names.Add(e.Name);
+            bool inOld = oldByName.TryGetValue(e.Name, out uint before);
+            if (!inOld || before != e.Inode || candidates.Contains(e.Inode) || newFolders.Contains(e.Inode) || oldFolders.Contains(e.Inode))
+                names.Add(new EntryOfInterest(e.Name, true, inOld));
         }
         foreach (var e in oldEntries)
-            if (!newNames.Contains(e.Name)) names.Add(e.Name);
+            if (!newNames.Contains(e.Name)) names.Add(new EntryOfInterest(e.Name, false, true));
         return names;
     }
 

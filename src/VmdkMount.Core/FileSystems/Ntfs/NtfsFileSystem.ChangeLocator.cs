@@ -61,7 +61,74 @@ public sealed partial class NtfsFileSystem : IChangeLocator
             return ChangeLocation.Fallback($"{unexplained.TotalBytes:N0} bytes differ (the first at volume offset {first}) that no differing MFT record " +
                 "explains: data rewritten in place without a metadata update");
         }
-        return ChangeLocation.Folders(newerFolders, olderFolders, newerFiles, olderFiles);
+        return ChangeLocation.Folders(newerFolders, olderFolders, newerFiles, olderFiles,
+            (n, o) => NamesOfInterest(old, n, o, newerFiles, olderFiles, newerFolders, olderFolders));
+    }
+
+    /// <summary>
+    /// The entries of a folder pair that may differ (see <see cref="ChangeLocation.NamesOfInterest"/>), from the two
+    /// $I30 indexes (keys only; only these entries' records are loaded, to tell whether the listing shows them).
+    /// An entry naming the same record (number and sequence) in both points, a record that does not differ and is no
+    /// folder to visit, is left out. Null when a shown name has more than one index entry on a side (which one a
+    /// lookup answers is then not the listing's choice) or an index cannot be read: the folder is then listed.
+    /// </summary>
+    private List<EntryOfInterest>? NamesOfInterest(NtfsFileSystem old, long n, long o, HashSet<long> newerFiles, HashSet<long> olderFiles,
+        HashSet<long> newerFolders, HashSet<long> olderFolders)
+    {
+        try
+        {
+            var newIndex = IndexByShownName(this, n);
+            var oldIndex = IndexByShownName(old, o);
+            if (newIndex is null || oldIndex is null) return null;
+            var result = new List<EntryOfInterest>();
+            foreach (var (name, entries) in newIndex)
+            {
+                oldIndex.TryGetValue(name, out var oldEntries);
+                if (entries.Count > 1 || oldEntries is { Count: > 1 }) return null;
+                if (oldEntries is not null && entries[0].FileReference == oldEntries[0].FileReference)
+                {
+                    long r = NtfsFileReference.Record(entries[0].FileReference);
+                    if (!newerFiles.Contains(r) && !olderFiles.Contains(r) && !newerFolders.Contains(r) && !olderFolders.Contains(r)) continue;
+                }
+                result.Add(new EntryOfInterest(name, Shows(entries[0]), oldEntries is not null && old.Shows(oldEntries[0])));
+            }
+            foreach (var (name, entries) in oldIndex)
+            {
+                if (newIndex.ContainsKey(name)) continue;
+                if (entries.Count > 1) return null;
+                result.Add(new EntryOfInterest(name, false, old.Shows(entries[0])));
+            }
+            return result;
+        }
+        catch (Exception e) when (e is CorruptDataException or NotInUseException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A folder's index entries by the name the listing would show, with the listing's own filters (DOS-only names, dots, self).</summary>
+    private static Dictionary<string, List<NtfsIndexEntry>>? IndexByShownName(NtfsFileSystem fs, long id)
+    {
+        var dir = fs.LoadFile(id);
+        if (!dir.HasIndex) return null;
+        var byName = new Dictionary<string, List<NtfsIndexEntry>>(StringComparer.Ordinal);
+        foreach (var e in fs.WalkIndex(dir))
+        {
+            var key = e.Key!;
+            if (key.IsDosOnly || NtfsFileReference.Record(e.FileReference) == dir.Number || key.Name is "" or "." or "..") continue;
+            string shown = Utf16NameEscape.Encode(key.Name);
+            if (!byName.TryGetValue(shown, out var list)) byName[shown] = list = new List<NtfsIndexEntry>(1);
+            list.Add(e);
+        }
+        return byName;
+    }
+
+    /// <summary>Whether the listing shows this entry: its record is live (number and sequence) and not a hidden metafile.</summary>
+    private bool Shows(NtfsIndexEntry e)
+    {
+        var target = Target(e);
+        if (target is null) return false;
+        return (NodeOf(target).Attributes & FsAttributes.Metafile) == 0 || _options.ShowSystemFiles;
     }
 
     /// <summary>Adds the records of <paramref name="fs"/>'s $MFT whose bytes overlap the differing ranges; false past the limit.</summary>

@@ -107,10 +107,10 @@ public static class TreeComparison
                 // Only the entries that may differ are looked up, in each point; the others are the same unchanged node.
                 var ne = new List<(string, MountInode)>(names.Count);
                 var oe = new List<(string, MountInode)>(names.Count);
-                foreach (var name in names)
+                foreach (var (name, inNewer, inOlder) in names)
                 {
-                    if (newTree!.Lookup(n, name) is { } cn) ne.Add((name, cn));
-                    if (oldTree!.Lookup(o, name) is { } co) oe.Add((name, co));
+                    if (inNewer && newTree!.Lookup(n, name) is { } cn) ne.Add((name, cn));
+                    if (inOlder && oldTree!.Lookup(o, name) is { } co) oe.Add((name, co));
                 }
                 newEntries = ne;
                 oldEntries = oe;
