@@ -8,7 +8,8 @@
 #   child-002: del.txt deleted, ren-old.txt renamed to ren-new.txt, touched.txt rewritten with identical bytes
 #   child-003: recreate.txt deleted and re-created, tree/ deleted and re-created (other files), docs/doc.txt v3
 #   child-004: mode.sh rewritten with other bytes of the same size, newdir/sub/file.txt created
-#   child-005: emptydir/ created, new.txt deleted
+#   child-005: emptydir/ created, new.txt deleted, case.txt renamed to Case.txt (a case-only rename: NTFS looks names
+#              up ignoring case, so a comparison must not pair the two)
 # Oracle: for every point, manifest-POINT.tsv (path, type, size, sha256, mode, link target; NTFS has no modes: `-`)
 # read by ntfs-3g from the partition of `qemu-img convert -O raw` of that point: an independent reader of each point.
 set -euo pipefail
@@ -35,6 +36,7 @@ printf 'to be deleted\n' > "$stage/del.txt"
 printf 'renamed later\n' > "$stage/ren-old.txt"
 printf 'touched, same bytes\n' > "$stage/touched.txt"
 printf 'first incarnation\n' > "$stage/recreate.txt"
+printf 'renamed in case only\n' > "$stage/case.txt"
 printf 'c\n' > "$stage/tree/a/b/c.txt"
 printf 'd\n' > "$stage/tree/a/d.txt"
 printf 'e\n' > "$stage/tree/e.txt"
@@ -96,6 +98,7 @@ step 4
 ntfs-3g "$work/ext.img" "$mnt"
 mkdir "$mnt/emptydir"
 rm "$mnt/new.txt"
+mv "$mnt/case.txt" "$mnt/Case.txt"
 umount "$mnt"
 step 5
 rm -f "$work"/d*.raw

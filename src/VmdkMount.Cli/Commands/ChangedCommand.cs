@@ -18,12 +18,14 @@ internal static class ChangedCommand
         var until = new Option<string?>("--until") { Description = "the newer restore point (default: DISK itself)", HelpName = "POINT" };
         var volume = new Option<string?>("--volume") { Description = "only this volume", HelpName = "VOL" };
         var nul = new Option<bool>("-0") { Description = "print VOL:/path of every added or modified path (those that exist in the newer point), each ended by NUL, for xargs -0" };
+        var full = new Option<bool>("--full") { Description = "compare by walking both trees whole, not from the changed ranges (slower; the same answer)" };
         var command = new Command("changed", "files and folders added, deleted or modified between two restore points");
         options.AddTo(command);
         command.Options.Add(since);
         command.Options.Add(until);
         command.Options.Add(volume);
         command.Options.Add(nul);
+        command.Options.Add(full);
         var quiet = ProgressBars.QuietOption("no progress bar");
         command.Options.Add(quiet);
         command.SetAction(p => CliCommon.Run(() =>
@@ -35,7 +37,7 @@ internal static class ChangedCommand
                 throw new ArgumentException($"--since {p.GetValue(since)} is newer than --until {p.GetValue(until)}: give the older point to --since");
             IReadOnlyList<VolumeChanges> volumes = [];
             if (!ProgressBars.Wanted(p.GetValue(quiet), p.GetValue(options.Json)))
-                volumes = TreeComparison.Compare(points, newer, older, p.GetValue(volume));
+                volumes = TreeComparison.Compare(points, newer, older, p.GetValue(volume), full: p.GetValue(full));
             else
                 ProgressBars.ForSteps(ProgressBars.ErrorConsole()).Start(ctx =>
                 {
@@ -43,13 +45,15 @@ internal static class ChangedCommand
                     var task = ctx.AddTask("comparing");
                     task.IsIndeterminate = true;
                     volumes = TreeComparison.Compare(points, newer, older, p.GetValue(volume), new InlineProgress<ComparisonProgress>(x =>
-                        task.Description = $"{x.VolumeId}: {x.Entries:N0} entries compared, {x.Changes:N0} changes"));
+                        task.Description = $"{x.VolumeId}: {x.Entries:N0} entries compared, {x.Changes:N0} changes"), p.GetValue(full));
                     task.IsIndeterminate = false;
                     task.Value = task.MaxValue;
                 });
             using var stdout = Console.OpenStandardOutput();
-            var warnings = points.Chain.Warnings.Concat(volumes.Where(v => v.Method != "tree")
-                .Select(v => $"{v.VolumeId}: the volume exists only in the {(v.Method == "added" ? "newer" : "older")} point; listed whole")).ToList();
+            var warnings = points.Chain.Warnings.Concat(volumes.Where(v => v.Method is "added" or "deleted")
+                    .Select(v => $"{v.VolumeId}: the volume exists only in the {(v.Method == "added" ? "newer" : "older")} point; listed whole"))
+                .Concat(volumes.Where(v => v.Note is not null)
+                    .Select(v => $"{v.VolumeId}: compared by walking both trees whole (slow), not from the changed ranges: {v.Note}")).ToList();
             if (p.GetValue(options.Json)) WriteJson(stdout, points, newer, older, volumes, warnings);
             else if (p.GetValue(nul)) WriteNul(stdout, volumes);
             else WriteText(stdout, volumes);

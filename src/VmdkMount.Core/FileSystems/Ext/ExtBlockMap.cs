@@ -16,7 +16,8 @@ internal static class ExtBlockMap
 
     private readonly record struct Pending(ulong Block, int Level, long FirstLogical, long ReferencedAt);
 
-    public static ExtDataMap Build(ExtVolume vol, ExtInode inode)
+    /// <param name="mapBlocks">When given, every indirect block read is added (the change locator explains their bytes by them).</param>
+    public static ExtDataMap Build(ExtVolume vol, ExtInode inode, List<ulong>? mapBlocks = null)
     {
         string what = $"inode {inode.Number} block map";
         long bs = vol.BlockSize;
@@ -46,6 +47,7 @@ internal static class ExtBlockMap
         {
             var p = stack.Pop();
             var block = vol.ReadBlock(p.Block, what, p.ReferencedAt);
+            mapBlocks?.Add(p.Block);
             long at = vol.BlockOffset(p.Block);
             long childSpan = 1;
             for (int l = 1; l < p.Level; l++) childSpan *= perBlock;

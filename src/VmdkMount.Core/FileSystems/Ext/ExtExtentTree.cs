@@ -36,7 +36,8 @@ internal static class ExtExtentTree
 
     private readonly record struct Pending(ulong Block, int Depth, long FirstLogical, long EndLogical, long ReferencedAt);
 
-    public static ExtDataMap Build(ExtVolume vol, ExtInode inode)
+    /// <param name="mapBlocks">When given, every index and leaf block read is added (the change locator explains their bytes by them).</param>
+    public static ExtDataMap Build(ExtVolume vol, ExtInode inode, List<ulong>? mapBlocks = null)
     {
         string what = $"inode {inode.Number} extent tree";
         var builder = new ExtDataMap.Builder();
@@ -52,6 +53,7 @@ internal static class ExtExtentTree
             if (++nodes > MaxNodes)
                 throw new CorruptDataException($"{vol.Name} {what}", p.ReferencedAt, $"more than {MaxNodes} extent nodes");
             var block = vol.ReadBlock(p.Block, what, p.ReferencedAt);
+            mapBlocks?.Add(p.Block);
             long at = vol.BlockOffset(p.Block);
             ParseNode(vol, inode, block, at, p.Depth, p.FirstLogical, p.EndLogical, isRoot: false, builder, stack, what);
         }

@@ -11,12 +11,18 @@ namespace VmdkMount.Core.FileSystems.Ext;
 /// </summary>
 internal sealed class ExtGroupDescriptor
 {
+    private const int BlockBitmapLoOffset = 0x00;
+    private const int InodeBitmapLoOffset = 0x04;
     private const int InodeTableLoOffset = 0x08;
+    private const int BlockBitmapHiOffset = 0x20;
+    private const int InodeBitmapHiOffset = 0x24;
     private const int FlagsOffset = 0x12;
     private const int ChecksumOffset = 0x1E;
     private const int InodeTableHiOffset = 0x28;
 
     public const ushort FlagInodeUninit = 0x1;
+    /// <summary>The group's block bitmap was never written (its bits are computed, not stored).</summary>
+    public const ushort FlagBlockUninit = 0x2;
 
     private readonly ExtSuperblock _sb;
 
@@ -75,6 +81,19 @@ internal sealed class ExtGroupDescriptor
                 problem = $"{where}: group descriptor {group} checksum (crc16) mismatch at offset {byteOffset + ChecksumOffset} (stored 0x{stored:X4}, computed 0x{crc:X4})";
         }
         return (table, flags, problem);
+    }
+
+    /// <summary>The block and inode bitmap blocks of one group (the change locator reads which blocks are free).</summary>
+    public (ulong BlockBitmap, ulong InodeBitmap) Bitmaps(ReadOnlySpan<byte> d)
+    {
+        ulong block = BinaryPrimitives.ReadUInt32LittleEndian(d[BlockBitmapLoOffset..]);
+        ulong inode = BinaryPrimitives.ReadUInt32LittleEndian(d[InodeBitmapLoOffset..]);
+        if (_sb.DescriptorSize >= 64)
+        {
+            block |= (ulong)BinaryPrimitives.ReadUInt32LittleEndian(d[BlockBitmapHiOffset..]) << 32;
+            inode |= (ulong)BinaryPrimitives.ReadUInt32LittleEndian(d[InodeBitmapHiOffset..]) << 32;
+        }
+        return (block, inode);
     }
 
     private static readonly ushort[] Crc16Table = BuildCrc16Table();

@@ -31,6 +31,7 @@ internal sealed class ExtSuperblock
     private const int VolumeNameOffset = 0x78;
     private const int DescSizeOffset = 0xFE;
     private const int FirstMetaBgOffset = 0x104;
+    private const int ReservedGdtBlocksOffset = 0xCE;
     private const int BlocksCountHiOffset = 0x150;
     private const int ChecksumTypeOffset = 0x175;
     private const int BackupBgsOffset = 0x24C;
@@ -94,6 +95,8 @@ internal sealed class ExtSuperblock
     public string? Label { get; private init; }
     public int DescriptorSize { get; private init; }
     public uint FirstMetaBg { get; private init; }
+    /// <summary>s_reserved_gdt_blocks: descriptor blocks kept free for growth after each copy of the descriptors.</summary>
+    public int ReservedGdtBlocks { get; private init; }
     public uint BackupGroup0 { get; private init; }
     public uint BackupGroup1 { get; private init; }
     public uint GroupCount { get; private init; }
@@ -196,6 +199,7 @@ internal sealed class ExtSuperblock
             State = BinaryPrimitives.ReadUInt16LittleEndian(b[StateOffset..]), RevLevel = rev, FirstInode = firstIno,
             InodeSize = inodeSize, Compat = compat, Incompat = incompat, RoCompat = ro, Uuid = uuid, Label = label,
             DescriptorSize = descSize, FirstMetaBg = BinaryPrimitives.ReadUInt32LittleEndian(b[FirstMetaBgOffset..]),
+            ReservedGdtBlocks = BinaryPrimitives.ReadUInt16LittleEndian(b[ReservedGdtBlocksOffset..]),
             BackupGroup0 = BinaryPrimitives.ReadUInt32LittleEndian(b[BackupBgsOffset..]),
             BackupGroup1 = BinaryPrimitives.ReadUInt32LittleEndian(b[(BackupBgsOffset + 4)..]),
             GroupCount = (uint)groups, ChecksumSeed = seed, ChecksumProblem = csumProblem,

@@ -105,6 +105,21 @@ internal sealed class ExtVolume : IDisposable
             yield return ("group descriptors", $"only the first {groups} of {Sb.GroupCount} groups were checked");
     }
 
+    /// <summary>
+    /// One group's layout as its descriptor says (for the change locator): where the descriptor's bytes are, the inode
+    /// table, the two bitmaps and the flags.
+    /// </summary>
+    public ExtGroupLayout GroupLayout(uint group)
+    {
+        var (descBlock, descOffset) = _descriptors.Locate(group);
+        var descriptors = ReadBlock(descBlock, $"group descriptor block of group {group}", ExtSuperblock.VolumeOffset);
+        long at = BlockOffset(descBlock) + descOffset;
+        var d = descriptors.AsSpan(descOffset, Sb.DescriptorSize);
+        var (table, flags, _) = _descriptors.Parse(group, d, at, Name);
+        var (blockBitmap, inodeBitmap) = _descriptors.Bitmaps(d);
+        return new ExtGroupLayout(at, table, blockBitmap, inodeBitmap, flags);
+    }
+
     /// <summary>Seed of the per-inode checksums of extent blocks and directory blocks (metadata_csum).</summary>
     public uint InodeChecksumSeed(ExtInode inode) =>
         ExtCrc32c.UpdateUInt32(ExtCrc32c.UpdateUInt32(Sb.ChecksumSeed, inode.Number), inode.Generation);
@@ -115,3 +130,6 @@ internal sealed class ExtVolume : IDisposable
         _inodes.Dispose();
     }
 }
+
+/// <summary>Where one block group's structures are: its descriptor's volume byte offset, and block numbers.</summary>
+internal readonly record struct ExtGroupLayout(long DescriptorOffset, ulong InodeTable, ulong BlockBitmap, ulong InodeBitmap, ushort Flags);

@@ -243,6 +243,17 @@ internal sealed class NtfsDataStream
         }
     }
 
+    /// <summary>
+    /// The non-sparse runs as (stream offset, volume offset, length) in bytes, ascending, allocated size included (the
+    /// change locator maps volume bytes back to $MFT records with it). None for a resident stream.
+    /// </summary>
+    public IEnumerable<(long StreamOffset, long VolumeOffset, long Length)> Extents()
+    {
+        if (_isResident) yield break;
+        foreach (var run in _runs)
+            if (!run.IsSparse) yield return (run.Vcn * _clusterSize, run.Lcn * _clusterSize, run.Length * _clusterSize);
+    }
+
     /// <summary>Volume byte offset of a stream offset (for messages), or -1 when resident, sparse or unmapped.</summary>
     public long VolumeOffsetOf(long offset)
     {

@@ -14,6 +14,8 @@ public readonly record struct PointChange(string Path, ChangeKind Kind, FsNodeTy
 
 /// <summary>
 /// The changes of one volume between two points, sorted by path. <see cref="Method"/> says how they were found:
-/// `tree` (both trees walked and compared), `added`/`deleted` (the volume exists in one point only, listed whole).
+/// `located` (the fast path: the bytes that differ mapped to the folders that can differ, only those walked), `tree`
+/// (both trees walked and compared), `added`/`deleted` (the volume exists in one point only, listed whole).
+/// <see cref="Note"/>: why a volume was walked whole though the fast path was wanted (null when it was not wanted).
 /// </summary>
-public sealed record VolumeChanges(string VolumeId, string Method, IReadOnlyList<PointChange> Changes);
+public sealed record VolumeChanges(string VolumeId, string Method, IReadOnlyList<PointChange> Changes, string? Note = null);
