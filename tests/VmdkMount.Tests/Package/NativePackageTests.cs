@@ -2,6 +2,7 @@ using System.Text.Json;
 using VmdkMount.Fuse;
 using VmdkMount.Tests.Fuse;
 using VmdkMount.Tests.Infrastructure;
+using VmdkMount.Tests.Limits;
 
 namespace VmdkMount.Tests.Package;
 
@@ -29,6 +30,43 @@ public class NativePackageTests
 
     private static Tool.Result Native(params string[] args) =>
         Tool.Run(Built.Value.Binary, args, allowFailure: true, timeout: TimeSpan.FromMinutes(2));
+
+    /// <summary>
+    /// Issue 17's limit for a mount: a 120-link chain mounted under `ulimit -n 64`. The dotnet host alone holds about
+    /// 60 descriptors (Limits/DescriptorLimitTests mounts under 96); the native binary has no such cost.
+    /// </summary>
+    [Fact]
+    public void The_native_binary_mounts_a_120_link_chain_under_ulimit_64_and_reads_it_right()
+    {
+        const int Limit = 64;
+        var (binary, _) = Built.Value;
+        string image = TestImages.Get("limits-ext");
+        string raw = Path.Combine(image, "disk.raw");
+        var manifest = VolumeManifest.Read(image);
+        string scratch = RepoPaths.NewScratch("native-limit-64");
+        string chain = Path.Combine(scratch, "chain"), mnt = Path.Combine(scratch, "mnt"), state = Path.Combine(scratch, "state");
+        Directory.CreateDirectory(chain);
+        Directory.CreateDirectory(mnt);
+        try
+        {
+            string top = FsChain.Build(chain, raw, 120);
+            var mount = Tool.Run("/bin/bash", ["-c", $"ulimit -n {Limit} && exec \"$0\" \"$@\"", binary, "mount", top, mnt, "--raw", "--state-dir", state],
+                allowFailure: true, timeout: TimeSpan.FromMinutes(2));
+            Assert.True(mount.ExitCode == 0 && MountTable.Find(mnt) is not null, mount.StdErr + mount.StdOut);
+            int pid = new MountState(state).Find(mnt)?.Pid ?? throw new InvalidOperationException("no state record");
+            Assert.Equal(Limit, LimitedCli.OpenFileLimitOf(pid));
+            Assert.Equal(Hashing.Sha256File(raw), Hashing.Sha256File(Path.Combine(mnt, "disk.img")));
+            manifest.AssertTree(Path.Combine(mnt, "p1"));
+            Parallel.ForEach(manifest.Files.Take(64), new ParallelOptions { MaxDegreeOfParallelism = 8 },
+                f => Assert.Equal(f.HashOrTarget, Hashing.Sha256File(Path.Combine(mnt, "p1") + f.Path)));
+            Assert.InRange(LimitedCli.DescriptorCount(pid), 1, Limit);
+        }
+        finally
+        {
+            LimitedCli.Unmount(mnt, state);
+            LimitedCli.DeleteScratch(scratch);
+        }
+    }
 
     [Fact]
     public void The_native_binary_needs_no_dotnet_and_reads_mounts_and_unmounts_the_demo_chain()
