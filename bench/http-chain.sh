@@ -32,30 +32,13 @@ fi
 [ "$(qemu-img info --backing-chain "$work/www/$top" | grep -c '^image:')" = $((links + 1)) ] \
   || { echo "the chain is not $links links deep" >&2; exit 1; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$work/nginx/nginx.conf" <<EOF
-worker_processes 1;
-user root;
-pid $work/nginx/logs/nginx.pid;
-error_log $work/nginx/logs/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx/tmp; proxy_temp_path $work/nginx/tmp; fastcgi_temp_path $work/nginx/tmp;
-    uwsgi_temp_path $work/nginx/tmp; scgi_temp_path $work/nginx/tmp;
-    types { }
-    default_type application/octet-stream;
-    sendfile on;
-    server { listen 127.0.0.1:$port; root $work/www; }
-}
-EOF
-nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log"
+. bench/nginx.sh
+nginx_start "$work" "$work/www"
 stop() {
   mountpoint -q "$work/mnt" && "${jit[@]}" unmount "$work/mnt" >/dev/null 2>&1 || true
-  [ -f "$work/nginx/logs/nginx.pid" ] && kill "$(cat "$work/nginx/logs/nginx.pid")" 2>/dev/null || true
+  nginx_stop "$work"
 }
 trap stop EXIT
-sleep 0.3
 url="http://127.0.0.1:$port/$top"
 
 # seconds from the mount command's start until the first listing of the volume's folder has returned
