@@ -8,6 +8,7 @@
 # 20,000-file tree, find + ls -lR of it, clamscan files per second, peak RSS of the serving processes; and our
 # mount of the top of a 100-link chain against its base alone.
 # Usage (root): bash bench/fuse.sh [WORKDIR]   (default build/bench-fuse; images are kept there and reused)
+# IMAGES_ONLY=1 builds the images and stops (for bench/ab-mount.sh).
 # Writes the results between the fuse.sh markers in bench/RESULTS.md and prints them.
 # BASELINE_DLL=path/to/vmdkmount.dll adds our rows again for another build (before/after a change), and MARK=name
 # writes between the fuse-NAME markers instead, e.g.
@@ -71,6 +72,7 @@ if [ ! -f "$img/.done" ]; then
   rm -rf "$img/stage" "$img/m" "$img/disk.raw"
   touch "$img/.done"
 fi
+[ -z "${IMAGES_ONLY:-}" ] || exit 0
 if [ ! -f "$img/bench.hdb" ]; then
   printf '%s:%s:Bench.Test.Sig\n' "$(printf 'not in the tree' | md5sum | cut -d' ' -f1)" 15 > "$img/bench.hdb"
 fi

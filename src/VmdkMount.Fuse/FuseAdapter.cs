@@ -37,6 +37,14 @@ public sealed unsafe class FuseAdapter
     private int _readaheadRaised;
 
     /// <summary>
+    /// Set at INIT when every file opens the same way (the page-cache mode) and the kernel can skip OPEN: the first
+    /// OPEN is then answered ENOSYS and the kernel opens every later file itself, with keep_cache and no RELEASE.
+    /// That takes two of the three round trips out of reading a small file.
+    /// </summary>
+    private bool _noOpen;
+    private readonly bool _directIo;
+
+    /// <summary>
     /// False when no volume of this mount can have named streams: extended-attribute requests then get ENOSYS,
     /// after which the kernel stops sending them for the whole mount (`ls -l` asked two per file, for
     /// security.selinux and system.posix_acl_access).
@@ -49,6 +57,7 @@ public sealed unsafe class FuseAdapter
         Log = log ?? (line => Console.Error.WriteLine("vmdkmount: " + line));
         _mountRoot = Path.GetFullPath(options.MountPoint).TrimEnd('/');
         _timeout = options.CacheSeconds;
+        _directIo = options.DirectIo;
         _xattrs = tree.Volumes.Any(v => v.Mountable
             && (FormatRegistry.Default.Has(v.FileSystem, FileSystemCapabilities.NamedStreams) || FormatRegistry.Default.Has(v.FileSystem, FileSystemCapabilities.ExtendedAttributes))
             && (tree.Options.SingleVolume is null || v.Id == tree.Options.SingleVolume));
@@ -66,6 +75,12 @@ public sealed unsafe class FuseAdapter
         uint want = conn->Want | FuseCapabilities.ReaddirPlus | FuseCapabilities.CacheSymlinks | FuseCapabilities.ParallelDirOps;
         // "auto" makes the kernel fall back to plain READDIR plus one LOOKUP per entry after the first batch.
         want &= ~FuseCapabilities.ReaddirPlusAuto;
+        // Direct I/O is chosen per file at OPEN, so only the page-cache mode can let the kernel skip it.
+        if (!_directIo && (conn->Capable & FuseCapabilities.NoOpenSupport) != 0)
+        {
+            want |= FuseCapabilities.NoOpenSupport;
+            _noOpen = true;
+        }
         conn->Want = want & conn->Capable;
     }
 
@@ -114,6 +129,8 @@ public sealed unsafe class FuseAdapter
         if ((fi->Flags & 3) != 0) { FuseLowLevel.ReplyErr(req, Errno.EROFS); return; }
         if (inode.IsDirectory) { FuseLowLevel.ReplyErr(req, Errno.EISDIR); return; }
         if (_readaheadRaised == 0 && Interlocked.Exchange(ref _readaheadRaised, 1) == 0) FuseSession.RaiseReadahead(_mountRoot);
+        // The mount is read-only, so the kernel refuses opens for writing before they would reach us.
+        if (_noOpen) { FuseLowLevel.ReplyErr(req, Errno.ENOSYS); return; }
         fi->Fh = 0;
         if (_attributes.IsDirect(Tree.LengthOf(inode)))
         {
@@ -176,6 +193,7 @@ public sealed unsafe class FuseAdapter
         var inode = Get(ino);
         if (!inode.IsDirectory) { FuseLowLevel.ReplyErr(req, Errno.ENOTDIR); return; }
         var entries = Tree.List(inode);
+        Tree.PrefetchChildListings(inode);
         ulong handle = (ulong)Interlocked.Increment(ref _nextHandle);
         _openDirs[handle] = entries;
         fi->Fh = handle;

@@ -83,6 +83,7 @@ internal static class FuseCapabilities
 {
     public const uint ReaddirPlus = 1u << 13;
     public const uint ReaddirPlusAuto = 1u << 14;
+    public const uint NoOpenSupport = 1u << 17;
     public const uint ParallelDirOps = 1u << 18;
     public const uint CacheSymlinks = 1u << 23;
 }

@@ -70,8 +70,16 @@ internal sealed class MemoryFileSystem : IFileSystem, ISymlinkReader, INamedStre
     public FsNode? Lookup(long directoryId, string name) =>
         _items[directoryId].Children.TryGetValue(name, out var id) ? _items[id].Node : null;
 
-    public IEnumerable<FsDirEntry> List(long directoryId) =>
-        _items[directoryId].Children.Select(kv => new FsDirEntry(kv.Key, _items[kv.Value].Node)).ToList();
+    public IEnumerable<FsDirEntry> List(long directoryId)
+    {
+        _listings.AddOrUpdate(directoryId, 1, (_, n) => n + 1);
+        return _items[directoryId].Children.Select(kv => new FsDirEntry(kv.Key, _items[kv.Value].Node)).ToList();
+    }
+
+    /// <summary>How many times <see cref="List"/> read this directory.</summary>
+    public int ListingsOf(long directoryId) => _listings.TryGetValue(directoryId, out int n) ? n : 0;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, int> _listings = new();
 
     public FsNode Stat(long id) => _items.TryGetValue(id, out var item) ? item.Node : throw new CorruptDataException("memfs", id, "no such node");
 

@@ -255,6 +255,38 @@ public class MountTreeTests
     }
 
     [Fact]
+    public void Listing_a_folder_reads_its_subfolders_listings_ahead_one_level_deep_and_only_once()
+    {
+        var b = Build();
+        var p1 = b.Tree.Resolve("/p1")!;
+        b.Tree.List(p1);
+        b.Tree.PrefetchChildListings(p1);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (b.Fs.ListingsOf(b.Ids["docs"]) == 0 && DateTime.UtcNow < deadline) Thread.Sleep(5);
+        Assert.Equal(1, b.Fs.ListingsOf(b.Ids["docs"]));
+        // The walker's own listing is the one read ahead, not a second read.
+        var docs = b.Tree.Lookup(p1, "docs")!;
+        Assert.Equal(["a.txt", "deep", "up"], b.Tree.List(docs).Select(e => e.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(1, b.Fs.ListingsOf(b.Ids["docs"]));
+        Assert.Equal(0, b.Fs.ListingsOf(b.Ids["deep"]));
+        // Asking again for a folder whose subfolders are all listed queues nothing.
+        b.Tree.PrefetchChildListings(p1);
+        Thread.Sleep(100);
+        Assert.Equal(1, b.Fs.ListingsOf(b.Ids["docs"]));
+    }
+
+    [Fact]
+    public void A_walker_that_lets_go_of_what_it_passed_gets_no_listings_read_ahead()
+    {
+        var b = Build(new MountTreeOptions { Retention = NodeRetention.UntilPassed });
+        var p1 = b.Tree.Resolve("/p1")!;
+        b.Tree.List(p1);
+        b.Tree.PrefetchChildListings(p1);
+        Thread.Sleep(300);
+        Assert.Equal(0, b.Fs.ListingsOf(b.Ids["docs"]));
+    }
+
+    [Fact]
     public void A_walker_that_passes_folders_keeps_only_its_own_stack_of_nodes()
     {
         var fs = new MemoryFileSystem("ext4");

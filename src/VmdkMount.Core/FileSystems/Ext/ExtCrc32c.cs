@@ -7,47 +7,7 @@ namespace VmdkMount.Core.FileSystems.Ext;
 /// </summary>
 internal static class ExtCrc32c
 {
-    private static readonly uint[] Table = BuildTable();
+    public static uint Update(uint crc, ReadOnlySpan<byte> data) => Crc32C.Update(crc, data);
 
-    private static uint[] BuildTable()
-    {
-        var table = new uint[8 * 256];
-        for (uint i = 0; i < 256; i++)
-        {
-            uint c = i;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-            table[i] = c;
-        }
-        // slicing-by-8 tables: table[k*256 + i] = crc of byte i followed by k zero bytes
-        for (int k = 1; k < 8; k++)
-            for (int i = 0; i < 256; i++)
-            {
-                uint prev = table[(k - 1) * 256 + i];
-                table[k * 256 + i] = (prev >> 8) ^ table[prev & 0xFF];
-            }
-        return table;
-    }
-
-    public static uint Update(uint crc, ReadOnlySpan<byte> data)
-    {
-        var t = Table;
-        int i = 0;
-        while (data.Length - i >= 8)
-        {
-            uint lo = crc ^ (uint)(data[i] | data[i + 1] << 8 | data[i + 2] << 16 | data[i + 3] << 24);
-            uint hi = (uint)(data[i + 4] | data[i + 5] << 8 | data[i + 6] << 16 | data[i + 7] << 24);
-            crc = t[7 * 256 + (lo & 0xFF)] ^ t[6 * 256 + ((lo >> 8) & 0xFF)] ^ t[5 * 256 + ((lo >> 16) & 0xFF)] ^ t[4 * 256 + (lo >> 24)]
-                ^ t[3 * 256 + (hi & 0xFF)] ^ t[2 * 256 + ((hi >> 8) & 0xFF)] ^ t[256 + ((hi >> 16) & 0xFF)] ^ t[hi >> 24];
-            i += 8;
-        }
-        for (; i < data.Length; i++) crc = (crc >> 8) ^ t[(crc ^ data[i]) & 0xFF];
-        return crc;
-    }
-
-    public static uint UpdateUInt32(uint crc, uint value)
-    {
-        Span<byte> b = stackalloc byte[4];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(b, value);
-        return Update(crc, b);
-    }
+    public static uint UpdateUInt32(uint crc, uint value) => System.Numerics.BitOperations.Crc32C(crc, value);
 }

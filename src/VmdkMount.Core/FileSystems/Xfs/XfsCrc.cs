@@ -21,11 +21,5 @@ internal static class XfsCrc
 
     public static bool Matches(ReadOnlySpan<byte> obj, int crcOffset) => Compute(obj, crcOffset) == Stored(obj, crcOffset);
 
-    public static uint Update(uint crc, ReadOnlySpan<byte> data)
-    {
-        int i = 0;
-        for (; data.Length - i >= 8; i += 8) crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data[i..]));
-        for (; i < data.Length; i++) crc = BitOperations.Crc32C(crc, data[i]);
-        return crc;
-    }
+    public static uint Update(uint crc, ReadOnlySpan<byte> data) => Crc32C.Update(crc, data);
 }
