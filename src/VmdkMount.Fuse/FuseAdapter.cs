@@ -61,10 +61,13 @@ public sealed unsafe class FuseAdapter
         _xattrs = tree.Volumes.Any(v => v.Mountable
             && (FormatRegistry.Default.Has(v.FileSystem, FileSystemCapabilities.NamedStreams) || FormatRegistry.Default.Has(v.FileSystem, FileSystemCapabilities.ExtendedAttributes))
             && (tree.Options.SingleVolume is null || v.Id == tree.Options.SingleVolume));
+        StoreAhead = new StoreAhead(tree);
         _attributes = new FuseAttributes(tree, options.Uid ?? LibC.GetUid(), options.Gid ?? LibC.GetGid(), SymlinkSize, options.DirectIo);
     }
 
     public MountTree Tree { get; }
+
+    internal StoreAhead StoreAhead { get; }
 
     public Action<string> Log { get; }
 
@@ -179,6 +182,7 @@ public sealed unsafe class FuseAdapter
                 return;
             }
             fixed (byte* p = destination) FuseLowLevel.ReplyBuf(req, p, (nuint)total);
+            if (offset == 0 && fh == 0) StoreAhead.ReadFromStart(inode);
         }
         finally
         {

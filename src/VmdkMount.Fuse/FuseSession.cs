@@ -89,6 +89,7 @@ public sealed unsafe class FuseSession : IDisposable
         _args->Argv = null;
         _args->Argc = 0;
         if (_session == 0) throw new FuseMountException("libfuse refused the session options (see the message above)");
+        _adapter.StoreAhead.Attach(_session);
 
         var socketsBefore = _options.AutoUnmount ? UnixSocketFds() : [];
         byte* mnt = Utf8(MountPoint);
@@ -266,6 +267,7 @@ public sealed unsafe class FuseSession : IDisposable
     {
         if (_session != 0)
         {
+            _adapter.StoreAhead.Attach(0);
             if (_mounted) FuseLowLevel.SessionUnmount(_session);
             FuseLowLevel.SessionDestroy(_session);
             _session = 0;

@@ -40,6 +40,13 @@ public sealed partial class MountTree
             ThreadPool.UnsafeQueueUserWorkItem(static tree => tree.RunPrefetch(), this, preferLocal: false);
     }
 
+    /// <summary>The listing of <paramref name="dir"/> if one is kept, without reading it.</summary>
+    public bool TryGetListing(MountInode dir, out IReadOnlyList<(string Name, MountInode Inode)> entries)
+    {
+        entries = Volatile.Read(ref dir.Children)!;
+        return entries is not null;
+    }
+
     private void RunPrefetch()
     {
         while (true)

@@ -76,6 +76,9 @@ internal static unsafe partial class FuseLowLevel
     [LibraryImport(Library, EntryPoint = "fuse_reply_lseek")]
     public static partial int ReplyLseek(nint req, long off);
 
+    [LibraryImport(Library, EntryPoint = "fuse_lowlevel_notify_store")]
+    public static partial int NotifyStore(nint session, ulong ino, long offset, FuseBufVec* bufv, int flags);
+
     [LibraryImport(Library, EntryPoint = "fuse_add_direntry_plus")]
     public static partial nuint AddDirentryPlus(nint req, byte* buf, nuint bufsize, byte* name, FuseEntryParam* entry, long nextOffset);
 

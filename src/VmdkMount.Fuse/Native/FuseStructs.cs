@@ -78,6 +78,31 @@ internal struct FuseConnInfo
     [FieldOffset(24)] public uint Want;
 }
 
+/// <summary>
+/// `struct fuse_buf` of libfuse 3.0-3.16 (40 bytes); 3.17 appended `mem_size`, which the trailing field leaves zero
+/// there. Only memory buffers are used (flags 0), so fd and pos are never read.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct FuseBuf
+{
+    public nuint Size;
+    public int Flags;
+    public void* Mem;
+    public int Fd;
+    public long Pos;
+    public nuint MemSize;
+}
+
+/// <summary>`struct fuse_bufvec` holding one buffer.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct FuseBufVec
+{
+    public nuint Count;
+    public nuint Index;
+    public nuint Offset;
+    public FuseBuf Buf;
+}
+
 /// <summary>`FUSE_CAP_*` bits of fuse_conn_info.want/capable.</summary>
 internal static class FuseCapabilities
 {

@@ -83,8 +83,14 @@ internal sealed class MemoryFileSystem : IFileSystem, ISymlinkReader, INamedStre
 
     public FsNode Stat(long id) => _items.TryGetValue(id, out var item) ? item.Node : throw new CorruptDataException("memfs", id, "no such node");
 
+    /// <summary>How many times <see cref="Read"/> read this node.</summary>
+    public int ReadsOf(long id) => _reads.TryGetValue(id, out int n) ? n : 0;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, int> _reads = new();
+
     public int Read(long id, long offset, Span<byte> destination)
     {
+        _reads.AddOrUpdate(id, 1, (_, n) => n + 1);
         var item = _items[id];
         if (item.Broken) throw new CorruptDataException("memfs:node " + id, 4096, "damaged run");
         if (offset >= item.Data.Length) return 0;
