@@ -10,8 +10,11 @@ rounds=${1:-5}
 size=${2:-512M}
 work=$PWD/build/bench/http
 mkdir -p "$work/www/vm 1" "$work/nginx/logs" "$work/nginx/tmp"
-dotnet build -c Release src/VmdkMount.Cli -o "$work/cli" >/dev/null
-cli=(dotnet "$work/cli/vmdkmount.dll")
+# BIN=path/to/vmdkmount measures another build, such as the native binary of install/package.sh (what the package installs).
+if [ -n "${BIN:-}" ]; then cli=("$BIN"); else
+  dotnet build -c Release src/VmdkMount.Cli -o "$work/cli" >/dev/null
+  cli=(dotnet "$work/cli/vmdkmount.dll")
+fi
 
 # the chain: a base of random data (every grain allocated), two children with scattered writes
 www="$work/www/vm 1"
