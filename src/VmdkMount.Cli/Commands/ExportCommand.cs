@@ -168,7 +168,9 @@ internal static class ExportCommand
         object gate, Action<long> advance, CancellationToken cancel, ref long writtenTotal)
     {
         long written = 0;
-        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 2, 4), CancellationToken = cancel };
+        // At least 4 even on 2 cores: a worker writing its chunk leaves the source idle, and a remote source needs requests
+        // in flight to hide its round trips.
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 4, 8), CancellationToken = cancel };
         Parallel.ForEach(chunks, options, c =>
         {
             var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);

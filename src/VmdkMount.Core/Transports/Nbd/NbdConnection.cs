@@ -78,7 +78,8 @@ internal sealed partial class NbdConnection : IDisposable
         public int Length { get; } = length;
         public byte[]? Buffer { get; } = buffer;
         public ulong Cookie { get; set; }
-        public readonly ManualResetEventSlim Done = new(false);
+        // No spinning: the reader thread that sets it needs the core a spinning waiter would take (2-core proxies).
+        public readonly ManualResetEventSlim Done = new(false, spinCount: 0);
         public List<(long Start, long End)>? Pieces;
         public int Chunks;
         public List<Extent>? Extents;

@@ -149,7 +149,7 @@ public sealed class NbdDisk : IVirtualDisk
     public IReadOnlyList<string> SourceFiles => [];
 
     /// <summary>Requests one long read keeps in flight at once (a sequential reader then does not wait a round trip per request).</summary>
-    private const int ReadWindow = 4;
+    private const int ReadWindow = 8;
 
     public int ReadAt(long offset, Span<byte> destination)
     {
