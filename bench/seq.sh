@@ -5,7 +5,8 @@
 #   ours on the NTFS and ext4 volumes of base.vmdk and of link100.vmdk (the 100-link chain), in the default
 #   (page-cache) mode and with --direct-io.
 # Uses the images of bench/fuse.sh (IMAGES_ONLY=1 bash bench/fuse.sh builds them).
-# Usage (root): bash bench/seq.sh [ROUNDS]   (default 5; BIN=path/to/vmdkmount for the native binary, else the JIT build)
+# Usage (root): bash bench/seq.sh [ROUNDS]   (default 5; BIN=path/to/vmdkmount for the native binary, else the JIT build;
+#   BASELINE=path/to/other/vmdkmount adds its default-mode NTFS and ext4 base reads, for a before/after in one run)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 img=$root/build/bench-fuse/img
@@ -25,12 +26,14 @@ C=("kernel ext4 (loop)|kernel" "ntfs-3g|ntfs3g"
    "ours NTFS base --direct-io|ours:base.vmdk:p1:--direct-io" "ours NTFS 100-link chain --direct-io|ours:link100.vmdk:p1:--direct-io"
    "ours ext4 base|ours:base.vmdk:p2" "ours ext4 100-link chain|ours:link100.vmdk:p2"
    "ours ext4 base --direct-io|ours:base.vmdk:p2:--direct-io" "ours ext4 100-link chain --direct-io|ours:link100.vmdk:p2:--direct-io")
+[ -z "${BASELINE:-}" ] || C+=("baseline NTFS base|baseline:base.vmdk:p1" "baseline ext4 base|baseline:base.vmdk:p2")
 
 up() { case $1 in
   kernel) mount -o ro,loop,noload "$img/p2.raw" "$mnt"; cat "$img/p2.raw" > /dev/null;;
   ntfs3g) ntfs-3g -o ro "$img/p1.raw" "$mnt"; cat "$img/p1.raw" > /dev/null;;
-  ours:*) IFS=: read -r _ disk vol extra <<< "$1"
-    "${ours[@]}" mount "$img/$disk" "$mnt" --volume "$vol" --state-dir "$state" ${extra:+"$extra"} > /dev/null; cat "$img"/*.vmdk > /dev/null;;
+  ours:*|baseline:*) IFS=: read -r who disk vol extra <<< "$1"
+    local bin=("${ours[@]}"); [ "$who" = baseline ] && bin=("$BASELINE")
+    "${bin[@]}" mount "$img/$disk" "$mnt" --volume "$vol" --state-dir "$state" ${extra:+"$extra"} > /dev/null; cat "$img"/*.vmdk > /dev/null;;
   esac; }
 down() { umount "$mnt"; for _ in $(seq 100); do mountpoint -q "$mnt" || return 0; sleep 0.05; done; }
 now() { date +%s.%N; }
