@@ -414,4 +414,37 @@ public sealed class NbdHostileServerTests
             Assert.Equal(2, server.Recorded);
         }
     }
+
+    [Fact]
+    public void A_connection_dying_under_a_window_of_reads_into_the_callers_memory_fails_cleanly_with_the_first_bytes_right()
+    {
+        // 8 requests of 64 KiB in flight, read straight into the destination; the server answers the first, sends half
+        // of the second and hangs up. The read must fail naming that request, only after the reader stopped writing.
+        const int piece = 64 << 10;
+        var content = new byte[8 * piece];
+        new Random(7).NextBytes(content);
+        int seen = 0;
+        using var server = new FakeNbdServer(s =>
+        {
+            Handshake(s, size: (ulong)content.Length, structured: false);
+            var requests = new List<Request>();
+            for (int i = 0; i < 8; i++) requests.Add(ReadRequest(s));
+            seen = requests.Count;
+            SimpleReply(s, requests[0].Cookie, data: content.AsSpan(0, piece).ToArray());
+            SimpleReply(s, requests[1].Cookie, data: content.AsSpan(piece, piece / 2).ToArray());
+            s.Close();
+            return false;
+        });
+        using var disk = NbdDisk.Open(server.Uri, Quick with { MaxRequestBytes = piece });
+        var into = new byte[content.Length];
+        var e = Bounded(() => Record.Exception(() => disk.ReadAt(0, into)));
+        var t = Assert.IsType<TransportException>(e);
+        Assert.Contains($"read {piece} bytes at {piece}", t.Message);
+        Assert.Equal(8, seen);
+        Assert.True(into.AsSpan(0, piece).SequenceEqual(content.AsSpan(0, piece)), "the first request's bytes");
+        // nothing writes into the buffer after the failed read returned
+        var after = (byte[])into.Clone();
+        Thread.Sleep(200);
+        Assert.True(after.AsSpan().SequenceEqual(into), "written after the read returned");
+    }
 }

@@ -13,7 +13,7 @@ namespace VmdkMount.Core.Transports.Nbd;
 /// answered within the timeout kills the connection, and every waiting request fails with a
 /// <see cref="TransportException"/> naming the server and the request: never a hang, never wrong bytes.
 /// </summary>
-internal sealed partial class NbdConnection : IDisposable
+internal sealed unsafe partial class NbdConnection : IDisposable
 {
     /// <summary>qemu-nbd serves 16 requests per client at once; more would only queue in its socket.</summary>
     public const int MaxInFlight = 16;
@@ -70,13 +70,19 @@ internal sealed partial class NbdConnection : IDisposable
     public readonly record struct Extent(uint Length, uint Flags);
 
     /// <summary>One request on the wire, from <see cref="Begin"/> until its reply is complete or the connection fails.</summary>
-    internal sealed class Request(ushort type, long offset, int length, byte[]? buffer)
+    internal sealed unsafe class Request(ushort type, long offset, int length, byte[]? buffer, byte* target = null)
     {
         public long Deadline;
         public ushort Type { get; } = type;
         public long Offset { get; } = offset;
         public int Length { get; } = length;
         public byte[]? Buffer { get; } = buffer;
+
+        /// <summary>Where a read without a <see cref="Buffer"/> lands: the caller's pinned memory (<see cref="BeginReadInto"/>).</summary>
+        private readonly byte* _target = target;
+
+        /// <summary>The bytes [at, at+count) of the read's destination.</summary>
+        public Span<byte> Into(int at, int count) => Buffer is { } b ? b.AsSpan(at, count) : new Span<byte>(_target + at, count);
         public ulong Cookie { get; set; }
         // No spinning: the reader thread that sets it needs the core a spinning waiter would take (2-core proxies).
         public readonly ManualResetEventSlim Done = new(false, spinCount: 0);
@@ -109,6 +115,19 @@ internal sealed partial class NbdConnection : IDisposable
     /// <summary>Sends a read and returns at once; <see cref="End"/> waits for it. Several may be in flight from one caller.</summary>
     public Request BeginRead(long offset, int length, byte[] buffer) => Begin(NbdWire.CmdRead, offset, length, buffer);
 
+    /// <summary>
+    /// As <see cref="BeginRead"/>, but the reply is read straight into <paramref name="target"/>[0..length], memory the
+    /// caller keeps pinned until <see cref="End"/> released it, or, when End says it did not (the connection died under
+    /// the request), until <see cref="WaitForReaderExit"/> returned true: until then the reader thread may still write there.
+    /// </summary>
+    public unsafe Request BeginReadInto(long offset, int length, byte* target) => Begin(NbdWire.CmdRead, offset, length, null, target);
+
+    /// <summary>
+    /// After a failure: waits until the reader thread has stopped, so that no memory of a request can be written any
+    /// more. The socket is closed by then, so a blocked receive returns at once; false only if it did not within the bound.
+    /// </summary>
+    public bool WaitForReaderExit(TimeSpan bound) => _reader is not { } t || t == Thread.CurrentThread || t.Join(bound);
+
     /// <summary>The base:allocation extents from <paramref name="offset"/>, as the server reports them (at least one).</summary>
     public List<Extent> BlockStatus(long offset, int length)
     {
@@ -121,9 +140,9 @@ internal sealed partial class NbdConnection : IDisposable
     /// Takes an in-flight slot (given back when the reply is complete or the connection fails, never by the caller, so a
     /// caller with several requests out cannot starve itself), registers the cookie and sends the request.
     /// </summary>
-    private Request Begin(ushort type, long offset, int length, byte[]? buffer)
+    private unsafe Request Begin(ushort type, long offset, int length, byte[]? buffer, byte* target = null)
     {
-        var request = new Request(type, offset, length, buffer);
+        var request = new Request(type, offset, length, buffer, target);
         ThrowIfFailed(request);
         if (!_slots.Wait(_options.Timeout))
             throw Failed(request, $"{MaxInFlight} requests already waiting for more than {Seconds} (--timeout)");
@@ -236,7 +255,7 @@ internal sealed partial class NbdConnection : IDisposable
         }
         else if (r.Type == NbdWire.CmdRead && !Structured)
         {
-            ReadWire(r.Buffer.AsSpan(0, r.Length), r);
+            ReadWire(r.Into(0, r.Length), r);
         }
         else
         {
@@ -288,7 +307,7 @@ internal sealed partial class NbdConnection : IDisposable
         ulong offset = BinaryPrimitives.ReadUInt64BigEndian(offsetBytes);
         int count = (int)(length - 8);
         int at = Place(r, offset, count, "data");
-        ReadWire(r.Buffer.AsSpan(at, count), r);
+        ReadWire(r.Into(at, count), r);
     }
 
     private void OffsetHole(Request r, uint length)
@@ -301,7 +320,7 @@ internal sealed partial class NbdConnection : IDisposable
         uint size = BinaryPrimitives.ReadUInt32BigEndian(payload[8..]);
         if (size == 0 || size > (uint)r.Length) throw Protocol($"a hole of {size} bytes for {r.Describe()}");
         int at = Place(r, offset, (int)size, "hole");
-        r.Buffer.AsSpan(at, (int)size).Clear();
+        r.Into(at, (int)size).Clear();
     }
 
     /// <summary>Checks that [offset, offset+count) lies within the request and records it; returns its place in the buffer.</summary>

@@ -178,7 +178,7 @@ public sealed class NbdDisk : IVirtualDisk
             try
             {
                 WithRetries(c => c.Read(start, length, buffer, out released), ref released);
-                if (start == 0) Remember(buffer, length);
+                if (start == 0) Remember(buffer.AsSpan(0, length));
                 int take = (int)Math.Min(stop - pos, count - done);
                 buffer.AsSpan((int)(pos - start), take).CopyTo(destination[done..]);
                 done += take;
@@ -193,56 +193,91 @@ public sealed class NbdDisk : IVirtualDisk
 
     /// <summary>
     /// Reads [offset, offset+count) as requests of <see cref="RequestBytes"/>, up to <see cref="ReadWindow"/> in flight,
-    /// copying each in order; <paramref name="done"/> counts the bytes copied, also when a request fails and this throws.
-    /// Buffers of requests that ended with the connection stay out of the pool (the dying reader may still write them).
+    /// copying each in order; <paramref name="done"/> counts the bytes in place, also when a request fails and this throws.
+    /// A request that lies wholly inside the destination is read straight into it (pinned here), saving a copy of every
+    /// byte of a long read; only the unaligned ends go through pooled buffers. When a connection dies under the window,
+    /// this returns only after its reader thread stopped, so nothing writes into the caller's memory afterwards; pooled
+    /// buffers of such requests stay out of the pool all the same.
     /// </summary>
-    private void ReadPipelined(long offset, int count, long end, Span<byte> destination, ref int done)
+    private unsafe void ReadPipelined(long offset, int count, long end, Span<byte> destination, ref int done)
     {
-        var window = new Queue<(NbdConnection Connection, NbdConnection.Request Request, byte[] Buffer, long Start, long Stop)>(ReadWindow);
+        var window = new Queue<(NbdConnection Connection, NbdConnection.Request Request, byte[]? Buffer, long Start, long Stop)>(ReadWindow);
         long next = offset / _minimum * _minimum;
-        try
+        long last = offset + count;
+        List<NbdConnection>? broken = null;
+        fixed (byte* target = destination)
         {
-            while (done < count)
+            try
             {
-                while (window.Count < ReadWindow && next < end)
+                while (done < count)
                 {
-                    long stop = Math.Min(next + RequestBytes, end);
-                    byte[] buffer = ArrayPool<byte>.Shared.Rent((int)(stop - next));
-                    var connection = Pick().Connection;
+                    while (window.Count < ReadWindow && next < end)
+                    {
+                        long stop = Math.Min(next + RequestBytes, end);
+                        int length = (int)(stop - next);
+                        bool direct = next >= offset && stop <= last;
+                        byte[]? buffer = direct ? null : ArrayPool<byte>.Shared.Rent(length);
+                        var connection = Pick().Connection;
+                        try
+                        {
+                            var request = direct ? connection.BeginReadInto(next, length, target + (next - offset)) : connection.BeginRead(next, length, buffer!);
+                            window.Enqueue((connection, request, buffer, next, stop));
+                        }
+                        catch
+                        {
+                            if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);   // never sent: nobody else holds it
+                            throw;
+                        }
+                        next = stop;
+                    }
+                    var piece = window.Peek();
+                    bool released = false;
                     try
                     {
-                        window.Enqueue((connection, connection.BeginRead(next, (int)(stop - next), buffer), buffer, next, stop));
+                        piece.Connection.End(piece.Request, out released);
                     }
-                    catch
+                    finally
                     {
-                        ArrayPool<byte>.Shared.Return(buffer);   // never sent: nobody else holds it
-                        throw;
+                        if (!released) (broken ??= []).Add(piece.Connection);
                     }
-                    next = stop;
+                    window.Dequeue();
+                    long pos = offset + done;
+                    int take = (int)Math.Min(piece.Stop - pos, count - done);
+                    if (piece.Buffer is { } b)
+                    {
+                        if (piece.Start == 0) Remember(b.AsSpan(0, (int)(piece.Stop - piece.Start)));
+                        b.AsSpan((int)(pos - piece.Start), take).CopyTo(destination[done..]);
+                        ArrayPool<byte>.Shared.Return(b);
+                    }
+                    else if (piece.Start == 0)
+                    {
+                        Remember(destination.Slice(done, take));
+                    }
+                    done += take;
                 }
-                var piece = window.Peek();
-                piece.Connection.End(piece.Request, out bool released);
-                window.Dequeue();
-                if (piece.Start == 0) Remember(piece.Buffer, (int)(piece.Stop - piece.Start));
-                long pos = offset + done;
-                int take = (int)Math.Min(piece.Stop - pos, count - done);
-                piece.Buffer.AsSpan((int)(pos - piece.Start), take).CopyTo(destination[done..]);
-                done += take;
-                if (released) ArrayPool<byte>.Shared.Return(piece.Buffer);
             }
-        }
-        finally
-        {
-            // after a server error reply the connection is fine: wait out the rest so their buffers can go back
-            while (window.Count > 0)
+            finally
             {
-                var piece = window.Dequeue();
-                bool released = false;
-                try { piece.Connection.End(piece.Request, out released); } catch (TransportException) { }
-                if (released) ArrayPool<byte>.Shared.Return(piece.Buffer);
+                // after a server error reply the connection is fine: wait out the rest so their buffers can go back
+                while (window.Count > 0)
+                {
+                    var piece = window.Dequeue();
+                    bool released = false;
+                    try { piece.Connection.End(piece.Request, out released); } catch (TransportException) { }
+                    if (!released) (broken ??= []).Add(piece.Connection);
+                    else if (piece.Buffer is { } b) ArrayPool<byte>.Shared.Return(b);
+                }
+                // the destination is unpinned when this returns: a dead connection's reader must have stopped writing
+                if (broken is not null)
+                    foreach (var c in broken.Distinct())
+                        if (!c.WaitForReaderExit(ReaderExitBound))
+                            Environment.FailFast($"{Source}: the reader of a closed NBD connection did not stop within {ReaderExitBound.TotalSeconds} s; it could still write into memory that is no longer its own");
             }
         }
     }
+
+    /// <summary>A closed socket wakes a blocked receive at once; this only bounds the wait for a thread that is not scheduled.</summary>
+    private static readonly TimeSpan ReaderExitBound = TimeSpan.FromSeconds(30);
 
     private delegate void ReadOnConnection(NbdConnection connection);
 
@@ -350,11 +385,11 @@ public sealed class NbdDisk : IVirtualDisk
     }
 
     /// <summary>Keeps a hash of the export's first bytes from a completed read at offset 0 (the first such read only).</summary>
-    private void Remember(byte[] buffer, int length)
+    private void Remember(ReadOnlySpan<byte> bytes)
     {
         if (_fingerprint is not null) return;
-        int n = Math.Min(length, FingerprintBytes);
-        var hash = System.Security.Cryptography.SHA256.HashData(buffer.AsSpan(0, n));
+        int n = Math.Min(bytes.Length, FingerprintBytes);
+        var hash = System.Security.Cryptography.SHA256.HashData(bytes[..n]);
         lock (_reconnectGate)
         {
             if (_fingerprint is not null) return;
