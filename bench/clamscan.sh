@@ -5,17 +5,9 @@
 # Uses the images of bench/fuse.sh (IMAGES_ONLY=1 bash bench/fuse.sh builds them); the host copy is made once beside
 # them. Usage (root): bash bench/clamscan.sh [ROUNDS]   (BIN=path/to/vmdkmount for the native binary; default the JIT build)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-img=$root/build/bench-fuse/img
-[ -f "$img/.done" ] || { echo "bench/clamscan.sh: build the images first: IMAGES_ONLY=1 bash bench/fuse.sh" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "bench/clamscan.sh: run as root (loop mount for the host copy)" >&2; exit 2; }
+# shellcheck source=mount-common.sh
+. "$(dirname "$0")/mount-common.sh"
 rounds=${1:-5}
-if [ -n "${BIN:-}" ]; then ours=("$BIN"); else
-  dotnet build "$root/src/VmdkMount.Cli" -c Release -v quiet -nologo >/dev/null
-  ours=(dotnet "$root/build/bin/VmdkMount.Cli/Release/net10.0/vmdkmount.dll")
-fi
-work=$(mktemp -d); mnt=$work/mnt; state=$work/state; mkdir -p "$mnt" "$state"
-trap 'mountpoint -q "$mnt" && umount -l "$mnt"; rm -rf "$work"' EXIT
 host=$root/build/bench-fuse/host-tree
 if [ ! -f "$host/.done" ]; then
   rm -rf "$host"; mkdir -p "$host"

@@ -6,19 +6,11 @@
 #   (page-cache) mode and with --direct-io.
 # Uses the images of bench/fuse.sh (IMAGES_ONLY=1 bash bench/fuse.sh builds them).
 # Usage (root): bash bench/seq.sh [ROUNDS]   (default 5; BIN=path/to/vmdkmount for the native binary, else the JIT build;
-#   BASELINE=path/to/other/vmdkmount adds its default-mode NTFS and ext4 base reads, for a before/after in one run)
+#   BASELINE=path/to/other/vmdkmount(.dll) adds its default-mode NTFS and ext4 base reads, for a before/after in one run)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-img=$root/build/bench-fuse/img
-[ -f "$img/.done" ] || { echo "bench/seq.sh: build the images first: IMAGES_ONLY=1 bash bench/fuse.sh" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "bench/seq.sh: run as root (loop mounts)" >&2; exit 2; }
+# shellcheck source=mount-common.sh
+. "$(dirname "$0")/mount-common.sh"
 rounds=${1:-5}
-if [ -n "${BIN:-}" ]; then ours=("$BIN"); else
-  dotnet build "$root/src/VmdkMount.Cli" -c Release -v quiet -nologo >/dev/null
-  ours=(dotnet "$root/build/bin/VmdkMount.Cli/Release/net10.0/vmdkmount.dll")
-fi
-work=$(mktemp -d); mnt=$work/mnt; state=$work/state; mkdir -p "$mnt" "$state"
-trap 'mountpoint -q "$mnt" && umount -l "$mnt"; rm -rf "$work"' EXIT
 
 # contender: label|how  (how: kernel, ntfs3g, or ours:DISK:VOL[:extra mount option])
 C=("kernel ext4 (loop)|kernel" "ntfs-3g|ntfs3g"
@@ -26,13 +18,13 @@ C=("kernel ext4 (loop)|kernel" "ntfs-3g|ntfs3g"
    "ours NTFS base --direct-io|ours:base.vmdk:p1:--direct-io" "ours NTFS 100-link chain --direct-io|ours:link100.vmdk:p1:--direct-io"
    "ours ext4 base|ours:base.vmdk:p2" "ours ext4 100-link chain|ours:link100.vmdk:p2"
    "ours ext4 base --direct-io|ours:base.vmdk:p2:--direct-io" "ours ext4 100-link chain --direct-io|ours:link100.vmdk:p2:--direct-io")
-[ -z "${BASELINE:-}" ] || C+=("baseline NTFS base|baseline:base.vmdk:p1" "baseline ext4 base|baseline:base.vmdk:p2")
+[ ${#base[@]} -eq 0 ] || C+=("baseline NTFS base|baseline:base.vmdk:p1" "baseline ext4 base|baseline:base.vmdk:p2")
 
 up() { case $1 in
   kernel) mount -o ro,loop,noload "$img/p2.raw" "$mnt"; cat "$img/p2.raw" > /dev/null;;
   ntfs3g) ntfs-3g -o ro "$img/p1.raw" "$mnt"; cat "$img/p1.raw" > /dev/null;;
   ours:*|baseline:*) IFS=: read -r who disk vol extra <<< "$1"
-    local bin=("${ours[@]}"); [ "$who" = baseline ] && bin=("$BASELINE")
+    local bin=("${ours[@]}"); [ "$who" = baseline ] && bin=("${base[@]}")
     "${bin[@]}" mount "$img/$disk" "$mnt" --volume "$vol" --state-dir "$state" ${extra:+"$extra"} > /dev/null; cat "$img"/*.vmdk > /dev/null;;
   esac; }
 down() { umount "$mnt"; for _ in $(seq 100); do mountpoint -q "$mnt" || return 0; sleep 0.05; done; }

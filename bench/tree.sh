@@ -7,18 +7,9 @@
 # Uses the images of bench/fuse.sh (IMAGES_ONLY=1 bash bench/fuse.sh builds them).
 # Usage (root): bash bench/tree.sh [ROUNDS]   (default 5; BIN=path/to/vmdkmount for the native binary, else the JIT build)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-img=$root/build/bench-fuse/img
-[ -f "$img/.done" ] || { echo "bench/tree.sh: build the images first: IMAGES_ONLY=1 bash bench/fuse.sh" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "bench/tree.sh: run as root (loop mounts)" >&2; exit 2; }
+# shellcheck source=mount-common.sh
+. "$(dirname "$0")/mount-common.sh"
 rounds=${1:-5}
-if [ -n "${BIN:-}" ]; then ours=("$BIN"); else
-  dotnet build "$root/src/VmdkMount.Cli" -c Release -v quiet -nologo >/dev/null
-  ours=(dotnet "$root/build/bin/VmdkMount.Cli/Release/net10.0/vmdkmount.dll")
-fi
-base=(); case "${BASELINE:-}" in "") ;; *.dll) base=(dotnet "$BASELINE");; *) base=("$BASELINE");; esac
-work=$(mktemp -d); mnt=$work/mnt; state=$work/state; mkdir -p "$mnt" "$state"
-trap 'mountpoint -q "$mnt" && umount -l "$mnt"; rm -rf "$work"' EXIT
 
 # contender: label|how  (how: kernel, ntfs3g, or ours/base:DISK:VOL)
 C=("kernel ext4 (loop)|kernel" "ntfs-3g|ntfs3g"
