@@ -100,9 +100,30 @@ internal sealed unsafe partial class NbdConnection : IDisposable
     {
         _socket.ReceiveTimeout = 0;   // idle is fine; a request's own wait enforces the timeout
         _socket.SendTimeout = (int)Math.Max(1, _options.Timeout.TotalMilliseconds);
+        if (OperatingSystem.IsLinux()) BlockInTheKernel();
         _reader = new Thread(ReaderLoop) { IsBackground = true, Name = "nbd-reader" };
         _reader.Start();
     }
+
+    /// <summary>
+    /// The timed connect left the descriptor non-blocking, and .NET then serves every blocking receive as a wait on
+    /// its epoll thread, which wakes the reader thread: two context switches per receive that would have blocked
+    /// (about 3,000 of them in a 1 GiB read, 4 % of its time on 2 cores). Blocking in recv itself is what the reader
+    /// wants; .NET still tries the call first, so it simply returns when data is there. Sends get the kernel's own
+    /// timeout (SO_SNDTIMEO), and a dead connection is still ended by Fail: shutdown(2) wakes a blocked recv or send.
+    /// </summary>
+    private void BlockInTheKernel()
+    {
+        if (!BitConverter.IsLittleEndian || IntPtr.Size != 8) return;   // the timeval below is x86_64/arm64's
+        Span<byte> timeval = stackalloc byte[16];
+        long ms = (long)Math.Max(1, _options.Timeout.TotalMilliseconds);
+        BinaryPrimitives.WriteInt64LittleEndian(timeval, ms / 1000);
+        BinaryPrimitives.WriteInt64LittleEndian(timeval[8..], ms % 1000 * 1000);
+        _socket.SetRawSocketOption(SolSocket, SoSndTimeo, timeval);
+        LinuxFileCalls.ClearNonBlocking((int)_socket.Handle);
+    }
+
+    private const int SolSocket = 1, SoSndTimeo = 21;   // asm-generic/socket.h (x86_64, arm64)
 
     /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/> into <paramref name="buffer"/>[0..length].</summary>
     /// <param name="bufferReleased">
