@@ -19,7 +19,7 @@ public static partial class VolumeCases
     {
         var cases = CorpusSampler.Cases(image, disk, s.Regions, bigEndian: false, perKind: 4, mutationsPerRegion: 3, cutsPerKind: 0);
         cases.AddRange(Cuts(image, disk, s, volumes));
-        if (s.Table is { } gpt) cases.AddRange(GptFields(image, disk, gpt));
+        if (s.Table is { } gpt) cases.AddRange(GptFields(image, disk, gpt, s.SectorSize));
         if (s.EbrLbas.Count > 0) cases.AddRange(EbrLinks(image, disk, s));
         cases.AddRange(MbrCrossLink(image, disk, s));
         foreach (var pv in s.Pvs.Take(1)) cases.AddRange(LvmText(image, disk, pv, volumes));
@@ -68,13 +68,13 @@ public static partial class VolumeCases
     ];
 
     /// <summary>Header fields at their limits with the header CRC made right; entry fields with both CRCs made right; the array over a header.</summary>
-    private static IEnumerable<CorruptionCase> GptFields(string image, IReadAt disk, VolumeStructures.Gpt gpt)
+    private static IEnumerable<CorruptionCase> GptFields(string image, IReadAt disk, VolumeStructures.Gpt gpt, int ss)
     {
-        ulong lastLba = (ulong)(disk.Length / VolumeStructures.Sector - 1);
+        ulong lastLba = (ulong)(disk.Length / ss - 1);
         foreach (var (copy, lba, perField) in new[] { ("primary", gpt.HeaderLba, 3), ("backup", gpt.BackupLba, 1) })
         {
-            var header = Mutations.Read(disk, lba * VolumeStructures.Sector, 92);
-            long at = lba * VolumeStructures.Sector;
+            var header = Mutations.Read(disk, lba * ss, 92);
+            long at = lba * ss;
             foreach (var (name, field, width) in HeaderFields)
             {
                 var rnd = new Random(Mutations.Seed($"{image}|gpt {copy} {name}"));
@@ -89,20 +89,20 @@ public static partial class VolumeCases
             yield return new CorruptionCase(image, $"gpt {copy} header disk GUID", "one bit of the disk GUID, CRC made right",
                 [new Patch(at, WithHeaderCrc(guid))], null, Touch.Nothing);
         }
-        var primary = Mutations.Read(disk, VolumeStructures.Sector, 92);
+        var primary = Mutations.Read(disk, ss, 92);
         foreach (var (what, lba) in new[] { ("the primary header", 1L), ("the backup header", gpt.BackupLba), ("sector 0", 0L) })
             yield return new CorruptionCase(image, "gpt primary header entry array LBA", $"entry array over {what}, CRC made right",
-                [new Patch(VolumeStructures.Sector, WithHeaderCrc(Put(primary, 72, 8, (ulong)lba)))], null, Touch.All);
+                [new Patch(ss, WithHeaderCrc(Put(primary, 72, 8, (ulong)lba)))], null, Touch.All);
 
         // entries: each field of a few used entries, both CRCs made right; only that partition may change
         int arrayBytes = gpt.Count * gpt.EntrySize;
-        var array = Mutations.Read(disk, gpt.EntriesLba * VolumeStructures.Sector, arrayBytes);
+        var array = Mutations.Read(disk, gpt.EntriesLba * ss, arrayBytes);
         IEnumerable<Patch> Entry(int i, byte[] entry)
         {
             var a = (byte[])array.Clone();
             entry.CopyTo(a, i * gpt.EntrySize);
             var h = Put(primary, 88, 4, Crc32.Ieee(a));
-            return [new Patch(gpt.EntriesLba * VolumeStructures.Sector + (long)i * gpt.EntrySize, entry), new Patch(VolumeStructures.Sector, WithHeaderCrc(h))];
+            return [new Patch(gpt.EntriesLba * ss + (long)i * gpt.EntrySize, entry), new Patch(ss, WithHeaderCrc(h))];
         }
         var picks = gpt.Used.Where((_, k) => k % 3 == 0).ToList();
         foreach (int i in picks)
@@ -157,14 +157,15 @@ public static partial class VolumeCases
     private static IEnumerable<CorruptionCase> EbrLinks(string image, IReadAt disk, VolumeStructures s)
     {
         var ebrs = s.EbrLbas;
+        int ss = s.SectorSize;
         var after = (int k) => Touch.OfPaths(s.Logicals.Skip(k + 1));
         CorruptionCase Link(int k, string how, uint relative, Touch touch, byte type = 0x05)
         {
-            var sector = Mutations.Read(disk, ebrs[k] * VolumeStructures.Sector, VolumeStructures.Sector);
+            var sector = Mutations.Read(disk, ebrs[k] * ss, VolumeStructures.Sector);
             var link = sector.AsSpan(462, 16).ToArray();
             link[4] = type;
             BinaryPrimitives.WriteUInt32LittleEndian(link.AsSpan(8), relative);
-            return new CorruptionCase(image, $"ebr {k} link", how, [new Patch(ebrs[k] * VolumeStructures.Sector + 462, link)], null, touch);
+            return new CorruptionCase(image, $"ebr {k} link", how, [new Patch(ebrs[k] * ss + 462, link)], null, touch);
         }
         uint Rel(int k) => (uint)(ebrs[k] - s.ExtendedStart);
         int lastK = ebrs.Count - 1;
@@ -180,20 +181,20 @@ public static partial class VolumeCases
         if (ebrs.Count >= 2)
         {
             // cross-link: logical 1 described as lying on logical 0's sectors
-            var s0 = Mutations.Read(disk, ebrs[0] * VolumeStructures.Sector, VolumeStructures.Sector);
+            var s0 = Mutations.Read(disk, ebrs[0] * ss, VolumeStructures.Sector);
             long abs0 = ebrs[0] + BinaryPrimitives.ReadUInt32LittleEndian(s0.AsSpan(446 + 8));
             uint count0 = BinaryPrimitives.ReadUInt32LittleEndian(s0.AsSpan(446 + 12));
-            var s1 = Mutations.Read(disk, ebrs[1] * VolumeStructures.Sector, VolumeStructures.Sector);
+            var s1 = Mutations.Read(disk, ebrs[1] * ss, VolumeStructures.Sector);
             var e1 = s1.AsSpan(446, 16).ToArray();
             var bytes = new byte[16];
             e1.CopyTo(bytes, 0);
             var tmp = new byte[512];
             WriteEntry(tmp, 446, e1[4], unchecked((uint)(abs0 - ebrs[1])), count0);
             yield return new CorruptionCase(image, "ebr 1 logical entry", "cross-linked: on the sectors of the first logical (start before its EBR, wrapping)",
-                [new Patch(ebrs[1] * VolumeStructures.Sector + 446, tmp.AsSpan(446, 16).ToArray())], null, Touch.OfPaths([s.Logicals[1]]));
+                [new Patch(ebrs[1] * ss + 446, tmp.AsSpan(446, 16).ToArray())], null, Touch.OfPaths([s.Logicals[1]]));
             WriteEntry(tmp, 446, e1[4], BinaryPrimitives.ReadUInt32LittleEndian(e1.AsSpan(8)), uint.MaxValue);
             yield return new CorruptionCase(image, "ebr 1 logical entry", "logical of 2^32-1 sectors (past its container and the disk)",
-                [new Patch(ebrs[1] * VolumeStructures.Sector + 446, tmp.AsSpan(446, 16).ToArray())], null, Touch.OfPaths([s.Logicals[1]]));
+                [new Patch(ebrs[1] * ss + 446, tmp.AsSpan(446, 16).ToArray())], null, Touch.OfPaths([s.Logicals[1]]));
         }
     }
 

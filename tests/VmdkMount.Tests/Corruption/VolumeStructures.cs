@@ -24,6 +24,8 @@ public sealed class VolumeStructures
     /// <summary>The PVs found (byte offset on the disk, the id the intact scan gives the volume).</summary>
     public List<Pv> Pvs { get; } = [];
 
+    public int SectorSize { get; }
+
     /// <summary>The GPT, when the disk has one.</summary>
     public Gpt? Table { get; private set; }
 
@@ -33,9 +35,11 @@ public sealed class VolumeStructures
 
     /// <param name="lvIds">The LVs of the intact scan: damage to a VG's metadata may change any of them.</param>
     /// <param name="volumeAt">The intact scan's volume id at a byte offset (for naming what a PV's damage touches).</param>
-    public VolumeStructures(IReadAt disk, IReadOnlyList<string> lvIds, Func<long, string?> volumeAt)
+    /// <param name="sectorSize">The disk's logical sector size (what its MBR and GPT LBAs count).</param>
+    public VolumeStructures(IReadAt disk, int sectorSize, IReadOnlyList<string> lvIds, Func<long, string?> volumeAt)
     {
         _disk = disk;
+        SectorSize = sectorSize;
         _lvs = [.. lvIds];
         var mbr = Mutations.Read(disk, 0, Sector);
         bool hasMbr = mbr[510] == 0x55 && mbr[511] == 0xAA;
@@ -62,7 +66,7 @@ public sealed class VolumeStructures
             long start = BinaryPrimitives.ReadUInt32LittleEndian(mbr.AsSpan(at + 8));
             long count = BinaryPrimitives.ReadUInt32LittleEndian(mbr.AsSpan(at + 12));
             if (type is 0x05 or 0x0F or 0x85) extended.Add((start, count));
-            else if (type != 0 && type != 0xEE) pvCandidates.Add(start * Sector);
+            else if (type != 0 && type != 0xEE) pvCandidates.Add(start * SectorSize);
         }
         if (extended.Count > 0) WalkEbrs(extended[0].Start, extended[0].Count);
         for (int slot = 1; slot <= 4; slot++)
@@ -82,7 +86,7 @@ public sealed class VolumeStructures
         var seen = new HashSet<long>();
         while (ebrs.Count < MaxEbrs && seen.Add(ebr) && ebr < container + containerSectors)
         {
-            var s = Mutations.Read(_disk, ebr * Sector, Sector);
+            var s = Mutations.Read(_disk, ebr * SectorSize, Sector);
             if (s[510] != 0x55 || s[511] != 0xAA) break;
             ebrs.Add(ebr);
             if (s[446 + 4] != 0) _logicals.Add(P(5 + _logicals.Count));
@@ -94,7 +98,7 @@ public sealed class VolumeStructures
         ExtendedStart = container;
         for (int k = 0; k < ebrs.Count; k++)
         {
-            long at = ebrs[k] * Sector;
+            long at = ebrs[k] * SectorSize;
             var fromHere = Touch.OfPaths(_logicals.Skip(k));
             Regions.Add(new MetadataRegion($"ebr {k} logical entry", at + 446, 16, fromHere));
             Regions.Add(new MetadataRegion($"ebr {k} link", at + 462, 16, Touch.OfPaths(_logicals.Skip(k + 1))));
@@ -112,26 +116,26 @@ public sealed class VolumeStructures
 
     private void WalkGpt()
     {
-        var h = Mutations.Read(_disk, Sector, 92);
+        var h = Mutations.Read(_disk, SectorSize, 92);
         if (!h.AsSpan(0, 8).SequenceEqual("EFI PART"u8)) return;
         long backupLba = (long)BinaryPrimitives.ReadUInt64LittleEndian(h.AsSpan(32));
         long entriesLba = (long)BinaryPrimitives.ReadUInt64LittleEndian(h.AsSpan(72));
         int count = (int)BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(80));
         int size = (int)BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(84));
-        var b = Mutations.Read(_disk, backupLba * Sector, 92);
+        var b = Mutations.Read(_disk, backupLba * SectorSize, 92);
         long backupEntries = (long)BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(72));
         var used = new List<int>();
         // both copies are CRC-checked, so damage to one copy (its CRC then fails) must change no volume: the other is used
-        Regions.Add(new MetadataRegion("gpt primary header", Sector, 92, Touch.Nothing));
-        Regions.Add(new MetadataRegion("gpt backup header", backupLba * Sector, 92, Touch.Nothing));
+        Regions.Add(new MetadataRegion("gpt primary header", SectorSize, 92, Touch.Nothing));
+        Regions.Add(new MetadataRegion("gpt backup header", backupLba * SectorSize, 92, Touch.Nothing));
         for (int i = 0; i < count && i < 1024; i++)
         {
-            var e = Mutations.Read(_disk, entriesLba * Sector + (long)i * size, size);
+            var e = Mutations.Read(_disk, entriesLba * SectorSize + (long)i * size, size);
             bool inUse = e.AsSpan(0, 16).ContainsAnyExcept((byte)0);
             if (inUse) used.Add(i);
             string tag = inUse ? "" : " (unused)";
-            Regions.Add(new MetadataRegion($"gpt primary entry {i}{tag}", entriesLba * Sector + (long)i * size, size, Touch.Nothing));
-            Regions.Add(new MetadataRegion($"gpt backup entry {i}{tag}", backupEntries * Sector + (long)i * size, size, Touch.Nothing));
+            Regions.Add(new MetadataRegion($"gpt primary entry {i}{tag}", entriesLba * SectorSize + (long)i * size, size, Touch.Nothing));
+            Regions.Add(new MetadataRegion($"gpt backup entry {i}{tag}", backupEntries * SectorSize + (long)i * size, size, Touch.Nothing));
         }
         Regions.Add(new MetadataRegion("gpt protective mbr entry", 446, 16, Touch.Nothing));
         Table = new Gpt(1, backupLba, entriesLba, backupEntries, count, size, used);
