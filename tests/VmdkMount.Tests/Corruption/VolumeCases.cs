@@ -17,7 +17,7 @@ public static partial class VolumeCases
     /// <param name="volumes">The intact scan's volumes (id, byte offset, size): what a cut at a byte may change.</param>
     public static IEnumerable<CorruptionCase> Generate(string image, IReadAt disk, VolumeStructures s, IReadOnlyList<Volume> volumes)
     {
-        var cases = CorpusSampler.Cases(image, disk, s.Regions, bigEndian: false, perKind: 4, mutationsPerRegion: 3, cutsPerKind: 0);
+        var cases = CorpusSampler.Cases(image, disk, s.Regions, bigEndian: false, perKind: 8, mutationsPerRegion: 4, cutsPerKind: 0);
         cases.AddRange(Cuts(image, disk, s, volumes));
         if (s.Table is { } gpt) cases.AddRange(GptFields(image, disk, gpt, s.SectorSize));
         if (s.EbrLbas.Count > 0) cases.AddRange(EbrLinks(image, disk, s));
