@@ -41,6 +41,7 @@ internal sealed record Lvm2VolumeGroup(string Name, string Id, long Seqno, long 
         if (extentSectors <= 0 || extentSectors > MaxExtentSizeSectors)
             throw new CorruptDataException(where, 0, $"VG '{vg.Name}' extent_size {extentSectors} is out of range");
         var pvs = new List<Lvm2PhysicalVolume>();
+        var pvNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var pv in vg.Section("physical_volumes")!.Sections)
         {
             string id = pv.String("id") ?? throw new CorruptDataException(where, 0, $"PV '{pv.Name}' has no id");
@@ -48,11 +49,15 @@ internal sealed record Lvm2VolumeGroup(string Name, string Id, long Seqno, long 
             long peCount = pv.Number("pe_count") ?? 0;
             if (peStart < 0 || peStart > MaxPeStartSectors || peCount < 0 || peCount > MaxExtents)
                 throw new CorruptDataException(where, 0, $"PV '{pv.Name}' pe_start {peStart} / pe_count {peCount} out of range");
+            // LVM refuses metadata naming a PV or an LV twice; taken as two, one VG would show twice its LVs
+            if (!pvNames.Add(pv.Name)) throw new CorruptDataException(where, 0, $"VG '{vg.Name}': PV '{pv.Name}' is listed twice");
             pvs.Add(new Lvm2PhysicalVolume(pv.Name, id.Replace("-", ""), id, peStart * SectorBytes, peCount));
         }
         var lvs = new List<Lvm2LogicalVolume>();
+        var lvNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var lv in vg.Section("logical_volumes")?.Sections ?? [])
         {
+            if (!lvNames.Add(lv.Name)) throw new CorruptDataException(where, 0, $"VG '{vg.Name}': LV '{lv.Name}' is listed twice");
             var status = lv.List("status")?.OfType<string>().ToList() ?? [];
             var segments = new List<Lvm2Segment>();
             foreach (var seg in lv.Sections)

@@ -34,10 +34,11 @@ public static class FileSystemCaseRunner
         });
 
     /// <summary>A clear error names the volume it is about (the file a user would have to look at).</summary>
-    private static string? Named(VmdkMountException e, string volumeName) =>
+    internal static string? Named(VmdkMountException e, string volumeName) =>
         e.Message.Contains(volumeName, StringComparison.Ordinal) ? null : $"error does not name {volumeName}: {e.Message}";
 
-    private static (int Errors, string? Finding, string? First) Walk(IFileSystem fs, CorruptionCase c, IntactTree tree, string volumeName)
+    /// <param name="check">Also run the reader's check and the tree check (each problem reported once).</param>
+    internal static (int Errors, string? Finding, string? First) Walk(IFileSystem fs, CorruptionCase c, IntactTree tree, string volumeName, bool check = true)
     {
         int errors = 0;
         string? finding = null, first = null;
@@ -108,7 +109,7 @@ public static class FileSystemCaseRunner
             }
         }
         // Problems the check finds are what it is for: they do not make the volume less readable.
-        finding ??= CheckReportsOnce(fs);
+        if (check) finding ??= CheckReportsOnce(fs);
         return (errors, finding, first);
     }
 

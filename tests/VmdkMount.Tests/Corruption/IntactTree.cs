@@ -30,6 +30,9 @@ public sealed class IntactTree
 
     public IEnumerable<IntactEntry> Entries => ByPath.Values;
 
+    /// <summary>No entries: every path is new, so only typed errors are judged.</summary>
+    public static IntactTree Empty { get; } = new(new Dictionary<string, IntactEntry>(StringComparer.Ordinal));
+
     public static IntactTree Of(IFileSystem fs)
     {
         var byPath = new Dictionary<string, IntactEntry>(StringComparer.Ordinal)

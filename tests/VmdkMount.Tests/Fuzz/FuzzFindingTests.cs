@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 using VmdkMount.Core.Disks.Vmdk;
 using VmdkMount.Core.Errors;
@@ -53,5 +54,76 @@ public class FuzzFindingTests
         Harness("stream", input);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.InRange(allocated, 64L << 20, 100L << 20);
+    }
+
+    [Fact]
+    public void Sparse_input_read_past_the_input_inside_a_short_last_sector_reads_zeros()
+    {
+        // both `stream` "crashes" of a 2-hour AFL run: the harness's own SparseInput threw ArgumentOutOfRangeException
+        // when a read began past the input's last byte but inside the sector that byte belongs to (a chunk cut short
+        // by the end of the input). The format says that tail reads as zeros, as a file's bytes inside its length do.
+        var input = new byte[4 + 5 + 100];
+        BinaryPrimitives.WriteUInt32LittleEndian(input, 2);                       // 2 sectors
+        BinaryPrimitives.WriteUInt32LittleEndian(input.AsSpan(4), 1);             // one chunk at sector 1, 1 sector
+        input.AsSpan(9).Fill(0xA5);                                               // of which only 100 bytes are given
+        var sparse = new SparseInput(input);
+        var read = new byte[64];
+        read.AsSpan().Fill(0xFF);
+        Assert.Equal(64, sparse.ReadAt(512 + 200, read));
+        Assert.All(read, b => Assert.Equal(0, b));
+        Assert.Equal(12, sparse.ReadAt(1024 - 12, read));                         // short only at the length
+        Assert.Equal(0, sparse.ReadAt(1024, read));
+    }
+
+    [Fact]
+    public void Sparse_input_reads_as_the_image_it_describes_at_every_offset()
+    {
+        // the model: a zero image of the declared length, each chunk's sectors written in order, a chunk cut short by
+        // the input's end zero-filled; every (offset, length) read of the SparseInput must equal the model's bytes
+        var rnd = new Random(17);
+        for (int round = 0; round < 40; round++)
+        {
+            int sectors = 1 + rnd.Next(6);
+            var input = new List<byte>(BitConverter.GetBytes((uint)sectors));
+            for (int chunk = rnd.Next(4); chunk >= 0; chunk--)
+            {
+                input.AddRange(BitConverter.GetBytes((uint)rnd.Next(sectors + 1)));
+                input.Add((byte)rnd.Next(3));
+                for (int i = 1 + rnd.Next(2 * 512); i > 0; i--) input.Add((byte)(1 + rnd.Next(255)));
+            }
+            var bytes = input.ToArray()[..(4 + rnd.Next(input.Count - 3))];
+            var model = Model(bytes, sectors);
+            var sparse = new SparseInput(bytes);
+            Assert.Equal(model.Length, sparse.Length);
+            var read = new byte[3 * 512];
+            for (int offset = 0; offset <= model.Length + 1; offset += 1 + rnd.Next(97))
+            {
+                int length = rnd.Next(read.Length);
+                int n = sparse.ReadAt(offset, read.AsSpan(0, length));
+                int expected = (int)Math.Clamp(model.Length - offset, 0, length);
+                Assert.Equal(expected, n);
+                Assert.True(model.AsSpan(Math.Min(offset, model.Length), n).SequenceEqual(read.AsSpan(0, n)), $"round {round} read {length} at {offset}");
+            }
+        }
+    }
+
+    private static byte[] Model(byte[] input, int sectors)
+    {
+        var image = new byte[sectors * 512];
+        int at = 4;
+        while (at + 5 <= input.Length)
+        {
+            long first = BinaryPrimitives.ReadUInt32LittleEndian(input.AsSpan(at));
+            int count = input[at + 4] + 1;
+            at += 5;
+            for (int i = 0; i < count && at < input.Length; i++, at += 512)
+            {
+                if (first + i >= sectors) continue;
+                var sector = image.AsSpan((int)(first + i) * 512, 512);
+                sector.Clear();
+                input.AsSpan(at, Math.Min(512, input.Length - at)).CopyTo(sector);
+            }
+        }
+        return image;
     }
 }

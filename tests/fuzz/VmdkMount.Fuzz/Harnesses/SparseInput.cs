@@ -55,8 +55,9 @@ public sealed class SparseInput : IReadAt
             long sectorStart = s * SectorSize;
             int from = (int)Math.Max(0, offset - sectorStart);                        // within the sector
             int to = (int)Math.Min(SectorSize, offset + n - sectorStart);
+            // a sector cut short by the end of the input reads as zeros past it, so a read that starts there copies nothing
             int available = Math.Clamp(_input.Length - at - from, 0, to - from);
-            _input.AsSpan(at + from, available).CopyTo(into[(int)(sectorStart + from - offset)..]);
+            if (available > 0) _input.AsSpan(at + from, available).CopyTo(into[(int)(sectorStart + from - offset)..]);
         }
         return n;
     }
