@@ -95,14 +95,23 @@ function Get-UserPath {
         if (Test-Path -LiteralPath $PathFile -PathType Leaf) { return ([IO.File]::ReadAllText($PathFile)).Trim() }
         return ''
     }
-    $value = [Environment]::GetEnvironmentVariable('Path', 'User')
-    if ($null -eq $value) { return '' }
-    return $value
+    # read unexpanded: [Environment]::GetEnvironmentVariable would expand %USERPROFILE% and the like, and writing
+    # that back would turn the user's REG_EXPAND_SZ entries into fixed paths
+    $key = [Microsoft.Win32.Registry]::CurrentUser.OpenSubKey('Environment')
+    if ($null -eq $key) { return '' }
+    try { return [string]$key.GetValue('Path', '', [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames) }
+    finally { $key.Close() }
 }
 
 function Set-UserPath([string] $value) {
-    if ($PathFile) { [IO.File]::WriteAllText($PathFile, $value) }
-    else { [Environment]::SetEnvironmentVariable('Path', $value, 'User') }
+    if ($PathFile) { [IO.File]::WriteAllText($PathFile, $value); return }
+    $key = [Microsoft.Win32.Registry]::CurrentUser.CreateSubKey('Environment')
+    try { $key.SetValue('Path', $value, [Microsoft.Win32.RegistryValueKind]::ExpandString) }
+    finally { $key.Close() }
+    # a registry write alone is not announced; setting (and removing) a user variable through .NET broadcasts
+    # WM_SETTINGCHANGE, so that Explorer and the terminals it starts see the new PATH
+    [Environment]::SetEnvironmentVariable('VMDKMOUNT_INSTALL', '1', 'User')
+    [Environment]::SetEnvironmentVariable('VMDKMOUNT_INSTALL', $null, 'User')
 }
 
 # relative to PowerShell's current location (which [IO.Path]::GetFullPath does not follow after Set-Location)
@@ -117,13 +126,17 @@ function Get-NormalPath([string] $p) {
 function Test-OnPath([string] $path, [string] $folder) {
     $want = Get-NormalPath $folder
     foreach ($entry in ($path -split ';')) {
-        if ($entry.Trim() -ne '' -and [string]::Equals((Get-NormalPath $entry), $want, [StringComparison]::OrdinalIgnoreCase)) { return $true }
+        if ($entry.Trim() -eq '') { continue }
+        foreach ($spelling in @($entry, [Environment]::ExpandEnvironmentVariables($entry))) {
+            if ([string]::Equals((Get-NormalPath $spelling), $want, [StringComparison]::OrdinalIgnoreCase)) { return $true }
+        }
     }
     return $false
 }
 
 $Root = Split-Path -Parent $PSScriptRoot
 if ($PathFile) { $PathFile = Get-FullPath $PathFile }
+elseif ($PathScope -eq 'User' -and -not $OnWindows) { Fail 2 'no user PATH of Windows here: give -PathFile FILE or -PathScope None' }
 
 # --- 1. the Dokan 2 driver ---
 if (-not $SkipDriverCheck) {
@@ -174,7 +187,10 @@ else {
     $arguments += @('-o', $output)
     $Built = Join-Path $output 'vmdkmount.exe'
     Invoke-Step ("dotnet " + ($arguments -join ' ')) {
+        # Windows PowerShell 5.1 would turn a line on the native command's stderr into a terminating error
+        $ErrorActionPreference = 'Continue'
         & dotnet @arguments
+        $ErrorActionPreference = 'Stop'
         if ($LASTEXITCODE -ne 0) { Fail 2 "dotnet publish failed (exit code $LASTEXITCODE)" }
         if (-not (Test-Path -LiteralPath $Built -PathType Leaf)) { Fail 2 "dotnet publish made no $Built" }
     }

@@ -29,8 +29,10 @@ public class InstallPs1Tests
             File.WriteAllText(PathFile, WindowsPath);
         }
 
-        public Tool.Result Install(params string[] args) =>
-            PowerShellTool.RunFile(Script, ["-System32", System32, "-Prefix", Prefix, "-PathFile", PathFile, .. args]);
+        public Tool.Result Install(params string[] args) => InstallWith(null, Prefix, args);
+
+        public Tool.Result InstallWith(IDictionary<string, string>? env, string prefix, params string[] args) =>
+            PowerShellTool.RunFile(Script, ["-System32", System32, "-Prefix", prefix, "-PathFile", PathFile, .. args], env);
 
         public string UserPath => File.ReadAllText(PathFile);
 
@@ -75,12 +77,27 @@ public class InstallPs1Tests
         Assert.Single(Directory.GetFileSystemEntries(s.Prefix));
 
         // again, with the folder spelled with a trailing separator and an executable given: one PATH entry still
-        var second = s.Install("-Exe", published, "-Prefix", s.Prefix + Path.DirectorySeparatorChar);
+        var second = s.InstallWith(null, s.Prefix + Path.DirectorySeparatorChar, "-Exe", published);
         Assert.True(second.ExitCode == 0, second.StdOut + second.StdErr);
         Assert.DoesNotContain("dotnet publish", second.StdOut);
         Assert.Contains("already on the user PATH", second.StdOut);
         Assert.Equal(WindowsPath + ";" + s.Prefix, s.UserPath);
         Assert.Equal(Hashing.Sha256File(published), Hashing.Sha256File(installed));
+    }
+
+    [Fact]
+    public void A_PATH_entry_spelled_with_a_variable_counts_as_the_install_folder()
+    {
+        // user PATHs hold entries such as %LOCALAPPDATA%\Programs\X (REG_EXPAND_SZ): the same folder, not a new one
+        using var s = new Scratch(Dokan2);
+        string spelled = WindowsPath + ";%VMDKMOUNT_TEST_DIR%" + s.Prefix[s.Dir.Length..];
+        File.WriteAllText(s.PathFile, spelled);
+        string exe = Path.Combine(s.Dir, "vmdkmount.exe");
+        File.WriteAllText(exe, "stand-in");
+        var r = s.InstallWith(new Dictionary<string, string> { ["VMDKMOUNT_TEST_DIR"] = s.Dir }, s.Prefix, "-Exe", exe);
+        Assert.True(r.ExitCode == 0, r.StdOut + r.StdErr);
+        Assert.Contains("already on the user PATH", r.StdOut);
+        Assert.Equal(spelled, s.UserPath);
     }
 
     [Theory]

@@ -25,9 +25,12 @@ internal static class PowerShellTool
         return pwsh;
     }
 
-    /// <summary>Runs a script file with arguments; no profile, no prompts, no update check or telemetry.</summary>
-    public static Tool.Result RunFile(string script, params string[] args) =>
-        Tool.Run(Pwsh, ["-NoProfile", "-NonInteractive", "-File", script, .. args], workDir: RepoPaths.Root, allowFailure: true,
-            timeout: TimeSpan.FromMinutes(15),
-            env: new Dictionary<string, string> { ["POWERSHELL_TELEMETRY_OPTOUT"] = "1", ["POWERSHELL_UPDATECHECK"] = "Off" });
+    /// <summary>Runs a script file with arguments; no profile, no prompts, no update check, telemetry or colours.</summary>
+    public static Tool.Result RunFile(string script, IEnumerable<string> args, IDictionary<string, string>? env = null)
+    {
+        var environment = new Dictionary<string, string> { ["POWERSHELL_TELEMETRY_OPTOUT"] = "1", ["POWERSHELL_UPDATECHECK"] = "Off", ["NO_COLOR"] = "1" };
+        if (env is not null) foreach (var kv in env) environment[kv.Key] = kv.Value;
+        return Tool.Run(Pwsh, ["-NoProfile", "-NonInteractive", "-File", script, .. args], workDir: RepoPaths.Root, allowFailure: true,
+            timeout: TimeSpan.FromMinutes(15), env: environment);
+    }
 }

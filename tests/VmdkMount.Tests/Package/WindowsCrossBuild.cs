@@ -27,14 +27,15 @@ internal static class WindowsCrossBuild
     private static string Build()
     {
         if (Directory.Exists(Root)) Directory.Delete(Root, recursive: true);
+        // the same global properties for every step, so the publish finds the build up to date and only bundles it
+        string[] properties = ["-c", "Release", "-r", "win-x64", "--self-contained", "-p:PublishSingleFile=true", BuildRootProperty];
         foreach (var project in Projects)
-            Dotnet("build", project, "-c", "Release", "-r", "win-x64", "--self-contained", BuildRootProperty);
-        Dotnet("publish", "src/VmdkMount.Cli/VmdkMount.Cli.csproj", "-c", "Release", "-r", "win-x64", "--self-contained",
-            "-p:PublishSingleFile=true", BuildRootProperty, "-o", PublishDir);
+            Dotnet(["build", project, .. properties]);
+        Dotnet(["publish", "src/VmdkMount.Cli/VmdkMount.Cli.csproj", .. properties, "-o", PublishDir]);
         return Path.Combine(PublishDir, "vmdkmount.exe");
     }
 
-    private static void Dotnet(params string[] args)
+    private static void Dotnet(string[] args)
     {
         // no MSBuild node left running after the test; warnings are errors here as in every build
         var r = Tool.Run("dotnet", [.. args, "-nologo", "-nodeReuse:false"], workDir: RepoPaths.Root, allowFailure: true,
