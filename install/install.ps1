@@ -10,7 +10,8 @@ again replaces the executable and leaves PATH as it is.
 
 `vmdkmount mount` needs the Dokan 2.x driver (dokan2.dll, dokan2.sys and the dokan2 service that Dokan's
 installer sets up). Without it the script stops with exit code 1 and says where to get it; -SkipDriverCheck
-installs anyway (ls, cat, extract and the other commands work without the driver).
+installs anyway (ls, cat, find, volumes, info and check work without the driver; extract and export
+are Linux-only for now).
 
 Exit codes: 0 installed (or, with -DryRun / -WhatIf, all steps printed), 1 Dokan 2 driver missing,
 2 cannot install (no dotnet, the publish failed, bad arguments).
@@ -150,7 +151,7 @@ if (-not $SkipDriverCheck) {
         elseif ($dokan.Dokan1) { $found = 'only Dokan 1.x found; vmdkmount needs Dokan 2.x' }
         Fail 1 ("the Dokan 2 driver is missing: $found in $System32.`n" +
             "  Install Dokan 2.x (DokanSetup.exe or Dokan_x64.msi of a 2.x release) from $DokanReleases and run this again,`n" +
-            "  or give -SkipDriverCheck to install vmdkmount without it (every command but mount works).")
+            "  or give -SkipDriverCheck to install vmdkmount without it (for ls, cat, find, volumes, info, check: all but mount).")
     }
     Write-Host "Dokan 2 driver: found in $System32"
 }
