@@ -62,8 +62,8 @@ Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 
 $DokanReleases = 'https://github.com/dokan-dev/dokany/releases'
-# Windows PowerShell 5.1 has no $IsWindows and runs only on Windows
-$OnWindows = ($PSVersionTable.PSEdition -eq 'Desktop') -or ((Test-Path variable:IsWindows) -and $IsWindows)
+# not $IsWindows: Windows PowerShell 5.1 does not have it
+$OnWindows = [Environment]::OSVersion.Platform -eq [PlatformID]::Win32NT
 if ($DryRun) { $WhatIfPreference = $true }
 $Pretend = [bool]$WhatIfPreference
 
@@ -151,7 +151,7 @@ if (-not $SkipDriverCheck) {
         elseif ($dokan.Dokan1) { $found = 'only Dokan 1.x found; vmdkmount needs Dokan 2.x' }
         Fail 1 ("the Dokan 2 driver is missing: $found in $System32.`n" +
             "  Install Dokan 2.x (DokanSetup.exe or Dokan_x64.msi of a 2.x release) from $DokanReleases and run this again,`n" +
-            "  or give -SkipDriverCheck to install vmdkmount without it (for ls, cat, find, volumes, info, check: all but mount).")
+            "  or give -SkipDriverCheck to install vmdkmount without it (ls, cat, find, volumes, info and check need none).")
     }
     Write-Host "Dokan 2 driver: found in $System32"
 }

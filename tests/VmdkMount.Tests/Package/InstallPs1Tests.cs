@@ -85,6 +85,33 @@ public class InstallPs1Tests
         Assert.Equal(Hashing.Sha256File(published), Hashing.Sha256File(installed));
     }
 
+    /// <summary>
+    /// Windows PowerShell 5.1 cannot be run here, so its limits are checked on the script's syntax tree (parsed by
+    /// PowerShell 7's parser, WindowsPowerShell51Syntax.ps1): first that the check finds what it looks for.
+    /// </summary>
+    [Fact]
+    public void The_script_uses_nothing_newer_than_Windows_PowerShell_5_1()
+    {
+        string checker = Path.Combine(RepoPaths.Root, "tests", "VmdkMount.Tests", "Package", "WindowsPowerShell51Syntax.ps1");
+        string scratch = RepoPaths.NewScratch("ps51");
+        try
+        {
+            string newer = Path.Combine(scratch, "newer.ps1");
+            File.WriteAllLines(newer, ["$a = $b ?? 1", "$c = $true ? 1 : 2", "git status && echo ok", "Join-Path a b c", "if ($IsWindows) { }"]);
+            var found = PowerShellTool.RunFile(checker, ["-Path", newer]);
+            Assert.True(found.ExitCode == 0, found.StdErr);
+            Assert.Equal(5, found.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+            var r = PowerShellTool.RunFile(checker, ["-Path", Script]);
+            Assert.True(r.ExitCode == 0, r.StdErr);
+            Assert.Equal("", r.StdOut.Trim());
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
     [Fact]
     public void A_PATH_entry_spelled_with_a_variable_counts_as_the_install_folder()
     {
