@@ -82,16 +82,22 @@ public sealed partial class ExtFileSystem : IChangeLocator
                 groupMetadata.Add(_vol.BlockOffset(l.InodeBitmap), bs);
             }
         }
-        // Reserved inodes (the journal, the resize inode's reserved descriptor blocks): no name reaches them.
-        foreach (var fs in (ExtFileSystem[])[this, old])
-            for (uint i = 1; i < Math.Max(sa.FirstInode, (uint)JournalInode + 1); i++)
-                if (i != RootInode) fs.ExplainOwned(i, unexplained, inUseOnly: true);
         foreach (var fs in (ExtFileSystem[])[this, old])
             foreach (uint i in candidates)
                 fs.ExplainOwned(i, unexplained, inUseOnly: true);
         var located = WalkNames(old, candidates, differing, unexplained, out string? problem);
         if (located is null) return ChangeLocation.Fallback(problem!);
+        // Each step below only takes ranges out, whatever is left, so their order does not change the answer: the
+        // cheap ones first, and the rest only while something is left (the resize inode's map alone is a block read
+        // per reserved descriptor block, in each point). Reserved inodes (the journal, the resize inode's reserved
+        // descriptor blocks): no name reaches them.
+        foreach (var fs in (ExtFileSystem[])[this, old])
+            if (!unexplained.IsEmpty) fs.ExplainOwned((uint)JournalInode, unexplained, inUseOnly: true);
         RemoveFreeInBoth(this, old, unexplained, groupMetadata);
+        for (uint i = 1; i < Math.Max(sa.FirstInode, (uint)JournalInode + 1) && !unexplained.IsEmpty; i++)
+            if (i is not (uint)RootInode and not (uint)JournalInode)
+                foreach (var fs in (ExtFileSystem[])[this, old])
+                    fs.ExplainOwned(i, unexplained, inUseOnly: true);
         if (!unexplained.IsEmpty)
         {
             var (first, _) = unexplained.Ranges.First();
@@ -180,12 +186,14 @@ public sealed partial class ExtFileSystem : IChangeLocator
         return names;
     }
 
-    /// <summary>The volume byte ranges of an inode's data blocks, from its (cached) map.</summary>
-    private IEnumerable<(long Offset, long Length)> DataRuns(ExtInode inode)
+    /// <summary>Whether any of an inode's data blocks (from its cached map) holds a differing byte.</summary>
+    private bool DataDiffers(ExtInode inode, VolumeRangeSet differing)
     {
-        if (inode.Has(ExtInode.FlagInlineData)) yield break;
+        if (inode.Has(ExtInode.FlagInlineData)) return false;
         long bs = _vol.BlockSize;
-        foreach (var (physical, count) in GetMap(inode).PhysicalRuns()) yield return (physical * bs, count * bs);
+        foreach (var (physical, count) in GetMap(inode).PhysicalRuns())
+            if (differing.Overlaps(physical * bs, count * bs)) return true;
+        return false;
     }
 
     /// <summary>
@@ -218,11 +226,12 @@ public sealed partial class ExtFileSystem : IChangeLocator
             bool dirty;
             try
             {
-                var newInode = _vol.ReadInode(n);
+                // Most folders are read once here and never again: their inode table blocks are not cached.
+                var newInode = _vol.ReadInode(n, cacheTableBlock: false);
                 // The same inode record and data blocks: the same listing (a map block that differs is left
                 // unexplained here, and then the whole volume falls back).
                 if (n == o && !candidates.Contains(n) && newInode.IsDirectory && !newInode.Has(ExtInode.FlagEncrypt)
-                    && !DataRuns(newInode).Any(r => differing.Overlaps(r.Offset, r.Length)))
+                    && !DataDiffers(newInode, differing))
                 {
                     dirty = false;
                     sameListing.Add(n);
