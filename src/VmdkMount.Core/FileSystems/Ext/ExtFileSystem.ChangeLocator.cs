@@ -161,28 +161,25 @@ public sealed partial class ExtFileSystem : IChangeLocator
         var newInode = Inode(n);
         if (newInode.Has(ExtInode.FlagCasefold)) return null;
         var names = new List<EntryOfInterest>();
-        var newEntries = Directory(newInode).Entries;
+        var newDir = Directory(newInode);
         if (sameListing)
         {
-            foreach (var e in newEntries)
+            foreach (var e in newDir.Entries)
                 if (candidates.Contains(e.Inode) || newFolders.Contains(e.Inode)) names.Add(new EntryOfInterest(e.Name, true, true));
             return names;
         }
         var oldInode = old.Inode(o);
         if (oldInode.Has(ExtInode.FlagCasefold)) return null;
-        var oldEntries = old.Directory(oldInode).Entries;
-        var oldByName = new Dictionary<string, uint>(oldEntries.Length, StringComparer.Ordinal);
-        foreach (var e in oldEntries) oldByName.TryAdd(e.Name, e.Inode);
-        var newNames = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var e in newEntries)
+        // The parsed listings' own name indexes (each name once, to the entry the name shows).
+        var oldDir = old.Directory(oldInode);
+        foreach (var e in newDir.Entries)
         {
-            newNames.Add(e.Name);
-            bool inOld = oldByName.TryGetValue(e.Name, out uint before);
-            if (!inOld || before != e.Inode || candidates.Contains(e.Inode) || newFolders.Contains(e.Inode) || oldFolders.Contains(e.Inode))
+            bool inOld = oldDir.ByName.TryGetValue(e.Name, out int at);
+            if (!inOld || oldDir.Entries[at].Inode != e.Inode || candidates.Contains(e.Inode) || newFolders.Contains(e.Inode) || oldFolders.Contains(e.Inode))
                 names.Add(new EntryOfInterest(e.Name, true, inOld));
         }
-        foreach (var e in oldEntries)
-            if (!newNames.Contains(e.Name)) names.Add(new EntryOfInterest(e.Name, false, true));
+        foreach (var e in oldDir.Entries)
+            if (!newDir.ByName.ContainsKey(e.Name)) names.Add(new EntryOfInterest(e.Name, false, true));
         return names;
     }
 
@@ -254,12 +251,11 @@ public sealed partial class ExtFileSystem : IChangeLocator
                     foreach (var (at, len) in OwnedRanges(_vol.ReadInode(n))) unexplained.Remove(at, len);
                     var oldInode = old._vol.ReadInode(o);
                     foreach (var (at, len) in old.OwnedRanges(oldInode)) unexplained.Remove(at, len);
-                    var oldByName = new Dictionary<string, ExtDirEntry>(StringComparer.Ordinal);
-                    foreach (var e in old.Directory(oldInode).Entries) oldByName.TryAdd(e.Name, e);
+                    var oldDir = old.Directory(oldInode);
                     foreach (var e in newDir.Entries)
-                        if (oldByName.TryGetValue(e.Name, out var oe) && IsDirectory(e.Inode, e.FileType) && old.IsDirectory(oe.Inode, oe.FileType)
-                            && visited.Add((e.Inode, oe.Inode)))
-                            Push(e.Inode, oe.Inode);
+                        if (oldDir.ByName.TryGetValue(e.Name, out int at) && IsDirectory(e.Inode, e.FileType)
+                            && old.IsDirectory(oldDir.Entries[at].Inode, oldDir.Entries[at].FileType) && visited.Add((e.Inode, oldDir.Entries[at].Inode)))
+                            Push(e.Inode, oldDir.Entries[at].Inode);
                 }
             }
             catch (Exception e) when (e is CorruptDataException or FileReadException)
