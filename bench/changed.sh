@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `changed` fast path (issue 15) against the full walk of both trees (`changed --full`), both ours, alternating rounds.
 #   bash bench/changed.sh [ROUNDS] [FS]      FS: ext4 (default) or ntfs; needs root (loop mount / ntfs-3g) the first time
+#   BIN=path/to/vmdkmount bash bench/changed.sh ...   measures another build of both commands, such as the native
+#                                                      binary of install/package.sh (build/package/vmdkmount)
 # Builds, cached under build/bench-changed/FS: a 2-link chain (base.vmdk + child.vmdk) over an unpartitioned volume of
 # 200,000 files in 200 folders x 10 subfolders (ext4: mke2fs -d; ntfs: mkntfs + ntfs-3g) whose newest link changes
 # 1,000 of them: 400 rewritten with other bytes, 200 overwritten in place with the same size, 200 created, 200
@@ -12,10 +14,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${1:-5}; FS=${2:-ext4}
 D=$(pwd)/build/bench-changed/$FS
-BIN=$(pwd)/build/bin/VmdkMount.Cli/Release/net10.0
+JIT=$(pwd)/build/bin/VmdkMount.Cli/Release/net10.0
+cli=(dotnet "$JIT/vmdkmount.dll")
+if [ -n "${BIN:-}" ]; then cli=("$(realpath "$BIN")"); build="native ($BIN)"
+else build="JIT (dotnet vmdkmount.dll)"; [ -f "$JIT/vmdkmount.dll" ] || dotnet build src/VmdkMount.Cli -c Release -v q >/dev/null; fi
 mkdir -p "$D"
 trap 'mountpoint -q "$D/mnt" && umount "$D/mnt"; rm -rf /dev/shm/vmdkmount-bench-changed-*' EXIT
-[ -f "$BIN/vmdkmount.dll" ] || dotnet build src/VmdkMount.Cli -c Release -v q >/dev/null
 
 FILES_PER_DIR=100; DIRS=200; SUBS=10   # 200 x 10 x 100 = 200,000 files
 if [ ! -f "$D/child.vmdk" ]; then
@@ -91,7 +95,7 @@ fi
 cat "$D/child.txt"
 
 run() { # ARGS...: "wall cpu"
-  /usr/bin/time -f '%e %U %S' -o "$D/time.txt" dotnet "$BIN/vmdkmount.dll" changed "$D/child.vmdk" --since base.vmdk -q "$@" >"$D/out$#.txt" 2>"$D/err$#.txt"
+  /usr/bin/time -f '%e %U %S' -o "$D/time.txt" "${cli[@]}" changed "$D/child.vmdk" --since base.vmdk -q "$@" >"$D/out$#.txt" 2>"$D/err$#.txt"
   read -r e u s <"$D/time.txt"
   awk "BEGIN { printf \"%.3f %.3f\", $e, $u + $s }"
 }
@@ -102,7 +106,7 @@ for r in $(seq "$R"); do
 done
 med() { tr ';' '\n' | grep . | awk -v c="$1" '{ print $c }' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 fw=$(med 1 <<<"$fast"); fc=$(med 2 <<<"$fast"); tw=$(med 1 <<<"$full"); tc=$(med 2 <<<"$full")
-echo "$FS, 200,000 files, 1,000 changed ($(wc -l <"$D/out0.txt") lines), $R alternating rounds, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$FS, 200,000 files, 1,000 changed ($(wc -l <"$D/out0.txt") lines), $R alternating rounds, $build, load $(cut -d' ' -f1-3 /proc/loadavg)"
 grep -h "walking both trees" "$D/err0.txt" || true
 echo "| command | wall s (median) | CPU s (median) |"
 echo "|---|---:|---:|"

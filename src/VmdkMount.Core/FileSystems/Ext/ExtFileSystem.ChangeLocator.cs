@@ -82,16 +82,22 @@ public sealed partial class ExtFileSystem : IChangeLocator
                 groupMetadata.Add(_vol.BlockOffset(l.InodeBitmap), bs);
             }
         }
-        // Reserved inodes (the journal, the resize inode's reserved descriptor blocks): no name reaches them.
-        foreach (var fs in (ExtFileSystem[])[this, old])
-            for (uint i = 1; i < Math.Max(sa.FirstInode, (uint)JournalInode + 1); i++)
-                if (i != RootInode) fs.ExplainOwned(i, unexplained, inUseOnly: true);
         foreach (var fs in (ExtFileSystem[])[this, old])
             foreach (uint i in candidates)
                 fs.ExplainOwned(i, unexplained, inUseOnly: true);
         var located = WalkNames(old, candidates, differing, unexplained, out string? problem);
         if (located is null) return ChangeLocation.Fallback(problem!);
+        // Each step below only takes ranges out, whatever is left, so their order does not change the answer: the
+        // cheap ones first, and the rest only while something is left (the resize inode's map alone is a block read
+        // per reserved descriptor block, in each point). Reserved inodes (the journal, the resize inode's reserved
+        // descriptor blocks): no name reaches them.
+        foreach (var fs in (ExtFileSystem[])[this, old])
+            if (!unexplained.IsEmpty) fs.ExplainOwned((uint)JournalInode, unexplained, inUseOnly: true);
         RemoveFreeInBoth(this, old, unexplained, groupMetadata);
+        for (uint i = 1; i < Math.Max(sa.FirstInode, (uint)JournalInode + 1) && !unexplained.IsEmpty; i++)
+            if (i is not (uint)RootInode and not (uint)JournalInode)
+                foreach (var fs in (ExtFileSystem[])[this, old])
+                    fs.ExplainOwned(i, unexplained, inUseOnly: true);
         if (!unexplained.IsEmpty)
         {
             var (first, _) = unexplained.Ranges.First();
@@ -155,37 +161,36 @@ public sealed partial class ExtFileSystem : IChangeLocator
         var newInode = Inode(n);
         if (newInode.Has(ExtInode.FlagCasefold)) return null;
         var names = new List<EntryOfInterest>();
-        var newEntries = Directory(newInode).Entries;
+        var newDir = Directory(newInode);
         if (sameListing)
         {
-            foreach (var e in newEntries)
+            foreach (var e in newDir.Entries)
                 if (candidates.Contains(e.Inode) || newFolders.Contains(e.Inode)) names.Add(new EntryOfInterest(e.Name, true, true));
             return names;
         }
         var oldInode = old.Inode(o);
         if (oldInode.Has(ExtInode.FlagCasefold)) return null;
-        var oldEntries = old.Directory(oldInode).Entries;
-        var oldByName = new Dictionary<string, uint>(oldEntries.Length, StringComparer.Ordinal);
-        foreach (var e in oldEntries) oldByName.TryAdd(e.Name, e.Inode);
-        var newNames = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var e in newEntries)
+        // The parsed listings' own name indexes (each name once, to the entry the name shows).
+        var oldDir = old.Directory(oldInode);
+        foreach (var e in newDir.Entries)
         {
-            newNames.Add(e.Name);
-            bool inOld = oldByName.TryGetValue(e.Name, out uint before);
-            if (!inOld || before != e.Inode || candidates.Contains(e.Inode) || newFolders.Contains(e.Inode) || oldFolders.Contains(e.Inode))
+            bool inOld = oldDir.ByName.TryGetValue(e.Name, out int at);
+            if (!inOld || oldDir.Entries[at].Inode != e.Inode || candidates.Contains(e.Inode) || newFolders.Contains(e.Inode) || oldFolders.Contains(e.Inode))
                 names.Add(new EntryOfInterest(e.Name, true, inOld));
         }
-        foreach (var e in oldEntries)
-            if (!newNames.Contains(e.Name)) names.Add(new EntryOfInterest(e.Name, false, true));
+        foreach (var e in oldDir.Entries)
+            if (!newDir.ByName.ContainsKey(e.Name)) names.Add(new EntryOfInterest(e.Name, false, true));
         return names;
     }
 
-    /// <summary>The volume byte ranges of an inode's data blocks, from its (cached) map.</summary>
-    private IEnumerable<(long Offset, long Length)> DataRuns(ExtInode inode)
+    /// <summary>Whether any of an inode's data blocks (from its cached map) holds a differing byte.</summary>
+    private bool DataDiffers(ExtInode inode, VolumeRangeSet differing)
     {
-        if (inode.Has(ExtInode.FlagInlineData)) yield break;
+        if (inode.Has(ExtInode.FlagInlineData)) return false;
         long bs = _vol.BlockSize;
-        foreach (var (physical, count) in GetMap(inode).PhysicalRuns()) yield return (physical * bs, count * bs);
+        foreach (var (physical, count) in GetMap(inode).PhysicalRuns())
+            if (differing.Overlaps(physical * bs, count * bs)) return true;
+        return false;
     }
 
     /// <summary>
@@ -218,11 +223,12 @@ public sealed partial class ExtFileSystem : IChangeLocator
             bool dirty;
             try
             {
-                var newInode = _vol.ReadInode(n);
+                // Most folders are read once here and never again: their inode table blocks are not cached.
+                var newInode = _vol.ReadInode(n, cacheTableBlock: false);
                 // The same inode record and data blocks: the same listing (a map block that differs is left
                 // unexplained here, and then the whole volume falls back).
                 if (n == o && !candidates.Contains(n) && newInode.IsDirectory && !newInode.Has(ExtInode.FlagEncrypt)
-                    && !DataRuns(newInode).Any(r => differing.Overlaps(r.Offset, r.Length)))
+                    && !DataDiffers(newInode, differing))
                 {
                     dirty = false;
                     sameListing.Add(n);
@@ -245,12 +251,11 @@ public sealed partial class ExtFileSystem : IChangeLocator
                     foreach (var (at, len) in OwnedRanges(_vol.ReadInode(n))) unexplained.Remove(at, len);
                     var oldInode = old._vol.ReadInode(o);
                     foreach (var (at, len) in old.OwnedRanges(oldInode)) unexplained.Remove(at, len);
-                    var oldByName = new Dictionary<string, ExtDirEntry>(StringComparer.Ordinal);
-                    foreach (var e in old.Directory(oldInode).Entries) oldByName.TryAdd(e.Name, e);
+                    var oldDir = old.Directory(oldInode);
                     foreach (var e in newDir.Entries)
-                        if (oldByName.TryGetValue(e.Name, out var oe) && IsDirectory(e.Inode, e.FileType) && old.IsDirectory(oe.Inode, oe.FileType)
-                            && visited.Add((e.Inode, oe.Inode)))
-                            Push(e.Inode, oe.Inode);
+                        if (oldDir.ByName.TryGetValue(e.Name, out int at) && IsDirectory(e.Inode, e.FileType)
+                            && old.IsDirectory(oldDir.Entries[at].Inode, oldDir.Entries[at].FileType) && visited.Add((e.Inode, oldDir.Entries[at].Inode)))
+                            Push(e.Inode, oldDir.Entries[at].Inode);
                 }
             }
             catch (Exception e) when (e is CorruptDataException or FileReadException)

@@ -56,7 +56,14 @@ internal sealed class ExtVolume : IDisposable
     public void ReadFileData(long offset, Span<byte> destination, uint inode) =>
         VolumeReads.ReadFileData(Data, Name, offset, destination, inode);
 
-    public ExtInode ReadInode(uint number)
+    public ExtInode ReadInode(uint number) => ReadInode(number, cacheTableBlock: true);
+
+    /// <summary>
+    /// <paramref name="cacheTableBlock"/> false reads only the inode's own record, leaving its inode table block out
+    /// of the block cache: for a scan that meets each table block once (the change locator's walk of every folder),
+    /// where caching would only allocate a block per inode.
+    /// </summary>
+    public ExtInode ReadInode(uint number, bool cacheTableBlock)
     {
         if (_inodes.TryGet(number, out var cached)) return cached;
         if (number == 0 || number > Sb.InodesCount)
@@ -71,12 +78,27 @@ internal sealed class ExtVolume : IDisposable
         long byteInTable = (long)index * Sb.InodeSize;
         ulong block = table + (ulong)(byteInTable / Sb.BlockSize);
         int within = (int)(byteInTable % Sb.BlockSize);
-        var tableBlock = ReadBlock(block, $"inode table of group {group}", descByteOffset);
         long offset = BlockOffset(block) + within;
-        var inode = ExtInode.Parse(Sb, number, tableBlock.AsSpan(within, Sb.InodeSize), offset, Name);
+        ExtInode inode;
+        if (cacheTableBlock || _blocks.TryGet(block, out _))
+        {
+            var tableBlock = ReadBlock(block, $"inode table of group {group}", descByteOffset);
+            inode = ExtInode.Parse(Sb, number, tableBlock.AsSpan(within, Sb.InodeSize), offset, Name);
+        }
+        else
+        {
+            if (block >= Sb.BlocksCount)
+                throw new CorruptDataException($"{Name} inode table of group {group}", descByteOffset, $"block {block} is outside the filesystem ({Sb.BlocksCount} blocks)");
+            Span<byte> record = Sb.InodeSize <= MaxStackInode ? stackalloc byte[Sb.InodeSize] : new byte[Sb.InodeSize];
+            ReadExactly(offset, record, "inode table");
+            inode = ExtInode.Parse(Sb, number, record, offset, Name);
+        }
         Warnings.Add(inode.ChecksumProblem);
         return _inodes.Add(number, inode, InodeBytes);
     }
+
+    /// <summary>Inode records up to this size are read onto the stack (ext4 makes 256 bytes; the format allows a block).</summary>
+    private const int MaxStackInode = 1024;
 
     /// <summary>
     /// For `check`: every group descriptor (at most <paramref name="maxGroups"/>) parsed as an inode read would, so its
