@@ -122,8 +122,7 @@ public sealed partial class ExFatFileSystem : IChangeLocator
             for (int i = 0; i < entries.Length; i++)
             {
                 var node = fs.Node(entries[i].Node.Id);
-                var key = new FatStreamKey(node.FirstCluster, node.Node.Size, node.ValidLength, node.NoFatChain, node.Node.Type == FsNodeType.Directory, node.Problem);
-                facts[i] = new FatEntryFacts(entries[i].Name, node.Node.Id, key);
+                facts[i] = new FatEntryFacts(entries[i].Name, node.Node.Id, FatStreamKey.Of(node.Node, node.FirstCluster, node.ValidLength, node.NoFatChain, node.Problem));
             }
             return facts;
         }

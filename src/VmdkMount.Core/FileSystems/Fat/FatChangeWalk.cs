@@ -3,11 +3,18 @@ using VmdkMount.Core.Errors;
 namespace VmdkMount.Core.FileSystems.Fat;
 
 /// <summary>
-/// What a node's content is read from, as its directory entry says. Two points whose entries at the same place hold
-/// equal keys read the same bytes, unless a FAT entry of its chain or one of its clusters differs (which the walk
-/// must then explain by another owner, or fall back).
+/// What a directory entry says of its node: where its content is read from (first cluster, size, flags) and its
+/// times and attributes. Two points whose entries at the same place hold equal keys read the same bytes, unless a FAT
+/// entry of its chain or one of its clusters differs (which the walk must then explain by another owner, or fall
+/// back). The times are in the key because a writer updates them: a file rewritten in the same clusters at the same
+/// size is then a node that may differ, not bytes nobody explains.
 /// </summary>
-internal readonly record struct FatStreamKey(uint FirstCluster, long Size, long ValidLength, bool NoFatChain, bool IsDirectory, string? Problem);
+internal readonly record struct FatStreamKey(uint FirstCluster, long Size, long ValidLength, bool NoFatChain, bool IsDirectory, string? Problem,
+    FsTime? Modified, FsTime? Created, FsTime? Accessed, FsAttributes Attributes)
+{
+    public static FatStreamKey Of(FsNode node, uint firstCluster, long validLength, bool noFatChain, string? problem) =>
+        new(firstCluster, node.Size, validLength, noFatChain, node.Type == FsNodeType.Directory, problem, node.Modified, node.Created, node.Accessed, node.Attributes);
+}
 
 /// <summary>An entry of a FAT or exFAT listing as <see cref="FatChangeWalk"/> sees it: shown name, node id, stream.</summary>
 internal readonly record struct FatEntryFacts(string Name, long Id, FatStreamKey Stream)

@@ -68,8 +68,7 @@ public sealed partial class FatFileSystem : IChangeLocator
             for (int i = 0; i < entries.Length; i++)
             {
                 var node = fs.Node(entries[i].Node.Id);
-                bool dir = node.Node.Type == FsNodeType.Directory;
-                facts[i] = new FatEntryFacts(entries[i].Name, node.Node.Id, new FatStreamKey(node.FirstCluster, node.Node.Size, node.Node.Size, false, dir, null));
+                facts[i] = new FatEntryFacts(entries[i].Name, node.Node.Id, FatStreamKey.Of(node.Node, node.FirstCluster, node.Node.Size, false, null));
             }
             return facts;
         }
