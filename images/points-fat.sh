@@ -10,6 +10,9 @@
 #   child-003: recreate.txt deleted and re-created, tree/ deleted and re-created (other files), docs/doc.txt v3
 #   child-004: newdir/sub/file.txt created, keep/k7.txt moved to newdir/k7.txt
 #   child-005: emptydir/ created, new.txt deleted
+#   child-006: big.bin's first cluster rewritten behind mtools' back (dd into the image: its directory entry and
+#              the FAT untouched), which the fast path of `changed` cannot map and must fall back on. Not in the
+#              oracle: the points tests open child-005; the fallback test compares this link with `--full`.
 # Oracle: for every point, manifest-POINT.tsv (path, type, size, sha256, mode "-", no link target) read by mtools
 # (mcopy -s of that point's `qemu-img convert -O raw` to a folder): an independent reader of each point.
 set -euo pipefail
@@ -85,6 +88,12 @@ step 4
 mmd -i "$fat" ::/emptydir
 mdel -i "$fat" ::/new.txt
 step 5
+
+# big.bin's first cluster: the data region starts after the reserved sectors and the FATs (FAT32 BPB fields)
+first=$(MTOOLS_SKIP_CHECK=1 mshowfat -i "$fat" ::/big.bin | sed -n 's/.*<\([0-9]*\).*/\1/p' | head -1)
+data=$(python3 -c 'import struct,sys; b=open(sys.argv[1],"rb").read(512); bps,spc,res,nf=struct.unpack_from("<HBHB",b,11); fs=struct.unpack_from("<I",b,36)[0]; print((res+nf*fs)*bps + (int(sys.argv[2])-2)*spc*bps)' "$fat" "$first")
+head -c 512 /dev/urandom | dd of="$fat" bs=512 seek=$((data / 512)) conv=notrunc status=none
+step 6
 rm -f "$work"/d*.raw
 
 # The oracle: each point read by mtools from a raw copy of that point.
