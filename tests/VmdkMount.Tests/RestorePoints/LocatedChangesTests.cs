@@ -132,11 +132,14 @@ public sealed class LocatedChangesTests
         Assert.Contains("D File /case.txt", Lines(v));
     }
 
-    /// <summary>The cost follows what changed: a link that adds one empty folder and deletes one file visits two folders, not the tree.</summary>
-    [Fact]
-    public void Located_changes_visit_only_the_folders_that_changed()
+    /// <summary>The cost follows what changed: a link that adds one empty folder and deletes one file visits two folders, not the tree (NTFS, FAT32, exFAT).</summary>
+    [Theory]
+    [InlineData("points-ntfs")]
+    [InlineData("points-fat")]
+    [InlineData("points-exfat")]
+    public void Located_changes_visit_only_the_folders_that_changed(string image)
     {
-        using var points = Open("points-ntfs");
+        using var points = Open(image);
         long Folders(bool full)
         {
             long folders = 0;
