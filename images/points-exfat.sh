@@ -6,7 +6,7 @@
 #   child-001: new.txt created, log.txt appended, same.bin overwritten in place (same size), trunc.bin truncated,
 #              docs/doc.txt rewritten (v2), frag.bin grown in turns with grow.bin (a FAT chain, no longer contiguous)
 #   child-002: del.txt deleted, "Ren Old Name.txt" renamed to "Ren New Name.txt", touched.txt rewritten with
-#              identical bytes
+#              identical bytes, deep/inner/x.txt rewritten (deep/ itself lists the same)
 #   child-003: recreate.txt deleted and re-created, tree/ deleted and re-created (other files), docs/doc.txt v3
 #   child-004: newdir/sub/file.txt created, keep/k7.txt moved to newdir/k7.txt
 #   child-005: emptydir/ created, new.txt deleted
@@ -40,7 +40,7 @@ loop=$(losetup -f --show "$img")
 mkfs.exfat -L POINTS "$loop" >/dev/null
 losetup -d "$loop"; loop=""
 up "$img"
-mkdir -p "$mnt/docs" "$mnt/tree/a/b" "$mnt/keep"
+mkdir -p "$mnt/docs" "$mnt/tree/a/b" "$mnt/keep" "$mnt/deep/inner"
 printf 'doc v1\n' > "$mnt/docs/doc.txt"
 printf 'line 1\n' > "$mnt/log.txt"
 rnd "$mnt/same.bin" 100000
@@ -53,6 +53,7 @@ printf 'first incarnation\n' > "$mnt/recreate.txt"
 printf 'c\n' > "$mnt/tree/a/b/c.txt"
 printf 'd\n' > "$mnt/tree/a/d.txt"
 printf 'e\n' > "$mnt/tree/e.txt"
+printf 'x v1\n' > "$mnt/deep/inner/x.txt"
 rnd "$mnt/big.bin" $((2 * MiB + 3))
 for i in $(seq 1 50); do printf 'keep %d\n' "$i" > "$mnt/keep/k$i.txt"; done
 down
@@ -88,6 +89,7 @@ rm "$mnt/del.txt"
 mv "$mnt/Ren Old Name.txt" "$mnt/Ren New Name.txt"
 cp "$mnt/touched.txt" "$work/touched.copy"
 cat "$work/touched.copy" > "$mnt/touched.txt"
+printf 'x v2, longer\n' > "$mnt/deep/inner/x.txt"
 down
 step 2
 

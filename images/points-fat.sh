@@ -6,7 +6,7 @@
 #   child-001: new.txt created, log.txt appended, same.bin overwritten (same size), trunc.bin truncated,
 #              docs/doc.txt rewritten (v2)
 #   child-002: del.txt deleted, "Ren Old Name.txt" renamed to "Ren New Name.txt", touched.txt rewritten with identical
-#              bytes (a new time)
+#              bytes (a new time), deep/inner/x.txt rewritten (deep/ itself lists the same)
 #   child-003: recreate.txt deleted and re-created, tree/ deleted and re-created (other files), docs/doc.txt v3
 #   child-004: newdir/sub/file.txt created, keep/k7.txt moved to newdir/k7.txt
 #   child-005: emptydir/ created, new.txt deleted
@@ -36,7 +36,7 @@ text() { printf '%s' "$2" > "$src/t"; put "$src/t" "$1"; }
 
 truncate -s $S1 "$fat"
 mkfs.fat -F 32 -s 1 -n POINTS "$fat" >/dev/null
-mmd -i "$fat" ::/docs ::/tree ::/tree/a ::/tree/a/b ::/keep
+mmd -i "$fat" ::/docs ::/tree ::/tree/a ::/tree/a/b ::/keep ::/deep ::/deep/inner
 text /docs/doc.txt $'doc v1\n'
 text /log.txt $'line 1\n'
 rnd "$src/same.bin" 100000; put "$src/same.bin" /same.bin
@@ -48,6 +48,7 @@ text /recreate.txt $'first incarnation\n'
 text /tree/a/b/c.txt $'c\n'
 text /tree/a/d.txt $'d\n'
 text /tree/e.txt $'e\n'
+text /deep/inner/x.txt $'x v1\n'
 rnd "$src/big.bin" $((2 * MiB + 3)); put "$src/big.bin" /big.bin
 for i in $(seq 1 50); do text "/keep/k$i.txt" "keep $i"$'\n'; done
 
@@ -69,6 +70,7 @@ step 1
 mdel -i "$fat" ::/del.txt
 mren -i "$fat" "::/Ren Old Name.txt" "::/Ren New Name.txt"
 text /touched.txt $'touched, same bytes\n'
+text /deep/inner/x.txt $'x v2, longer\n'
 step 2
 
 mdel -i "$fat" ::/recreate.txt

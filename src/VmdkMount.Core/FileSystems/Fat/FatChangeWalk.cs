@@ -118,7 +118,8 @@ internal static class FatChangeWalk
     private sealed class Walk(IFatChangeVolume newer, IFatChangeVolume older, VolumeRangeSet differing, HashSet<uint> fatDiffering,
         VolumeRangeSet heap, HashSet<uint> fat)
     {
-        private readonly List<(long New, long Old, int Parent, bool Marked)> _nodes = [];
+        /// <summary>Folder pairs walked; OldListed: the older point listed the parent, so it knows the older id.</summary>
+        private readonly List<(long New, long Old, int Parent, bool Marked, bool OldListed)> _nodes = [];
         private readonly Stack<(int Index, bool EntrySame)> _pending = new();
         private readonly HashSet<(long, long)> _visited = [];
         private readonly HashSet<long> _candidates = [];
@@ -129,14 +130,14 @@ internal static class FatChangeWalk
 
         public string? Run(bool rootSame)
         {
-            _nodes.Add((RootId, RootId, -1, false));
+            _nodes.Add((RootId, RootId, -1, false, true));
             _visited.Add((RootId, RootId));
             _pending.Push((0, rootSame));
             while (_pending.Count > 0)
             {
                 if (_nodes.Count > MaxLocatedFolders) return $"more than {MaxLocatedFolders} folders: the directory structure loops";
                 var (index, entrySame) = _pending.Pop();
-                var (n, o, _, _) = _nodes[index];
+                var (n, o, _, _, _) = _nodes[index];
                 if (n == Absent || o == Absent)
                 {
                     OneSided(index, n != Absent ? newer : older, n != Absent ? n : o, n != Absent);
@@ -147,10 +148,11 @@ internal static class FatChangeWalk
                 {
                     _sameListing[(n, o)] = true;
                     foreach (var e in newer.Entries(n))
-                        if (e.IsDirectory && _visited.Add((e.Id, e.Id))) Push(index, e.Id, e.Id, true);
+                        if (e.IsDirectory && _visited.Add((e.Id, e.Id))) Push(index, e.Id, e.Id, true, oldListed: false);
                     continue;
                 }
                 _sameListing[(n, o)] = false;
+                ListOlderParents(index);
                 Explain(runs);
                 Explain(older.Clusters(o));
                 var newEntries = newer.Entries(n);
@@ -168,12 +170,12 @@ internal static class FatChangeWalk
                     newDirNames.Add(e.Name);
                     if (oldByName.TryGetValue(e.Name, out var oe) && oe.IsDirectory)
                     {
-                        if (_visited.Add((e.Id, oe.Id))) Push(index, e.Id, oe.Id, e.Id == oe.Id && e.Stream == oe.Stream);
+                        if (_visited.Add((e.Id, oe.Id))) Push(index, e.Id, oe.Id, e.Id == oe.Id && e.Stream == oe.Stream, oldListed: true);
                     }
-                    else if (_visited.Add((e.Id, Absent))) Push(index, e.Id, Absent, false);
+                    else if (_visited.Add((e.Id, Absent))) Push(index, e.Id, Absent, false, oldListed: true);
                 }
                 foreach (var e in oldEntries)
-                    if (e.IsDirectory && !newDirNames.Contains(e.Name) && _visited.Add((Absent, e.Id))) Push(index, Absent, e.Id, false);
+                    if (e.IsDirectory && !newDirNames.Contains(e.Name) && _visited.Add((Absent, e.Id))) Push(index, Absent, e.Id, false, oldListed: true);
                 for (int j = index; j >= 0 && !_nodes[j].Marked; j = _nodes[j].Parent)
                 {
                     _nodes[j] = _nodes[j] with { Marked = true };
@@ -199,7 +201,7 @@ internal static class FatChangeWalk
             {
                 _candidates.Add(e.Id);
                 if (!e.IsDirectory) Explain(fs.Clusters(e.Id));
-                else if (_visited.Add(isNewer ? (e.Id, Absent) : (Absent, e.Id))) Push(index, isNewer ? e.Id : Absent, isNewer ? Absent : e.Id, false);
+                else if (_visited.Add(isNewer ? (e.Id, Absent) : (Absent, e.Id))) Push(index, isNewer ? e.Id : Absent, isNewer ? Absent : e.Id, false, oldListed: true);
             }
         }
 
@@ -219,10 +221,26 @@ internal static class FatChangeWalk
             return byId;
         }
 
-        private void Push(int parent, long childNew, long childOld, bool entrySame)
+        private void Push(int parent, long childNew, long childOld, bool entrySame, bool oldListed)
         {
-            _nodes.Add((childNew, childOld, parent, false));
+            _nodes.Add((childNew, childOld, parent, false, oldListed));
             _pending.Push((_nodes.Count - 1, entrySame));
+        }
+
+        /// <summary>
+        /// A folder below folders that list the same was reached through the newer point's listings only; the older
+        /// point knows a node once a listing showed it, so its ancestors are listed there first (top down, each once).
+        /// </summary>
+        private void ListOlderParents(int index)
+        {
+            var unlisted = new List<int>();
+            for (int j = index; j > 0 && !_nodes[j].OldListed; j = _nodes[j].Parent) unlisted.Add(j);
+            for (int k = unlisted.Count - 1; k >= 0; k--)
+            {
+                int j = unlisted[k];
+                older.Entries(_nodes[_nodes[j].Parent].Old);
+                _nodes[j] = _nodes[j] with { OldListed = true };
+            }
         }
 
         /// <summary>Whether any cluster of a folder, or the FAT entry that chains it, differs.</summary>
