@@ -140,6 +140,11 @@ public sealed partial class ExFatFileSystem : IChangeLocator
             return fs._fat.Chain(node.FirstCluster, needed, -1, $"file at directory entry {id}", id);
         }
 
+        /// <summary>exFAT folders are always listed (no scan), so the node is known and its stream entry says where it lies.</summary>
+        public ClusterRuns FolderClusters(long id, uint firstCluster) => Clusters(id);
+
+        public bool TryScanSubfolders(long id, ClusterRuns clusters, List<(long Id, uint FirstCluster)> subfolders) => false;
+
         public bool IsFree(uint cluster)
         {
             if (cluster < 2 || cluster > fs._fat.MaxCluster) return false;

@@ -30,8 +30,18 @@ internal interface IFatChangeVolume
     /// <summary>The shown entries of a folder (the reader's own listing, so ids and names are the ones it answers).</summary>
     IReadOnlyList<FatEntryFacts> Entries(long folderId);
 
-    /// <summary>The clusters a node is read from (a folder: its listing; a file: its whole allocation), or empty.</summary>
+    /// <summary>The clusters a listed node is read from (a folder: its listing; a file: its whole allocation), or empty.</summary>
     ClusterRuns Clusters(long id);
+
+    /// <summary>The clusters of the folder whose entry (at <paramref name="id"/>) names <paramref name="firstCluster"/>; it need not be listed.</summary>
+    ClusterRuns FolderClusters(long id, uint firstCluster);
+
+    /// <summary>
+    /// Adds the subfolders (entry place, first cluster) a folder's entries name, read from its clusters without
+    /// listing it (no node is registered: cheap for a folder that lists the same in both points); false when this
+    /// reader cannot (the folder is then listed).
+    /// </summary>
+    bool TryScanSubfolders(long id, ClusterRuns clusters, List<(long Id, uint FirstCluster)> subfolders);
 
     /// <summary>True when no file or folder of this point uses the cluster (FAT: a free entry; exFAT: a clear bitmap bit).</summary>
     bool IsFree(uint cluster);
@@ -118,8 +128,12 @@ internal static class FatChangeWalk
     private sealed class Walk(IFatChangeVolume newer, IFatChangeVolume older, VolumeRangeSet differing, HashSet<uint> fatDiffering,
         VolumeRangeSet heap, HashSet<uint> fat)
     {
-        /// <summary>Folder pairs walked; OldListed: the older point listed the parent, so it knows the older id.</summary>
-        private readonly List<(long New, long Old, int Parent, bool Marked, bool OldListed)> _nodes = [];
+        /// <summary>
+        /// Folder pairs walked; NewListed / OldListed: that point listed the parent, so its reader knows the id (a
+        /// folder found by scanning a folder that lists the same is known to neither); First: the newer entry's first cluster.
+        /// </summary>
+        private readonly List<(long New, long Old, int Parent, bool Marked, bool NewListed, bool OldListed, uint First)> _nodes = [];
+        private readonly List<(long Id, uint FirstCluster)> _scanned = [];
         private readonly Stack<(int Index, bool EntrySame)> _pending = new();
         private readonly HashSet<(long, long)> _visited = [];
         private readonly HashSet<long> _candidates = [];
@@ -130,29 +144,41 @@ internal static class FatChangeWalk
 
         public string? Run(bool rootSame)
         {
-            _nodes.Add((RootId, RootId, -1, false, true));
+            _nodes.Add((RootId, RootId, -1, false, true, true, 0));
             _visited.Add((RootId, RootId));
             _pending.Push((0, rootSame));
             while (_pending.Count > 0)
             {
                 if (_nodes.Count > MaxLocatedFolders) return $"more than {MaxLocatedFolders} folders: the directory structure loops";
                 var (index, entrySame) = _pending.Pop();
-                var (n, o, _, _, _) = _nodes[index];
+                var (n, o, _, _, _, _, first) = _nodes[index];
                 if (n == Absent || o == Absent)
                 {
                     OneSided(index, n != Absent ? newer : older, n != Absent ? n : o, n != Absent);
                     continue;
                 }
-                var runs = newer.Clusters(n);
+                var runs = newer.FolderClusters(n, first);
                 if (entrySame && n == o && !Touches(runs))
                 {
+                    // Lists the same in both points: only its subfolders matter, found by a scan where the reader can.
+                    if (runs.Problem is not null) return $"a folder cannot be read ({runs.Problem})";
                     _sameListing[(n, o)] = true;
-                    foreach (var e in newer.Entries(n))
-                        if (e.IsDirectory && _visited.Add((e.Id, e.Id))) Push(index, e.Id, e.Id, true, oldListed: false);
+                    _scanned.Clear();
+                    if (newer.TryScanSubfolders(n, runs, _scanned))
+                    {
+                        foreach (var (id, firstCluster) in _scanned)
+                            if (_visited.Add((id, id))) Push(index, id, id, true, newListed: false, oldListed: false, firstCluster);
+                    }
+                    else
+                    {
+                        // Only a listed folder gets here (a reader that cannot scan is never scanned through).
+                        foreach (var e in newer.Entries(n))
+                            if (e.IsDirectory && _visited.Add((e.Id, e.Id))) Push(index, e.Id, e.Id, true, newListed: true, oldListed: false, e.Stream.FirstCluster);
+                    }
                     continue;
                 }
                 _sameListing[(n, o)] = false;
-                ListOlderParents(index);
+                ListParents(index);
                 Explain(runs);
                 Explain(older.Clusters(o));
                 var newEntries = newer.Entries(n);
@@ -170,12 +196,12 @@ internal static class FatChangeWalk
                     newDirNames.Add(e.Name);
                     if (oldByName.TryGetValue(e.Name, out var oe) && oe.IsDirectory)
                     {
-                        if (_visited.Add((e.Id, oe.Id))) Push(index, e.Id, oe.Id, e.Id == oe.Id && e.Stream == oe.Stream, oldListed: true);
+                        if (_visited.Add((e.Id, oe.Id))) Push(index, e.Id, oe.Id, e.Id == oe.Id && e.Stream == oe.Stream, true, true, e.Stream.FirstCluster);
                     }
-                    else if (_visited.Add((e.Id, Absent))) Push(index, e.Id, Absent, false, oldListed: true);
+                    else if (_visited.Add((e.Id, Absent))) Push(index, e.Id, Absent, false, true, true, e.Stream.FirstCluster);
                 }
                 foreach (var e in oldEntries)
-                    if (e.IsDirectory && !newDirNames.Contains(e.Name) && _visited.Add((Absent, e.Id))) Push(index, Absent, e.Id, false, oldListed: true);
+                    if (e.IsDirectory && !newDirNames.Contains(e.Name) && _visited.Add((Absent, e.Id))) Push(index, Absent, e.Id, false, true, true, 0);
                 for (int j = index; j >= 0 && !_nodes[j].Marked; j = _nodes[j].Parent)
                 {
                     _nodes[j] = _nodes[j] with { Marked = true };
@@ -201,7 +227,7 @@ internal static class FatChangeWalk
             {
                 _candidates.Add(e.Id);
                 if (!e.IsDirectory) Explain(fs.Clusters(e.Id));
-                else if (_visited.Add(isNewer ? (e.Id, Absent) : (Absent, e.Id))) Push(index, isNewer ? e.Id : Absent, isNewer ? Absent : e.Id, false, oldListed: true);
+                else if (_visited.Add(isNewer ? (e.Id, Absent) : (Absent, e.Id))) Push(index, isNewer ? e.Id : Absent, isNewer ? Absent : e.Id, false, true, true, 0);
             }
         }
 
@@ -221,25 +247,28 @@ internal static class FatChangeWalk
             return byId;
         }
 
-        private void Push(int parent, long childNew, long childOld, bool entrySame, bool oldListed)
+        private void Push(int parent, long childNew, long childOld, bool entrySame, bool newListed, bool oldListed, uint first)
         {
-            _nodes.Add((childNew, childOld, parent, false, oldListed));
+            _nodes.Add((childNew, childOld, parent, false, newListed, oldListed, first));
             _pending.Push((_nodes.Count - 1, entrySame));
         }
 
         /// <summary>
-        /// A folder below folders that list the same was reached through the newer point's listings only; the older
-        /// point knows a node once a listing showed it, so its ancestors are listed there first (top down, each once).
+        /// A folder below folders that list the same was found by scanning, or through the newer point's listings
+        /// only; a reader knows a node once a listing showed it, so its ancestors are listed first, in each point
+        /// that has not (top down, each once).
         /// </summary>
-        private void ListOlderParents(int index)
+        private void ListParents(int index)
         {
             var unlisted = new List<int>();
-            for (int j = index; j > 0 && !_nodes[j].OldListed; j = _nodes[j].Parent) unlisted.Add(j);
+            for (int j = index; j > 0 && !(_nodes[j].NewListed && _nodes[j].OldListed); j = _nodes[j].Parent) unlisted.Add(j);
             for (int k = unlisted.Count - 1; k >= 0; k--)
             {
                 int j = unlisted[k];
-                older.Entries(_nodes[_nodes[j].Parent].Old);
-                _nodes[j] = _nodes[j] with { OldListed = true };
+                var parent = _nodes[_nodes[j].Parent];
+                if (!_nodes[j].NewListed) newer.Entries(parent.New);
+                if (!_nodes[j].OldListed) older.Entries(parent.Old);
+                _nodes[j] = _nodes[j] with { NewListed = true, OldListed = true };
             }
         }
 

@@ -81,6 +81,17 @@ public sealed partial class FatFileSystem : IChangeLocator
             return node.Node.Type == FsNodeType.Directory ? DirectoryChain(node.FirstCluster, id) : fs.FileChain(id, node);
         }
 
+        public ClusterRuns FolderClusters(long id, uint firstCluster) =>
+            id == RootNodeId ? Clusters(id) : DirectoryChain(firstCluster, id);
+
+        public bool TryScanSubfolders(long id, ClusterRuns clusters, List<(long Id, uint FirstCluster)> subfolders)
+        {
+            if (id == RootNodeId && fs._boot.Kind != FatKind.Fat32) return false;
+            var bytes = fs._heap.ReadWhole(clusters, clusters.ValidClusters * fs._heap.ClusterSize, id, out var offsetOf);
+            FatDirectoryReader.ScanSubdirectories(bytes, offsetOf, fs._boot.Kind == FatKind.Fat32, subfolders);
+            return true;
+        }
+
         private ClusterRuns DirectoryChain(uint first, long id) =>
             fs._fat.Chain(first, -1, Math.Max(1, MaxDirectoryBytes / fs._heap.ClusterSize), $"directory at entry {id}", id);
 
