@@ -55,7 +55,8 @@ internal interface IFatChangeVolume
 /// id is the place of its directory entry, and what it reads is decided by that entry (first cluster, size, flags),
 /// the FAT entries of its chain and its clusters. Both directory trees are walked side by side by name (no file's
 /// data is read). A folder pair that is the same entry, with the same key, whose clusters and chain did not change,
-/// lists the same in both points and is read once; any other pair is compared entry by entry: an entry whose id is
+/// lists the same in both points and is read once, in the newer point (FAT: scanned for its subfolders only, no
+/// node registered); any other pair is compared entry by entry: an entry whose id is
 /// not in the other listing with the same key may differ, and its chain is walked in its point. The clusters and FAT
 /// entries those walks pass are explained (their owner is compared); so are clusters free in both points. What is
 /// left unexplained belongs to a node whose entry did not change (data rewritten in place with the entry left alone),
