@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `changed` fast path (issue 15) against the full walk of both trees (`changed --full`), both ours, alternating rounds.
-#   bash bench/changed.sh [ROUNDS] [FS]      FS: ext4 (default) or ntfs; needs root (loop mount / ntfs-3g) the first time
+#   bash bench/changed.sh [ROUNDS] [FS]      FS: ext4 (default), ntfs or fat32; needs root (loop mount / ntfs-3g) the first time
 #   BIN=path/to/vmdkmount bash bench/changed.sh ...   measures another build of both commands, such as the native
 #                                                      binary of install/package.sh (build/package/vmdkmount)
 # Builds, cached under build/bench-changed/FS: a 2-link chain (base.vmdk + child.vmdk) over an unpartitioned volume of
-# 200,000 files in 200 folders x 10 subfolders (ext4: mke2fs -d; ntfs: mkntfs + ntfs-3g) whose newest link changes
-# 1,000 of them: 400 rewritten with other bytes, 200 overwritten in place with the same size, 200 created, 200
-# deleted, spread over all folders. The child is written as a backup increment is: the volume is changed through the
-# kernel (loop mount) or ntfs-3g on a raw copy, then `qemu-img create -b base.vmdk` + qemu-io write into child.vmdk
+# 200,000 files in 200 folders x 10 subfolders (ext4: mke2fs -d; ntfs: mkntfs + ntfs-3g; fat32: mkfs.fat with 4 KiB
+# clusters + mcopy) whose newest link changes 1,000 of them: 400 rewritten with other bytes, 200 overwritten in place
+# with the same size (fat32: mcopy -o, the same size), 200 created, 200 deleted, spread over all folders. The child
+# is written as a backup increment is: the volume is changed through the kernel (loop mount), ntfs-3g or mtools on a
+# raw copy, then `qemu-img create -b base.vmdk` + qemu-io write into child.vmdk
 # exactly the 64 KiB clusters that differ from its parent (as images/chain-lib.sh does; no nbd module needed). Each round runs both commands once (the order alternating), checks
 # that they print the same lines, and records wall and CPU seconds; prints the medians and their ratio.
 set -euo pipefail
@@ -24,7 +25,7 @@ trap 'mountpoint -q "$D/mnt" && umount "$D/mnt"; rm -rf /dev/shm/vmdkmount-bench
 FILES_PER_DIR=100; DIRS=200; SUBS=10   # 200 x 10 x 100 = 200,000 files
 if [ ! -f "$D/child.vmdk" ]; then
   rm -rf "$D"/*; mnt=$D/mnt; mkdir -p "$mnt"
-  if [ "$FS" = ext4 ]; then
+  if [ "$FS" = ext4 ] || [ "$FS" = fat32 ]; then
     src=/dev/shm/vmdkmount-bench-changed-src; rm -rf "$src"; mkdir -p "$src"
     python3 - "$src" $DIRS $SUBS $FILES_PER_DIR <<'EOF'
 import os, sys
@@ -36,7 +37,12 @@ for d in range(dirs):
         for f in range(files):
             with open(f"{p}/f{f:03}.txt", "w") as h: h.write(f"file {d}/{s}/{f}\n" * (1 + f % 7))
 EOF
-    mke2fs -q -t ext4 -b 4096 -N 262144 -d "$src" "$D/vol.raw" 2G
+    if [ "$FS" = ext4 ]; then mke2fs -q -t ext4 -b 4096 -N 262144 -d "$src" "$D/vol.raw" 2G
+    else
+      truncate -s 2G "$D/vol.raw"
+      mkfs.fat -F 32 -s 8 "$D/vol.raw" >/dev/null
+      MTOOLS_SKIP_CHECK=1 mcopy -s -m -i "$D/vol.raw" "$src"/* ::/
+    fi
     rm -rf "$src"
   else
     truncate -s 2G "$D/vol.raw"
@@ -56,6 +62,20 @@ EOF
   fi
   qemu-img convert -q -f raw -O vmdk "$D/vol.raw" "$D/base.vmdk"
   cp --sparse=always "$D/vol.raw" "$D/old.raw"
+  if [ "$FS" = fat32 ]; then
+    # the same 1,000 changes through mtools: the files are made in a staging copy of each touched subfolder, then put
+    src=/dev/shm/vmdkmount-bench-changed-src; rm -rf "$src"
+    for d in $(seq 0 $((DIRS - 1))); do
+      p=$(printf 'd%03d/s%d' "$d" $((d % SUBS))); mkdir -p "$src/$p"
+      MTOOLS_SKIP_CHECK=1 mcopy -n -m -i "$D/vol.raw" "::/$p/f000.txt" "::/$p/f001.txt" "::/$p/f002.txt" "$src/$p/"
+      printf 'appended in the child\n' | tee -a "$src/$p/f000.txt" >> "$src/$p/f001.txt"
+      head -c "$(stat -c %s "$src/$p/f002.txt")" /dev/zero | tr '\0' X > "$src/$p/t" && mv "$src/$p/t" "$src/$p/f002.txt"
+      printf 'created in the child\n' > "$src/$p/new.txt"
+      MTOOLS_SKIP_CHECK=1 mcopy -o -i "$D/vol.raw" "$src/$p"/* "::/$p/"
+      MTOOLS_SKIP_CHECK=1 mdel -i "$D/vol.raw" "::/$p/f099.txt"
+    done
+    rm -rf "$src"
+  else
   if [ "$FS" = ext4 ]; then mount -o loop "$D/vol.raw" "$mnt"; else ntfs-3g "$D/vol.raw" "$mnt"; fi
   # 1,000 changes, five per folder d000..d199 (subfolder by folder number, so all subfolders are touched)
   python3 - "$mnt" $DIRS $SUBS <<'EOF'
@@ -71,6 +91,7 @@ for d in range(dirs):
     os.remove(f"{p}/f099.txt")
 EOF
   umount "$mnt"
+  fi
   (cd "$D" && qemu-img create -q -f vmdk -b base.vmdk -F vmdk child.vmdk 2G)
   chunks=/dev/shm/vmdkmount-bench-changed-chunks; rm -rf "$chunks"; mkdir -p "$chunks"
   python3 - "$D/old.raw" "$D/vol.raw" "$chunks" > "$D/qemu-io.cmds" <<'EOF'

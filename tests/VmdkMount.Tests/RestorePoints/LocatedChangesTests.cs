@@ -12,9 +12,10 @@ namespace VmdkMount.Tests.RestorePoints;
 /// that own them) proven against the full walk of both trees: on every chain the tests build and every pair of its
 /// points the two answer exactly the same, through the engine and through the CLI (human, -0, JSON). The points
 /// chains' links hold the cases (same-size overwrite in place, delete and re-create in one link with MFT
-/// record reuse, a file rewritten with identical bytes, trees deleted and re-created); fuse-chain adds a FAT volume
-/// (no fast path yet: the fallback is said); http-chain a block rewritten behind the kernel's back (debugfs, inode
-/// untouched), which the fast path must notice and fall back on.
+/// record reuse, a file rewritten with identical bytes, trees deleted and re-created); fuse-chain adds a FAT16 volume;
+/// http-chain a block rewritten behind the kernel's back (debugfs, inode untouched), and points-fat's child-006 a
+/// cluster rewritten behind mtools' back (directory entry and FAT untouched), which the fast path must notice and
+/// fall back on.
 /// </summary>
 public sealed class LocatedChangesTests
 {
@@ -23,6 +24,8 @@ public sealed class LocatedChangesTests
     {
         { "points-ntfs", true },
         { "points-ext", true },
+        { "points-fat", true },
+        { "points-exfat", true },
     };
 
     /// <summary>Every chain a test builds (or ships): image (null: the demo chain in images/demo), newest link.</summary>
@@ -30,6 +33,8 @@ public sealed class LocatedChangesTests
     {
         { "points-ntfs", "child-005.vmdk" },
         { "points-ext", "child-005.vmdk" },
+        { "points-fat", "child-006.vmdk" },
+        { "points-exfat", "child-005.vmdk" },
         { "fuse-chain", "child2.vmdk" },
         { "http-chain", "disk-000003.vmdk" },
         { null, "demo-000002.vmdk" },
@@ -43,9 +48,10 @@ public sealed class LocatedChangesTests
     private static RestorePointSet Open(string image) => RestorePointSet.Open(DiskOf(image), new DiskOpenOptions(), new FileSystemOptions());
 
     /// <summary>
-    /// Every volume of every chain, every pair of points: the fast path's answer is the full walk's. NTFS and ext
-    /// volumes take the fast path except where a link rewrote file data with the inode left alone (http-chain's
-    /// disk-000002, point 1, made by debugfs): there, and on FAT, the volume is walked whole and a note says why.
+    /// Every volume of every chain, every pair of points: the fast path's answer is the full walk's. NTFS, ext, FAT and
+    /// exFAT volumes take the fast path except where a link rewrote file data with its inode or directory entry left
+    /// alone (http-chain's disk-000002, point 1, made by debugfs; points-fat's child-006, point 0, made by dd): there
+    /// the volume is walked whole and a note says why.
     /// </summary>
     [Theory]
     [MemberData(nameof(AllChains))]
@@ -64,8 +70,8 @@ public sealed class LocatedChangesTests
                     Assert.True(Lines(f).SequenceEqual(Lines(l)),
                         $"{link} {older} -> {newer} {f.VolumeId} ({l.Method}):\nfull:\n{string.Join('\n', Lines(f))}\nlocated:\n{string.Join('\n', Lines(l))}");
                     string kind = points.Point(newer).OpenFileSystem(l.VolumeId).Kind;
-                    bool inPlaceWrite = image == "http-chain" && newer <= 1 && older >= 2;
-                    if (kind is "ntfs" or "ext2" or "ext3" or "ext4" && !inPlaceWrite)
+                    bool inPlaceWrite = (image == "http-chain" && newer <= 1 && older >= 2) || (image == "points-fat" && newer == 0);
+                    if (kind is "ntfs" or "ext2" or "ext3" or "ext4" or "fat12" or "fat16" or "fat32" or "exfat" && !inPlaceWrite)
                     {
                         Assert.True(l.Method == "located", $"{link} {older} -> {newer} {l.VolumeId} fell back: {l.Note}");
                         located++;
@@ -73,7 +79,7 @@ public sealed class LocatedChangesTests
                     else
                     {
                         Assert.Equal("tree", l.Method);
-                        Assert.Contains(inPlaceWrite ? "without an inode update" : "cannot map changed ranges", l.Note);
+                        Assert.Contains(!inPlaceWrite ? "cannot map changed ranges" : image == "http-chain" ? "without an inode update" : "without a directory entry update", l.Note);
                     }
                 }
             }
@@ -126,11 +132,14 @@ public sealed class LocatedChangesTests
         Assert.Contains("D File /case.txt", Lines(v));
     }
 
-    /// <summary>The cost follows what changed: a link that adds one empty folder and deletes one file visits two folders, not the tree.</summary>
-    [Fact]
-    public void Located_changes_visit_only_the_folders_that_changed()
+    /// <summary>The cost follows what changed: a link that adds one empty folder and deletes one file visits two folders, not the tree (NTFS, FAT32, exFAT).</summary>
+    [Theory]
+    [InlineData("points-ntfs")]
+    [InlineData("points-fat")]
+    [InlineData("points-exfat")]
+    public void Located_changes_visit_only_the_folders_that_changed(string image)
     {
-        using var points = Open("points-ntfs");
+        using var points = Open(image);
         long Folders(bool full)
         {
             long folders = 0;
@@ -175,7 +184,7 @@ public sealed class LocatedChangesTests
 
     /// <summary>A volume that falls back says so: on stderr in text mode, in the JSON's warnings; --full says nothing (it was asked for).</summary>
     [Theory]
-    [InlineData("fuse-chain", "child2.vmdk", "p3", "the fat16 reader cannot map changed ranges to files yet")]
+    [InlineData("points-fat", "child-006.vmdk", "p1", "that no differing directory entry explains: data rewritten in place without a directory entry update")]
     [InlineData("http-chain", "disk-000003.vmdk", "p1", "that no differing inode explains: data rewritten in place without an inode update")]
     public void A_volume_walked_whole_is_named_with_the_reason(string image, string link, string volume, string reason)
     {

@@ -12,7 +12,8 @@ namespace VmdkMount.Tests.RestorePoints;
 
 /// <summary>
 /// Restore points of six-point chains made by real tools (images/points-ext.sh: ext4 through the kernel;
-/// images/points-ntfs.sh: NTFS through ntfs-3g), checked against an independent reader's snapshot of every point:
+/// images/points-ntfs.sh: NTFS through ntfs-3g; images/points-fat.sh: FAT32 through mtools; images/points-exfat.sh:
+/// exFAT through exfat-fuse), checked against an independent reader's snapshot of every point:
 /// `changed` for every pair of points, `versions` of files with known histories, `--at`.
 /// </summary>
 public sealed class PointsChainTests
@@ -38,6 +39,8 @@ public sealed class PointsChainTests
     [Theory]
     [InlineData("points-ext")]
     [InlineData("points-ntfs")]
+    [InlineData("points-fat")]
+    [InlineData("points-exfat")]
     public void Changed_between_every_pair_of_points_is_the_snapshots_diff(string image)
     {
         using var points = Open(image);
@@ -155,6 +158,8 @@ public sealed class PointsChainTests
     [Theory]
     [InlineData("points-ext")]
     [InlineData("points-ntfs")]
+    [InlineData("points-fat")]
+    [InlineData("points-exfat")]
     public void Each_point_reads_the_bytes_its_snapshot_holds(string image)
     {
         using var points = Open(image);

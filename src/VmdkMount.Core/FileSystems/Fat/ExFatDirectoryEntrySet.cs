@@ -132,6 +132,26 @@ internal static class ExFatDirectoryEntrySet
         return records;
     }
 
+    /// <summary>
+    /// The allocation bitmaps (0x81 entries) of a root directory, in order: (first cluster, length in bytes, which
+    /// bitmap: 0 or 1, the second of a TexFAT volume). No reader of files needs them; the change locator asks which
+    /// clusters are free.
+    /// </summary>
+    public static List<(uint FirstCluster, ulong Length, int Index)> AllocationBitmaps(ReadOnlySpan<byte> root)
+    {
+        const int bitmapFlagsOffset = 1;
+        var bitmaps = new List<(uint, ulong, int)>();
+        for (int pos = 0; pos + EntrySize <= root.Length; pos += EntrySize)
+        {
+            var e = root.Slice(pos, EntrySize);
+            if (e[0] == EndOfDirectory) break;
+            if (e[0] == TypeAllocationBitmap)
+                bitmaps.Add((BinaryPrimitives.ReadUInt32LittleEndian(e[FirstClusterOffset..]), BinaryPrimitives.ReadUInt64LittleEndian(e[DataLengthOffset..]),
+                    e[bitmapFlagsOffset] & 1));
+        }
+        return bitmaps;
+    }
+
     private static ExFatFileRecord ReadSet(ReadOnlySpan<byte> dir, int pos, Func<long, long> volumeOffsetOf, string where, out int length)
     {
         long at = volumeOffsetOf(pos);

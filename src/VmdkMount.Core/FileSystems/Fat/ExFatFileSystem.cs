@@ -36,6 +36,8 @@ public sealed partial class ExFatFileSystem : IFileSystem, IReportsUnshownEntrie
     private readonly DirectoryClusterOwners _directoryClusters;
     private string? _label;
     private ExFatUpCaseTable _upCase = ExFatUpCaseTable.Invariant;
+    /// <summary>Where the root's up-case entry points (null: none); the change locator checks it is unchanged.</summary>
+    private ExFatUpCaseLocation? _upCaseAt;
 
     private sealed record ExFatNode(FsNode Node, uint FirstCluster, bool NoFatChain, long ValidLength, string? Problem = null);
 
@@ -230,6 +232,7 @@ public sealed partial class ExFatFileSystem : IFileSystem, IReportsUnshownEntrie
     private void ReadRoot()
     {
         ParseDirectory(RootNodeId, null, out _label, out var upCase);
+        _upCaseAt = upCase;
         if (upCase is { } u) _upCase = LoadUpCase(u);
         else _warnings.Add($"{_name}: no up-case table in the root directory; names are compared with invariant upper-casing");
         _directories.GetOrAdd(RootNodeId, key => ParseDirectory(key, null, out _, out _), d => d.Weight);

@@ -172,6 +172,28 @@ internal static class FatDirectoryReader
         return records;
     }
 
+    /// <summary>
+    /// The subfolders a directory's 8.3 entries name (the place of each entry, its first cluster), without decoding
+    /// names: what the change locator needs of a folder that lists the same in two points. Skips what
+    /// <see cref="Read"/> never shows as a folder: deleted, long-name and label entries, `.` and `..`.
+    /// </summary>
+    public static void ScanSubdirectories(ReadOnlySpan<byte> directory, Func<long, long> volumeOffsetOf, bool useClusterHigh,
+        List<(long EntryOffset, uint FirstCluster)> subdirectories)
+    {
+        for (int pos = 0; pos + EntrySize <= directory.Length; pos += EntrySize)
+        {
+            var e = directory.Slice(pos, EntrySize);
+            if (e[0] == EndOfDirectory) break;
+            byte attr = e[11];
+            if (e[0] == Deleted || (attr & AttrLongNameMask) == AttrLongName || (attr & AttrVolumeLabel) != 0 || (attr & AttrDirectory) == 0) continue;
+            if (e[0] == '.' && (e[1..FatShortName.Length].IndexOfAnyExcept((byte)' ') < 0 || (e[1] == '.' && e[2..FatShortName.Length].IndexOfAnyExcept((byte)' ') < 0)))
+                continue;
+            uint cluster = BinaryPrimitives.ReadUInt16LittleEndian(e[ClusterLowOffset..]);
+            if (useClusterHigh) cluster |= (uint)BinaryPrimitives.ReadUInt16LittleEndian(e[ClusterHighOffset..]) << 16;
+            subdirectories.Add((volumeOffsetOf(pos), cluster));
+        }
+    }
+
     private static void CopyLfnChars(ReadOnlySpan<byte> entry, Span<char> destination)
     {
         int n = 0;
