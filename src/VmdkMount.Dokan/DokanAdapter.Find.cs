@@ -28,13 +28,17 @@ public sealed unsafe partial class DokanAdapter
                 if (!sink.Add(&data)) return NtStatus.Success;
             }
         }
-        foreach (var (name, entry) in Tree.List(dir))
+        var entries = Tree.List(dir);
+        foreach (var (name, entry) in entries)
         {
             if (name.Length >= Win32FindData.MaxPath || !ShownOnWindows(name)) continue;
             if (!all && !DosWildcard.IsMatch(pattern!, name, ignoreCase: true)) continue;
             Fill(&data, name, Lookup.Follow(entry), name);
             if (!sink.Add(&data)) break;
         }
+        // A listing the tree did not keep (over its budget) made nodes nobody holds: let the files go.
+        if (!Tree.TryGetListing(dir, out _))
+            foreach (var (_, entry) in entries) LetGo(entry);
         return NtStatus.Success;
     }
 

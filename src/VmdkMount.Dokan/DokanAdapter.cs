@@ -112,8 +112,18 @@ public sealed unsafe partial class DokanAdapter : IDokanFileSystem
 
     public void CloseFile(string fileName, DokanFileInfo* info)
     {
-        if (info->Context != 0) _handles.TryRemove(info->Context, out _);
+        if (info->Context != 0 && _handles.TryRemove(info->Context, out var handle)) LetGo(handle.Inode);
         info->Context = 0;
+    }
+
+    /// <summary>
+    /// Dokan names files by path and never says when Windows forgot one, so the tree would keep every node an
+    /// antivirus scan ever opened. A file's node is let go when its handle closes (a later open makes it again; a
+    /// handle still open keeps its own reference). Folders stay: their listings are what the tree caches.
+    /// </summary>
+    private void LetGo(MountInode inode)
+    {
+        if (inode.Kind == MountNodeKind.FsNode && !inode.IsDirectory) Tree.Forget(inode.Ino, 1);
     }
 
     public uint ReadFile(ReadOnlySpan<char> fileName, Span<byte> buffer, out int read, long offset, DokanFileInfo* info)
@@ -220,9 +230,14 @@ public sealed unsafe partial class DokanAdapter : IDokanFileSystem
         return a == 0 ? DokanAttributes.Normal : a;
     }
 
-    /// <summary>As FUSE numbers nodes: with one volume at the root the filesystem's own ids (NTFS MFT record numbers), else the mount's.</summary>
-    private ulong FileIndex(MountInode inode) =>
-        Tree.Options.SingleVolume is not null && inode.Kind == MountNodeKind.FsNode ? (ulong)inode.Node!.Id : inode.Ino;
+    /// <summary>
+    /// The file index Windows uses to tell files apart (and hard links alike): the filesystem's own id (NTFS MFT
+    /// record number) with one volume at the root, else the id with the volume's position in the top 16 bits, so it
+    /// stays the same when the tree makes a node again. The mount's own folders and disk.img keep their inode numbers.
+    /// </summary>
+    private ulong FileIndex(MountInode inode) => inode.Kind != MountNodeKind.FsNode ? inode.Ino
+        : Tree.Options.SingleVolume is not null ? (ulong)inode.Node!.Id
+        : ((ulong)(inode.VolumeIndex + 1) << 48) | ((ulong)inode.Node!.Id & 0xFFFF_FFFF_FFFF);
 
     private static string LastName(DokanPath path) => path.Components.Count == 0 ? "" : path.Components[^1];
 }

@@ -41,9 +41,10 @@ public sealed class DokanLookup(MountTree tree, NegativeCache misses)
     /// <summary>The entry called <paramref name="name"/> in <paramref name="dir"/> (not followed), by the volume's case rules.</summary>
     public MountInode? Child(MountInode dir, string name)
     {
-        if (Misses.IsKnownMissing(dir.Ino, name)) return null;
+        var key = FolderKey.Of(dir);
+        if (Misses.IsKnownMissing(key, name)) return null;
         var found = Tree.Lookup(dir, name) ?? (CaseInsensitiveReader(dir) ? null : UniqueIgnoringCase(dir, name));
-        if (found is null) Misses.Add(dir.Ino, name);
+        if (found is null) Misses.Add(key, name);
         return found;
     }
 

@@ -9,8 +9,8 @@ namespace VmdkMount.Dokan;
 /// </summary>
 public sealed class NegativeCache(int folders, int namesPerFolder)
 {
-    private readonly Dictionary<ulong, HashSet<string>> _byFolder = new();
-    private readonly Queue<ulong> _order = new();
+    private readonly Dictionary<FolderKey, HashSet<string>> _byFolder = new();
+    private readonly Queue<FolderKey> _order = new();
     private readonly Lock _gate = new();
 
     public int Folders
@@ -18,18 +18,18 @@ public sealed class NegativeCache(int folders, int namesPerFolder)
         get { lock (_gate) return _byFolder.Count; }
     }
 
-    public bool IsKnownMissing(ulong folder, string name)
+    public bool IsKnownMissing(FolderKey folder, string name)
     {
         lock (_gate) return _byFolder.TryGetValue(folder, out var names) && names.Contains(name);
     }
 
-    public void Add(ulong folder, string name)
+    public void Add(FolderKey folder, string name)
     {
         lock (_gate)
         {
             if (!_byFolder.TryGetValue(folder, out var names))
             {
-                while (_byFolder.Count >= folders && _order.TryDequeue(out ulong oldest)) _byFolder.Remove(oldest);
+                while (_byFolder.Count >= folders && _order.TryDequeue(out var oldest)) _byFolder.Remove(oldest);
                 _byFolder[folder] = names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
                 _order.Enqueue(folder);
             }
@@ -42,4 +42,14 @@ public sealed class NegativeCache(int folders, int namesPerFolder)
             names.Add(name);
         }
     }
+}
+
+/// <summary>
+/// A folder as the negative cache knows it: by its volume and filesystem node id, which stay the same when the tree
+/// lets go of a node and makes it again; the mount's own folders (root, restore points) by their pinned inode number.
+/// </summary>
+public readonly record struct FolderKey(int Volume, long Id)
+{
+    public static FolderKey Of(VmdkMount.Core.Mounting.MountInode dir) =>
+        dir.Kind == VmdkMount.Core.Mounting.MountNodeKind.FsNode ? new FolderKey(dir.VolumeIndex, dir.Node!.Id) : new FolderKey(-1, (long)dir.Ino);
 }

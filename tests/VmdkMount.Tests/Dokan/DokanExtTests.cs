@@ -204,16 +204,37 @@ public sealed class DokanExtTests : IDisposable
     }
 
     [Fact]
+    public void Closed_files_are_let_go_so_a_scan_does_not_grow_the_tree()
+    {
+        D.ReadAll(@"\docs\file1.log");
+        int before = _m.Tree.Count;
+        for (int round = 0; round < 3; round++)
+            for (int i = 1; i <= 12; i++)
+                Assert.Equal($"{i}\n", Text(D.ReadAll($@"\docs\file{i}.log")));
+        Assert.Equal(before, _m.Tree.Count);
+        // the file index stays the file's while its node is made again
+        Assert.Equal(NtStatus.Success, D.Info(@"\docs\file3.log", out var first));
+        Assert.Equal(NtStatus.Success, D.Info(@"\docs\file3.log", out var second));
+        Assert.Equal((first.FileIndexHigh, first.FileIndexLow), (second.FileIndexHigh, second.FileIndexLow));
+        using var two = new DokanImages([("p1", DokanImages.Ntfs, "ntfs"), ("p2", DokanImages.Ext, "ext4")]);
+        Assert.Equal(NtStatus.Success, two.Dokan.Info(@"\p2\docs\file3.log", out var a));
+        Assert.Equal(NtStatus.Success, two.Dokan.Info(@"\p2\docs\file3.log", out var b));
+        Assert.Equal((a.FileIndexHigh, a.FileIndexLow), (b.FileIndexHigh, b.FileIndexLow));
+        Assert.Equal(2u << 16, a.FileIndexHigh & 0xFFFF0000); // volume 2's ids
+        Assert.Equal(first.FileIndexLow, a.FileIndexLow);
+    }
+
+    [Fact]
     public void The_negative_cache_is_bounded_per_folder_and_in_folders()
     {
         using var m = DokanImages.ExtOnly(new DokanAdapterOptions { NegativeCacheFolders = 2, NegativeCacheNamesPerFolder = 3 });
         foreach (var folder in new[] { @"\docs", @"\docs\sub", @"\empty" })
             for (int i = 0; i < 10; i++) m.Dokan.Probe($@"{folder}\missing{i}.txt");
         Assert.Equal(2, m.Adapter.Lookup.Misses.Folders);
-        var docsSub = m.Tree.Resolve("/docs/sub")!;
-        Assert.False(m.Adapter.Lookup.Misses.IsKnownMissing(docsSub.Ino, "missing9.txt")); // over the 3 names of a folder
-        Assert.True(m.Adapter.Lookup.Misses.IsKnownMissing(docsSub.Ino, "missing0.txt"));
+        var docsSub = FolderKey.Of(m.Tree.Resolve("/docs/sub")!);
+        Assert.False(m.Adapter.Lookup.Misses.IsKnownMissing(docsSub, "missing9.txt")); // over the 3 names of a folder
+        Assert.True(m.Adapter.Lookup.Misses.IsKnownMissing(docsSub, "missing0.txt"));
         m.Dokan.Probe(@"\docs\sub\desktop.ini"); // a shell probe displaces an ordinary miss when the folder is full
-        Assert.True(m.Adapter.Lookup.Misses.IsKnownMissing(docsSub.Ino, "DESKTOP.INI"));
+        Assert.True(m.Adapter.Lookup.Misses.IsKnownMissing(docsSub, "DESKTOP.INI"));
     }
 }

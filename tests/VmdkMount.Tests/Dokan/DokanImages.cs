@@ -46,7 +46,7 @@ internal sealed class DokanImages : IDisposable
             readers[id] = wrap is null ? fs : wrap(fs);
             list.Add(new Volume { Id = id, Offset = 0, Size = disk.Length, Scheme = "mbr", FileSystem = kind, Mountable = true, Data = data });
         }
-        Tree = new MountTree(first!, list, v => readers[v.Id], new MountTreeOptions { SingleVolume = single, Retention = NodeRetention.KeepAll });
+        Tree = new MountTree(first!, list, v => readers[v.Id], new MountTreeOptions { SingleVolume = single } /* the CLI's: lookup-counted */);
         Adapter = new DokanAdapter(Tree, Native, options, Logged.Add);
         Dokan = new DokanHarness(Adapter);
     }
