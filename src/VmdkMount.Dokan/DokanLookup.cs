@@ -59,8 +59,10 @@ public sealed class DokanLookup(MountTree tree, NegativeCache misses)
             var target = Tree.ResolveFollowingLinks(prefix + "/" + string.Join('/', inVolume), followLast: true, Tree.DisplayPath(node));
             return target.Kind == MountNodeKind.FsNode && target.Node!.Type == FsNodeType.Symlink ? node : target;
         }
-        catch (PathNotFoundException)
+        catch (VmdkMountException)
         {
+            // missing, looping (PathNotFoundException) or unreadable: the link is shown as itself, and a listing
+            // that holds it still lists
             return node;
         }
     }

@@ -30,7 +30,8 @@ public sealed class NegativeCache(int folders, int namesPerFolder)
             if (!_byFolder.TryGetValue(folder, out var names))
             {
                 while (_byFolder.Count >= folders && _order.TryDequeue(out var oldest)) _byFolder.Remove(oldest);
-                _byFolder[folder] = names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                // Exact spellings: on a case-sensitive volume `CASE.TXT` can miss (ambiguous) while `Case.txt` is there.
+                _byFolder[folder] = names = new HashSet<string>(StringComparer.Ordinal);
                 _order.Enqueue(folder);
             }
             // The shell's probe names are the ones asked for again and again: they keep their place when a folder fills.

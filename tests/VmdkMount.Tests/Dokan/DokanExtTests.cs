@@ -64,6 +64,8 @@ public sealed class DokanExtTests : IDisposable
         Assert.Equal("upper\n", Text(D.ReadAll(@"\docs\Case.txt")));
         Assert.Equal("lower\n", Text(D.ReadAll(@"\docs\case.txt")));
         Assert.Equal(NtStatus.ObjectNameNotFound, D.Probe(@"\docs\CASE.TXT")); // two candidates: no guess
+        Assert.Equal(NtStatus.ObjectNameNotFound, D.Probe(@"\docs\CASE.TXT")); // (now from the negative cache)
+        Assert.Equal("upper\n", Text(D.ReadAll(@"\docs\Case.txt"))); // a remembered miss is that spelling's only
         Assert.Equal("only\n", Text(D.ReadAll(@"\DOCS\only.txt")));
         Assert.Equal("nested\n", Text(D.ReadAll(@"\Docs\SUB\Nested.TXT")));
         Assert.Equal("nested\n", Text(D.ReadAll(@"\\?\docs\sub\\nested.txt")));
@@ -235,6 +237,6 @@ public sealed class DokanExtTests : IDisposable
         Assert.False(m.Adapter.Lookup.Misses.IsKnownMissing(docsSub, "missing9.txt")); // over the 3 names of a folder
         Assert.True(m.Adapter.Lookup.Misses.IsKnownMissing(docsSub, "missing0.txt"));
         m.Dokan.Probe(@"\docs\sub\desktop.ini"); // a shell probe displaces an ordinary miss when the folder is full
-        Assert.True(m.Adapter.Lookup.Misses.IsKnownMissing(docsSub, "DESKTOP.INI"));
+        Assert.True(m.Adapter.Lookup.Misses.IsKnownMissing(docsSub, "desktop.ini"));
     }
 }
