@@ -1,3 +1,5 @@
+using VmdkMount.Core.Volumes;
+
 namespace VmdkMount.Dokan;
 
 /// <summary>
@@ -50,6 +52,17 @@ public static class WindowsRules
     public static string? RefsSkipReason(int build) => build >= RefsUpgradeBuild
         ? $"ReFS is not mounted: Windows build {build} (17763 or later) would upgrade the volume's format"
         : null;
+
+    /// <summary>
+    /// Why <paramref name="volume"/> is not shown on this Windows build, or null when it is: a ReFS volume always
+    /// gets the build-specific reason (from build 17763 Windows would upgrade it), other unmountable ones their own.
+    /// </summary>
+    public static string? SkipReason(Volume volume, int build) =>
+        volume.FileSystem == FileSystemKinds.Refs ? RefsSkipReason(build) ?? volume.Reason ?? "ReFS is not read"
+        : volume.Mountable ? null : volume.Reason;
+
+    /// <summary>The Windows build this process runs on (Environment.OSVersion reports the real one on .NET 5 and later).</summary>
+    public static int CurrentBuild() => Environment.OSVersion.Version.Build;
 
     /// <summary>Names Explorer and the shell ask for in every folder; a miss is remembered per folder.</summary>
     public static readonly IReadOnlySet<string> ShellProbeNames =

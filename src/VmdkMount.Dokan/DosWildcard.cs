@@ -11,52 +11,38 @@ public static class DosWildcard
 {
     public static bool IsMatch(string pattern, string name, bool ignoreCase)
     {
+        int n = name.Length;
         int lastDot = name.LastIndexOf('.');
-        // memo[i, j]: 0 unknown, 1 match, 2 no match
-        var memo = new byte[(pattern.Length + 1) * (name.Length + 1)];
-        return Match(0, 0);
-
-        bool Match(int i, int j)
+        // Bottom-up over pattern positions, one row per position: next[j] says whether pattern[i+1..] matches
+        // name[j..], row[j] the same for pattern[i..]. A run wildcard at (i, j) either ends here (next[j]) or takes one
+        // more character (row[j + 1]), so each cell costs O(1) and the whole match O(pattern x name).
+        Span<bool> next = n < 512 ? stackalloc bool[n + 1] : new bool[n + 1];
+        Span<bool> row = n < 512 ? stackalloc bool[n + 1] : new bool[n + 1];
+        next.Clear();
+        next[n] = true; // the empty pattern matches only the empty rest
+        for (int i = pattern.Length - 1; i >= 0; i--)
         {
-            int slot = i * (name.Length + 1) + j;
-            if (memo[slot] != 0) return memo[slot] == 1;
-            bool r = Compute(i, j);
-            memo[slot] = r ? (byte)1 : (byte)2;
-            return r;
-        }
-
-        bool Compute(int i, int j)
-        {
-            if (i == pattern.Length) return j == name.Length;
             char p = pattern[i];
-            switch (p)
+            for (int j = n; j >= 0; j--)
             {
-                case '*':
-                    for (int k = j; k <= name.Length; k++)
-                        if (Match(i + 1, k)) return true;
-                    return false;
-                case '<':
+                row[j] = p switch
                 {
-                    // up to (not past) the last dot of the name; with no dot at or after j, like '*'
-                    int end = lastDot >= j ? lastDot : name.Length;
-                    for (int k = j; k <= end; k++)
-                        if (Match(i + 1, k)) return true;
-                    return false;
-                }
-                case '?':
-                    return j < name.Length && Match(i + 1, j + 1);
-                case '>':
-                    if (j == name.Length || name[j] == '.') return Match(i + 1, j);
-                    return Match(i + 1, j + 1);
-                case '"':
-                    if (j == name.Length) return Match(i + 1, j);
-                    return name[j] == '.' && Match(i + 1, j + 1);
-                default:
-                    if (j == name.Length) return false;
-                    char c = name[j];
-                    bool same = ignoreCase ? char.ToUpperInvariant(c) == char.ToUpperInvariant(p) : c == p;
-                    return same && Match(i + 1, j + 1);
+                    '*' => next[j] || (j < n && row[j + 1]),
+                    // up to (not past) the name's last dot; with no dot at or after j, like '*'
+                    '<' => next[j] || (j < (lastDot >= j ? lastDot : n) && row[j + 1]),
+                    '?' => j < n && next[j + 1],
+                    '>' => j == n || name[j] == '.' ? next[j] : next[j + 1],
+                    '"' => j == n ? next[j] : name[j] == '.' && next[j + 1],
+                    _ => j < n && Same(name[j], p, ignoreCase) && next[j + 1],
+                };
             }
+            var swap = next;
+            next = row;
+            row = swap;
         }
+        return next[0];
     }
+
+    private static bool Same(char c, char p, bool ignoreCase) =>
+        ignoreCase ? char.ToUpperInvariant(c) == char.ToUpperInvariant(p) : c == p;
 }

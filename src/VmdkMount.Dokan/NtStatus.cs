@@ -6,6 +6,16 @@ namespace VmdkMount.Dokan;
 public static class NtStatus
 {
     public const uint Success = 0x00000000;
+    public const uint BufferOverflow = 0x80000005;
+    public const uint NotImplemented = 0xC0000002;
+    public const uint InvalidHandle = 0xC0000008;
+    public const uint InvalidParameter = 0xC000000D;
+    public const uint InvalidDeviceRequest = 0xC0000010;
+    public const uint EndOfFile = 0xC0000011;
+    public const uint ObjectNameInvalid = 0xC0000033;
+    public const uint ObjectNameCollision = 0xC0000035;
+    public const uint FileIsADirectory = 0xC00000BA;
+    public const uint NotADirectory = 0xC0000103;
     public const uint ObjectNameNotFound = 0xC0000034;
     public const uint ObjectPathNotFound = 0xC000003A;
     public const uint FileCorruptError = 0xC0000102;

@@ -16,6 +16,7 @@ internal static class CleanupCommand
         command.Options.Add(stateDir);
         command.SetAction(p => CliCommon.Run(() =>
         {
+            if (OperatingSystem.IsWindows()) return WindowsMount.Cleanup();
             var state = MountState.Open(p.GetValue(stateDir));
             int cleaned = 0, failed = 0;
             var handled = new HashSet<string>(StringComparer.Ordinal);

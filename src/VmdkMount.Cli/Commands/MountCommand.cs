@@ -58,16 +58,18 @@ internal static class MountCommand
         var logFile = new Option<string?>(LogFileFlag) { Hidden = true };
         var ignoreCid = CliCommon.IgnoreCidOption();
         var rawInput = CliCommon.RawInputOption();
+        var noOffline = new Option<bool>("--no-offline") { Description = "Windows: do not mark the files of a remote-backed mount (http://, nbd://) offline (offline keeps Explorer from reading whole files for thumbnails)" };
         var restorePoints = new Option<bool>("--restore-points") { Description = "one folder per restore point (link of the chain), named by its link file without .vmdk, each holding that point's volume folders; points open when first looked into" };
 
         var command = new Command("mount", "mount a disk's volumes as folders (read-only, through FUSE)");
         command.Arguments.Add(disks);
         command.Arguments.Add(mountPoint);
-        foreach (var o in new Option[] { moreDisks, volume, raw, allowOther, cacheSize, directIo, foreground, uid, gid, stateDir, nonEmpty, system, threads, debug, readyFile, logFile, ignoreCid, rawInput, restorePoints })
+        foreach (var o in new Option[] { moreDisks, volume, raw, allowOther, cacheSize, directIo, foreground, uid, gid, stateDir, nonEmpty, system, threads, debug, readyFile, logFile, ignoreCid, rawInput, restorePoints, noOffline })
             command.Options.Add(o);
 
         command.SetAction(p => CliCommon.Run(() =>
         {
+            if (OperatingSystem.IsWindows()) return MountOnWindows(p, disks, moreDisks, mountPoint, volume, raw, restorePoints, noOffline, debug, system, cacheSize, ignoreCid, rawInput);
             if (p.GetValue(logFile) is { } log) DetachedStdio.RedirectTo(log);
             string mnt = Path.GetFullPath(p.GetValue(mountPoint)!).TrimEnd('/');
             if (mnt.Length == 0) throw new ArgumentException("cannot mount on /");
@@ -148,6 +150,25 @@ internal static class MountCommand
             }
         }));
         return command;
+    }
+
+    /// <summary>Windows: the Dokan frontend over the same model, in the foreground (no setsid, no FUSE state folder).</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("windows")]
+    private static int MountOnWindows(ParseResult p, Argument<string[]> disks, Option<string[]> moreDisks, Argument<string> mountPoint,
+        Option<string?> volume, Option<bool> raw, Option<bool> restorePoints, Option<bool> noOffline, Option<bool> debug, Option<bool> system,
+        Option<string?> cacheSize, Option<bool> ignoreCid, Option<bool> rawInput)
+    {
+        long cacheBytes = p.GetValue(cacheSize) is { } cacheText ? ParseSize(cacheText) : 0;
+        if (cacheBytes is > 0 and < MinCacheBytes)
+            throw new ArgumentException($"--cache-size: {cacheBytes} bytes is too small for the caches of a mount (0, or at least 1M)");
+        var budget = new CacheBudget(cacheBytes == 0 ? CacheBudget.DefaultBytes : cacheBytes);
+        if (p.GetValue(raw) && p.GetValue(volume) is not null)
+            throw new ArgumentException("--raw adds disk.img beside the volume folders; it cannot be combined with --volume");
+        var sources = CliCommon.Disks(p.GetValue(disks)!, p.GetValue(moreDisks));
+        var diskOptions = CliCommon.DiskOptions(p, ignoreCid, rawInput) with { Cache = budget, BlockCache = cacheBytes > 0 ? true : null };
+        var fsOptions = new FileSystemOptions { ShowSystemFiles = p.GetValue(system), Cache = budget };
+        return WindowsMount.Run(new WindowsMountRequest(sources, p.GetValue(mountPoint)!, p.GetValue(volume), p.GetValue(raw),
+            p.GetValue(restorePoints), p.GetValue(noOffline), p.GetValue(debug), diskOptions, fsOptions));
     }
 
     internal static Option<string?> StateDirOption() => new("--state-dir")
