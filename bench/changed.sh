@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `changed` fast path (issue 15) against the full walk of both trees (`changed --full`), both ours, alternating rounds.
-#   bash bench/changed.sh [ROUNDS] [FS]      FS: ext4 (default) or ntfs; needs root (loop mount / ntfs-3g) the first time
+#   bash bench/changed.sh [ROUNDS] [FS]      FS: ext4 (default), ntfs or xfs; needs root (loop mount / ntfs-3g) the first time
 # Builds, cached under build/bench-changed/FS: a 2-link chain (base.vmdk + child.vmdk) over an unpartitioned volume of
-# 200,000 files in 200 folders x 10 subfolders (ext4: mke2fs -d; ntfs: mkntfs + ntfs-3g) whose newest link changes
+# 200,000 files in 200 folders x 10 subfolders (ext4: mke2fs -d; ntfs: mkntfs + ntfs-3g; xfs: mkfs.xfs + kernel loop mount) whose newest link changes
 # 1,000 of them: 400 rewritten with other bytes, 200 overwritten in place with the same size, 200 created, 200
 # deleted, spread over all folders. The child is written as a backup increment is: the volume is changed through the
 # kernel (loop mount) or ntfs-3g on a raw copy, then `qemu-img create -b base.vmdk` + qemu-io write into child.vmdk
@@ -36,8 +36,8 @@ EOF
     rm -rf "$src"
   else
     truncate -s 2G "$D/vol.raw"
-    mkntfs -q -F -Q "$D/vol.raw" >/dev/null
-    ntfs-3g "$D/vol.raw" "$mnt"
+    if [ "$FS" = xfs ]; then mkfs.xfs -q -f "$D/vol.raw"; mount -o loop "$D/vol.raw" "$mnt"
+    else mkntfs -q -F -Q "$D/vol.raw" >/dev/null; ntfs-3g "$D/vol.raw" "$mnt"; fi
     python3 - "$mnt" $DIRS $SUBS $FILES_PER_DIR <<'EOF'
 import os, sys
 root, dirs, subs, files = sys.argv[1], *map(int, sys.argv[2:])
@@ -52,7 +52,7 @@ EOF
   fi
   qemu-img convert -q -f raw -O vmdk "$D/vol.raw" "$D/base.vmdk"
   cp --sparse=always "$D/vol.raw" "$D/old.raw"
-  if [ "$FS" = ext4 ]; then mount -o loop "$D/vol.raw" "$mnt"; else ntfs-3g "$D/vol.raw" "$mnt"; fi
+  if [ "$FS" = ntfs ]; then ntfs-3g "$D/vol.raw" "$mnt"; else mount -o loop "$D/vol.raw" "$mnt"; fi
   # 1,000 changes, five per folder d000..d199 (subfolder by folder number, so all subfolders are touched)
   python3 - "$mnt" $DIRS $SUBS <<'EOF'
 import os, sys

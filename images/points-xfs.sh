@@ -93,7 +93,7 @@ mkdir -p "$mnt/tree/a"
 printf 'new in the new tree\n' > "$mnt/tree/a/new.txt"
 printf 'e\n' > "$mnt/tree/e.txt"
 printf 'doc v3, longer than before\n' > "$mnt/docs/doc.txt"
-printf 'node 1500\n' > "$mnt/nodedir/node_entry_with_a_longer_name_1500"
+printf 'node 500\n' > "$mnt/nodedir/node_entry_with_a_longer_name_500"
 umount "$mnt"
 step 3
 

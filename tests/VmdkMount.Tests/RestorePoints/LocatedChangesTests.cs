@@ -145,6 +145,28 @@ public sealed class LocatedChangesTests
         Assert.True(all >= 4 * located, $"the full walk visited {all} folders");
     }
 
+    /// <summary>
+    /// XFS, child-005: an empty folder added, a file deleted, and keep/k2.txt's data block rewritten with its inode
+    /// left alone (dd): the block's owner is found among the in-use inodes, so only the root, emptydir and keep are visited.
+    /// </summary>
+    [Fact]
+    public void Located_changes_on_xfs_find_a_block_rewritten_behind_the_inode()
+    {
+        using var points = Open("points-xfs");
+        long Folders(bool full)
+        {
+            long folders = 0;
+            TreeComparison.Compare(points, 0, 1, progress: new InlineProgress(x => folders = x.Folders), full: full);
+            return folders;
+        }
+        var v = Assert.Single(TreeComparison.Compare(points, 0, 1));
+        Assert.Equal("located", v.Method);
+        Assert.Equal(["A Directory /emptydir", "M File /keep/k2.txt", "D File /new.txt"], Lines(v));
+        long all = Folders(full: true), located = Folders(full: false);
+        Assert.Equal(3, located);
+        Assert.True(all > 3 * located, $"the full walk visited {all} folders");
+    }
+
     [Theory]
     [MemberData(nameof(Chains))]
     public void Changed_cli_answers_the_same_with_and_without_full(string image, bool fast)

@@ -112,7 +112,7 @@ public sealed class PointsChainTests
     [InlineData("points-xfs", "/recreate.txt")]
     [InlineData("points-xfs", "/same.bin")]
     [InlineData("points-xfs", "/keep/k2.txt")]
-    [InlineData("points-xfs", "/nodedir/node_entry_with_a_longer_name_1500")]
+    [InlineData("points-xfs", "/nodedir/node_entry_with_a_longer_name_500")]
     public void Versions_match_the_snapshots(string image, string path)
     {
         using var points = Open(image);
