@@ -68,8 +68,10 @@ public sealed partial class XfsFileSystem : IChangeLocator
                 for (long slot = (at - chunk.Offset) / isize; slot <= (at + n - 1 - chunk.Offset) / isize; slot++)
                     if (!chunk.IsHole((int)slot) && candidates.Add(chunk.FirstInode + (ulong)slot) && candidates.Count > limit)
                         return ChangeLocation.Fallback($"metadata moved wholesale: more than {limit:N0} inodes differ between the points");
-            for (int slot = 0; slot < XfsInodeChunk.Inodes; slot++)
-                if (!chunk.IsHole(slot)) unexplained.Remove(chunk.Offset + (long)slot * isize, isize);
+            if (chunk.HoleMask == 0) unexplained.Remove(chunk.Offset, bytes);
+            else
+                for (int slot = 0; slot < XfsInodeChunk.Inodes; slot += XfsInodeChunk.InodesPerHoleBit)
+                    if (!chunk.IsHole(slot)) unexplained.Remove(chunk.Offset + (long)slot * isize, (long)XfsInodeChunk.InodesPerHoleBit * isize);
         }
         var fss = new[] { this, old };
         for (int p = 0; p < 2; p++)
