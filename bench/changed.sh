@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `changed` fast path (issue 15) against the full walk of both trees (`changed --full`), both ours, alternating rounds.
-#   bash bench/changed.sh [ROUNDS] [FS]      FS: ext4 (default), ntfs or fat32; needs root (loop mount / ntfs-3g) the first time
+#   bash bench/changed.sh [ROUNDS] [FS]      FS: ext4 (default), ntfs, fat32 or xfs; needs root (loop mount / ntfs-3g) the first time
 #   BIN=path/to/vmdkmount bash bench/changed.sh ...   measures another build of both commands, such as the native
 #                                                      binary of install/package.sh (build/package/vmdkmount)
 # Builds, cached under build/bench-changed/FS: a 2-link chain (base.vmdk + child.vmdk) over an unpartitioned volume of
-# 200,000 files in 200 folders x 10 subfolders (ext4: mke2fs -d; ntfs: mkntfs + ntfs-3g; fat32: mkfs.fat with 4 KiB
+# 200,000 files in 200 folders x 10 subfolders (ext4: mke2fs -d; ntfs: mkntfs + ntfs-3g; xfs: mkfs.xfs +
+# kernel loop mount; fat32: mkfs.fat with 4 KiB
 # clusters + mcopy) whose newest link changes 1,000 of them: 400 rewritten with other bytes, 200 overwritten in place
 # with the same size (fat32: mcopy -o, the same size), 200 created, 200 deleted, spread over all folders. The child
 # is written as a backup increment is: the volume is changed through the kernel (loop mount), ntfs-3g or mtools on a
@@ -46,8 +47,8 @@ EOF
     rm -rf "$src"
   else
     truncate -s 2G "$D/vol.raw"
-    mkntfs -q -F -Q "$D/vol.raw" >/dev/null
-    ntfs-3g "$D/vol.raw" "$mnt"
+    if [ "$FS" = xfs ]; then mkfs.xfs -q -f "$D/vol.raw"; mount -o loop "$D/vol.raw" "$mnt"
+    else mkntfs -q -F -Q "$D/vol.raw" >/dev/null; ntfs-3g "$D/vol.raw" "$mnt"; fi
     python3 - "$mnt" $DIRS $SUBS $FILES_PER_DIR <<'EOF'
 import os, sys
 root, dirs, subs, files = sys.argv[1], *map(int, sys.argv[2:])
@@ -76,7 +77,7 @@ EOF
     done
     rm -rf "$src"
   else
-  if [ "$FS" = ext4 ]; then mount -o loop "$D/vol.raw" "$mnt"; else ntfs-3g "$D/vol.raw" "$mnt"; fi
+  if [ "$FS" = ntfs ]; then ntfs-3g "$D/vol.raw" "$mnt"; else mount -o loop "$D/vol.raw" "$mnt"; fi
   # 1,000 changes, five per folder d000..d199 (subfolder by folder number, so all subfolders are touched)
   python3 - "$mnt" $DIRS $SUBS <<'EOF'
 import os, sys

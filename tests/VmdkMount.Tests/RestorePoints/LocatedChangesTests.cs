@@ -26,6 +26,7 @@ public sealed class LocatedChangesTests
         { "points-ext", true },
         { "points-fat", true },
         { "points-exfat", true },
+        { "points-xfs", true },
     };
 
     /// <summary>Every chain a test builds (or ships): image (null: the demo chain in images/demo), newest link.</summary>
@@ -35,6 +36,7 @@ public sealed class LocatedChangesTests
         { "points-ext", "child-005.vmdk" },
         { "points-fat", "child-006.vmdk" },
         { "points-exfat", "child-005.vmdk" },
+        { "points-xfs", "child-005.vmdk" },
         { "fuse-chain", "child2.vmdk" },
         { "http-chain", "disk-000003.vmdk" },
         { null, "demo-000002.vmdk" },
@@ -48,10 +50,11 @@ public sealed class LocatedChangesTests
     private static RestorePointSet Open(string image) => RestorePointSet.Open(DiskOf(image), new DiskOpenOptions(), new FileSystemOptions());
 
     /// <summary>
-    /// Every volume of every chain, every pair of points: the fast path's answer is the full walk's. NTFS, ext, FAT and
-    /// exFAT volumes take the fast path except where a link rewrote file data with its inode or directory entry left
-    /// alone (http-chain's disk-000002, point 1, made by debugfs; points-fat's child-006, point 0, made by dd): there
-    /// the volume is walked whole and a note says why.
+    /// Every volume of every chain, every pair of points: the fast path's answer is the full walk's. NTFS, ext, FAT,
+    /// exFAT and XFS volumes take the fast path except where a link rewrote file data with its inode or directory entry
+    /// left alone (http-chain's disk-000002, point 1, made by debugfs; points-fat's child-006, point 0, made by dd):
+    /// there the volume is walked whole and a note says why. XFS finds the owner of such a block among its in-use
+    /// inodes (points-xfs child-005, written by dd) and stays located.
     /// </summary>
     [Theory]
     [MemberData(nameof(AllChains))]
@@ -71,7 +74,7 @@ public sealed class LocatedChangesTests
                         $"{link} {older} -> {newer} {f.VolumeId} ({l.Method}):\nfull:\n{string.Join('\n', Lines(f))}\nlocated:\n{string.Join('\n', Lines(l))}");
                     string kind = points.Point(newer).OpenFileSystem(l.VolumeId).Kind;
                     bool inPlaceWrite = (image == "http-chain" && newer <= 1 && older >= 2) || (image == "points-fat" && newer == 0);
-                    if (kind is "ntfs" or "ext2" or "ext3" or "ext4" or "fat12" or "fat16" or "fat32" or "exfat" && !inPlaceWrite)
+                    if (kind is "ntfs" or "ext2" or "ext3" or "ext4" or "fat12" or "fat16" or "fat32" or "exfat" or "xfs" && !inPlaceWrite)
                     {
                         Assert.True(l.Method == "located", $"{link} {older} -> {newer} {l.VolumeId} fell back: {l.Note}");
                         located++;
@@ -149,6 +152,28 @@ public sealed class LocatedChangesTests
         long all = Folders(full: true), located = Folders(full: false);
         Assert.Equal(2, located); // the root and the new emptydir
         Assert.True(all >= 4 * located, $"the full walk visited {all} folders");
+    }
+
+    /// <summary>
+    /// XFS, child-005: an empty folder added, a file deleted, and keep/k2.txt's data block rewritten with its inode
+    /// left alone (dd): the block's owner is found among the in-use inodes, so only the root, emptydir and keep are visited.
+    /// </summary>
+    [Fact]
+    public void Located_changes_on_xfs_find_a_block_rewritten_behind_the_inode()
+    {
+        using var points = Open("points-xfs");
+        long Folders(bool full)
+        {
+            long folders = 0;
+            TreeComparison.Compare(points, 0, 1, progress: new InlineProgress(x => folders = x.Folders), full: full);
+            return folders;
+        }
+        var v = Assert.Single(TreeComparison.Compare(points, 0, 1));
+        Assert.Equal("located", v.Method);
+        Assert.Equal(["A Directory /emptydir", "M File /keep/k2.txt", "D File /new.txt"], Lines(v));
+        long all = Folders(full: true), located = Folders(full: false);
+        Assert.Equal(3, located);
+        Assert.True(all > 3 * located, $"the full walk visited {all} folders");
     }
 
     [Theory]

@@ -13,7 +13,8 @@ namespace VmdkMount.Tests.RestorePoints;
 /// <summary>
 /// Restore points of six-point chains made by real tools (images/points-ext.sh: ext4 through the kernel;
 /// images/points-ntfs.sh: NTFS through ntfs-3g; images/points-fat.sh: FAT32 through mtools; images/points-exfat.sh:
-/// exFAT through exfat-fuse), checked against an independent reader's snapshot of every point:
+/// exFAT through exfat-fuse; images/points-xfs.sh: XFS through the kernel), checked against an independent reader's
+/// snapshot of every point:
 /// `changed` for every pair of points, `versions` of files with known histories, `--at`.
 /// </summary>
 public sealed class PointsChainTests
@@ -41,6 +42,7 @@ public sealed class PointsChainTests
     [InlineData("points-ntfs")]
     [InlineData("points-fat")]
     [InlineData("points-exfat")]
+    [InlineData("points-xfs")]
     public void Changed_between_every_pair_of_points_is_the_snapshots_diff(string image)
     {
         using var points = Open(image);
@@ -109,6 +111,12 @@ public sealed class PointsChainTests
     [InlineData("points-ntfs", "/recreate.txt")]
     [InlineData("points-ntfs", "/mode.sh")]
     [InlineData("points-ntfs", "/ren-new.txt")]
+    [InlineData("points-xfs", "/docs/doc.txt")]
+    [InlineData("points-xfs", "/touched.txt")]
+    [InlineData("points-xfs", "/recreate.txt")]
+    [InlineData("points-xfs", "/same.bin")]
+    [InlineData("points-xfs", "/keep/k2.txt")]
+    [InlineData("points-xfs", "/nodedir/node_entry_with_a_longer_name_500")]
     public void Versions_match_the_snapshots(string image, string path)
     {
         using var points = Open(image);
@@ -160,6 +168,7 @@ public sealed class PointsChainTests
     [InlineData("points-ntfs")]
     [InlineData("points-fat")]
     [InlineData("points-exfat")]
+    [InlineData("points-xfs")]
     public void Each_point_reads_the_bytes_its_snapshot_holds(string image)
     {
         using var points = Open(image);

@@ -30,7 +30,9 @@ internal static class XfsBmbt
         Walk(vol, inode, inode.DataFork, inode.DataForkByteOffset, inode.DataExtents, "extent btree", builder, ref end);
 
     /// <summary>The tree rooted in <paramref name="fork"/> (the data or the attribute fork), holding <paramref name="extents"/> records.</summary>
-    public static void Walk(XfsVolume vol, XfsInode inode, byte[] fork, long forkAt, ulong extents, string name, ExtDataMap.Builder builder, ref long end)
+    /// <param name="owned">Not null: also receives the tree's own blocks and every extent's blocks (linear, count).</param>
+    public static void Walk(XfsVolume vol, XfsInode inode, byte[] fork, long forkAt, ulong extents, string name, ExtDataMap.Builder builder, ref long end,
+        List<(long Linear, long Count)>? owned = null)
     {
         string what = $"inode {inode.Number} {name}";
         string where = $"{vol.Name} {what}";
@@ -71,6 +73,7 @@ internal static class XfsBmbt
                 long at = vol.FsbToByte(p.Fsb, 1, what, p.ReferencedAt);
                 var block = buffer.AsSpan(0, bs);
                 vol.ReadExactly(at, block, what);
+                owned?.Add((at >> vol.Sb.BlockLog, 1));
                 uint magic = BinaryPrimitives.ReadUInt32BigEndian(block);
                 if (magic != (v5 ? MagicV5 : MagicV4))
                     throw new CorruptDataException(where, at, $"bad btree block magic 0x{magic:X8} (expected 0x{(v5 ? MagicV5 : MagicV4):X8})");
@@ -88,7 +91,7 @@ internal static class XfsBmbt
                 if (level == 0)
                 {
                     records += (ulong)numrecs;
-                    XfsExtentList.AddRecords(vol, inode, block[header..], numrecs, at + header, builder, ref end);
+                    XfsExtentList.AddRecords(vol, inode, block[header..], numrecs, at + header, builder, ref end, owned);
                     continue;
                 }
                 for (int i = numrecs - 1; i >= 0; i--)

@@ -14,7 +14,11 @@ internal sealed class XfsDirectory
     public Dictionary<string, int>? ByNameIgnoreCase { get; init; }
 }
 
-internal readonly record struct XfsDirEntry(string Name, ulong Inode);
+/// <summary>A listed entry; <paramref name="FileType"/> is the entry's ftype byte (2: directory), 0 where the volume keeps none.</summary>
+internal readonly record struct XfsDirEntry(string Name, ulong Inode, byte FileType)
+{
+    public const byte TypeDirectory = 2;
+}
 
 /// <summary>
 /// Lists a directory in any of its forms (xfs.md §5): short form from the inode's fork, otherwise every data block of
@@ -33,7 +37,7 @@ internal static class XfsDirectoryReader
 
     public static XfsDirectory Read(XfsVolume vol, XfsDirectoryBlocks blocks, XfsInode dir, Func<XfsInode, ExtDataMap> mapOf)
     {
-        var raw = new List<(byte[] Name, ulong Ino)>();
+        var raw = new List<(byte[] Name, ulong Ino, byte Type)>();
         bool shortForm = dir.Format == XfsInode.FormatLocal;
         if (shortForm) ReadShortForm(vol, dir, raw);
         else ReadDataBlocks(vol, blocks, dir, mapOf(dir), raw);
@@ -41,7 +45,7 @@ internal static class XfsDirectoryReader
     }
 
     /// <summary>Header: count, i8count, parent (4 or 8 bytes); entries: namelen, offset(2), name, [ftype], inode (4 or 8).</summary>
-    private static void ReadShortForm(XfsVolume vol, XfsInode dir, List<(byte[], ulong)> raw)
+    private static void ReadShortForm(XfsVolume vol, XfsInode dir, List<(byte[], ulong, byte)> raw)
     {
         string where = $"{vol.Name} directory inode {dir.Number} (short form)";
         var fork = dir.DataFork.AsSpan(0, (int)dir.Size);
@@ -64,13 +68,13 @@ internal static class XfsDirectoryReader
             int inoAt = pos + 3 + nameLen + ftype;
             ulong ino = inoSize == 8 ? BinaryPrimitives.ReadUInt64BigEndian(fork[inoAt..]) : BinaryPrimitives.ReadUInt32BigEndian(fork[inoAt..]);
             vol.InodeOffset(ino, $"directory inode {dir.Number} entry", at + inoAt);
-            raw.Add((name, ino));
+            raw.Add((name, ino, ftype != 0 ? fork[pos + 3 + nameLen] : (byte)0));
             pos = next;
         }
         if (pos != fork.Length) throw new CorruptDataException(where, at + pos, $"{count} entries end at {pos}, the directory size is {dir.Size}");
     }
 
-    private static void ReadDataBlocks(XfsVolume vol, XfsDirectoryBlocks blocks, XfsInode dir, ExtDataMap map, List<(byte[], ulong)> raw)
+    private static void ReadDataBlocks(XfsVolume vol, XfsDirectoryBlocks blocks, XfsInode dir, ExtDataMap map, List<(byte[], ulong, byte)> raw)
     {
         int k = blocks.FsBlocksPerDirBlock;
         long pos = 0;
@@ -87,7 +91,7 @@ internal static class XfsDirectoryReader
         }
     }
 
-    private static void ParseDataBlock(XfsVolume vol, XfsDirectoryBlocks blocks, XfsInode dir, ExtDataMap map, long dablk, List<(byte[], ulong)> raw)
+    private static void ParseDataBlock(XfsVolume vol, XfsDirectoryBlocks blocks, XfsInode dir, ExtDataMap map, long dablk, List<(byte[], ulong, byte)> raw)
     {
         string where = $"{vol.Name} directory inode {dir.Number} block {dablk}";
         var block = blocks.Read(dir, map, dablk);
@@ -129,7 +133,7 @@ internal static class XfsDirectoryReader
             if (BinaryPrimitives.ReadUInt16BigEndian(block.AsSpan(p + entLen - 2)) != p)
                 throw new CorruptDataException(where, blockAt + p, $"entry at {p} has a tag that is not its own offset");
             vol.InodeOffset(ino, $"directory inode {dir.Number} entry", blockAt + p);
-            raw.Add((block.AsSpan(p + 9, nameLen).ToArray(), ino));
+            raw.Add((block.AsSpan(p + 9, nameLen).ToArray(), ino, ftype != 0 ? block[p + 9 + nameLen] : (byte)0));
             if (raw.Count > MaxEntries) throw new UnsupportedFeatureException(where, $"directory with more than {MaxEntries} entries");
             p += entLen;
         }
@@ -137,14 +141,14 @@ internal static class XfsDirectoryReader
     }
 
     /// <summary>Drops the directory's own `.`/`..`, keeps the first of duplicate names, reports what cannot be shown.</summary>
-    private static XfsDirectory Index(XfsVolume vol, List<(byte[] Name, ulong Ino)> raw, bool ownDotsStored)
+    private static XfsDirectory Index(XfsVolume vol, List<(byte[] Name, ulong Ino, byte Type)> raw, bool ownDotsStored)
     {
         var entries = new List<XfsDirEntry>(raw.Count);
         var unshown = new List<UnshownEntry>();
         var byName = new Dictionary<string, int>(raw.Count, StringComparer.Ordinal);
         // a short-form directory stores neither: any such name there is one no listing can show
         bool sawDot = !ownDotsStored, sawDotDot = !ownDotsStored;
-        foreach (var (nameBytes, ino) in raw)
+        foreach (var (nameBytes, ino, type) in raw)
         {
             bool dot = nameBytes.AsSpan().SequenceEqual("."u8), dotDot = nameBytes.AsSpan().SequenceEqual(".."u8);
             if (dot || dotDot)
@@ -156,7 +160,7 @@ internal static class XfsDirectoryReader
                 continue;
             }
             string name = ExtNames.Decode(nameBytes);
-            if (byName.TryAdd(name, entries.Count)) entries.Add(new XfsDirEntry(name, ino));
+            if (byName.TryAdd(name, entries.Count)) entries.Add(new XfsDirEntry(name, ino, type));
             else unshown.Add(new UnshownEntry(name, (long)ino, "a second entry with the same name (the name shows the first)"));
         }
         Dictionary<string, int>? ignoreCase = null;

@@ -36,7 +36,9 @@ internal static class XfsExtentList
     }
 
     /// <summary>Decodes <paramref name="count"/> packed records at the start of <paramref name="records"/>.</summary>
-    public static void AddRecords(XfsVolume vol, XfsInode inode, ReadOnlySpan<byte> records, int count, long at, ExtDataMap.Builder builder, ref long end)
+    /// <param name="owned">Not null: also receives every extent's volume blocks (linear, count), unwritten ones included.</param>
+    public static void AddRecords(XfsVolume vol, XfsInode inode, ReadOnlySpan<byte> records, int count, long at, ExtDataMap.Builder builder, ref long end,
+        List<(long Linear, long Count)>? owned = null)
     {
         string what = $"inode {inode.Number} extent list";
         for (int i = 0; i < count; i++)
@@ -56,6 +58,7 @@ internal static class XfsExtentList
             if (builder.Count >= MaxRuns)
                 throw new UnsupportedFeatureException($"{vol.Name} {what}", $"file with more than {MaxRuns} extents");
             builder.Add(startoff, count21, unwritten ? ExtDataMap.Unwritten : linear);
+            owned?.Add((linear, count21));
             end = startoff + count21;
         }
     }
