@@ -44,7 +44,7 @@ ln -s docs/doc.txt "$stage/link"
 rnd "$stage/big.bin" $((2 * MiB + 3))
 for i in $(seq 1 50); do printf 'keep %d\n' "$i" > "$stage/keep/k$i.txt"; done
 truncate -s $S1 "$work/ext.img"
-mke2fs -q -t ext4 -L points -I 256 -d "$stage" "$work/ext.img"
+mke2fs -q -t "${POINTS_EXT_TYPE:-ext4}" -L points -I 256 -d "$stage" "$work/ext.img"   # points-ext3.sh: ext3, block maps
 
 place() { dd if="$work/ext.img" of="$1" bs=1M seek=$((P1 / MiB)) conv=notrunc,sparse status=none; }
 truncate -s $DISK "$work/d0.raw"

@@ -24,6 +24,7 @@ public sealed class LocatedChangesTests
     {
         { "points-ntfs", true },
         { "points-ext", true },
+        { "points-ext3", true },
         { "points-fat", true },
         { "points-exfat", true },
         { "points-xfs", true },
@@ -34,6 +35,7 @@ public sealed class LocatedChangesTests
     {
         { "points-ntfs", "child-005.vmdk" },
         { "points-ext", "child-005.vmdk" },
+        { "points-ext3", "child-005.vmdk" },
         { "points-fat", "child-006.vmdk" },
         { "points-exfat", "child-005.vmdk" },
         { "points-xfs", "child-005.vmdk" },

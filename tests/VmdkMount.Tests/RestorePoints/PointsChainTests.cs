@@ -11,7 +11,8 @@ using Xunit;
 namespace VmdkMount.Tests.RestorePoints;
 
 /// <summary>
-/// Restore points of six-point chains made by real tools (images/points-ext.sh: ext4 through the kernel;
+/// Restore points of six-point chains made by real tools (images/points-ext.sh: ext4 through the kernel, and
+/// images/points-ext3.sh: the same on ext3, block-mapped files;
 /// images/points-ntfs.sh: NTFS through ntfs-3g; images/points-fat.sh: FAT32 through mtools; images/points-exfat.sh:
 /// exFAT through exfat-fuse; images/points-xfs.sh: XFS through the kernel), checked against an independent reader's
 /// snapshot of every point:
@@ -39,6 +40,7 @@ public sealed class PointsChainTests
 
     [Theory]
     [InlineData("points-ext")]
+    [InlineData("points-ext3")]
     [InlineData("points-ntfs")]
     [InlineData("points-fat")]
     [InlineData("points-exfat")]
@@ -165,6 +167,7 @@ public sealed class PointsChainTests
 
     [Theory]
     [InlineData("points-ext")]
+    [InlineData("points-ext3")]
     [InlineData("points-ntfs")]
     [InlineData("points-fat")]
     [InlineData("points-exfat")]
