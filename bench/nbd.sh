@@ -16,7 +16,7 @@ dotnet build -c Release "$root/src/VmdkMount.Cli" -o "$work/cli" >/dev/null
 dotnet build -c Release "$root/bench/VmdkMount.Benchmarks" -o "$work/benchbin" >/dev/null
 cli=(dotnet "$work/cli/vmdkmount.dll")
 # BIN=path/to/vmdkmount measures another build, such as the native binary of install/package.sh (what the package installs).
-[ -z "${BIN:-}" ] || cli=("$BIN")
+[ -z "${BIN:-}" ] || cli=("$(realpath "$BIN")")   # realpath: the script works from build/bench
 quick=(dotnet "$work/benchbin/VmdkMount.Benchmarks.dll" quick)
 [ -f nbd-1g.raw ] || head -c 1G /dev/urandom > nbd-1g.raw
 
